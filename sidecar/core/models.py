@@ -1,0 +1,293 @@
+"""The core data model: plain pydantic models with camelCase JSON, no I/O.
+
+Every other layer (store, services, server, CLI, editor clients) speaks in
+these types. JSON field names are camelCase (``eventCount``); Python attribute
+names are snake_case (``event_count``); both are accepted on input.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Model(BaseModel):
+    """Base for every model: camelCase aliases, snake_case attributes."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_enum_values=False,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready dict with camelCase keys, as sent over the wire."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the only clock the core uses)."""
+    return datetime.now(UTC)
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    IDLE = "idle"
+    ENDED = "ended"
+    ARCHIVED = "archived"
+
+
+class Phase(StrEnum):
+    PLANNING = "planning"
+    IMPLEMENTATION = "implementation"
+    REVIEW = "review"
+    DEBUGGING = "debugging"
+    EXPLORATION = "exploration"
+
+
+class EventKind(StrEnum):
+    PROMPT = "prompt"
+    RESPONSE = "response"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    COMMAND = "command"
+    FILE_CHANGE = "file_change"
+    FILE_OPEN = "file_open"
+    BRANCH_CHANGE = "branch_change"
+    COMMIT = "commit"
+    DRIFT = "drift"
+    DECISION = "decision"
+    CHECKPOINT = "checkpoint"
+    ANNOTATION = "annotation"
+    APPROVAL_REQUEST = "approval_request"
+    APPROVAL = "approval"
+    HANDOFF = "handoff"
+    NOTE = "note"
+
+
+class Actor(StrEnum):
+    USER = "user"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Scope(StrEnum):
+    """How wide a listing or search looks, relative to the current boundary."""
+
+    BRANCH = "branch"
+    WORKTREE = "worktree"
+    REPOSITORY = "repository"
+    ALL = "all"
+
+
+class Boundary(Model):
+    """What a session is bound to. Two sessions share work only inside one boundary."""
+
+    repository: str = Field(description="Normalized origin URL, else the repository root path.")
+    worktree: str = Field(description="Absolute path of the worktree root.")
+    branch: str = Field(description="Branch name, or `detached@<sha>` when HEAD is detached.")
+    requester: str = Field(description="git user.email, else the OS user name.")
+    machine: str = Field(description="Host name.")
+    task: str | None = Field(default=None, description="ADR, issue or plan reference.")
+    phase: Phase | None = None
+    provider: str | None = Field(default=None, description="Tool name, e.g. `claude-code`.")
+
+
+class Session(Model):
+    """One working session and its summary columns."""
+
+    id: str
+    name: str = ""
+    description: str = ""
+    status: SessionStatus = SessionStatus.ACTIVE
+    boundary: Boundary
+    created_at: datetime
+    updated_at: datetime
+    last_event_at: datetime | None = None
+    event_count: int = 0
+    last_prompt: str | None = Field(default=None, description="Text of the latest prompt event.")
+    head_sha: str | None = Field(default=None, description="Last commit seen by this session.")
+    parent_id: str | None = None
+    forked_at_seq: int | None = None
+    root_id: str | None = None
+    agent_name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    pinned: bool = False
+    provider_ref: str | None = Field(
+        default=None, description="The provider's own session id; local only, never exported."
+    )
+    holder: str | None = Field(default=None, description="Connection currently appending.")
+    holder_expires_at: datetime | None = None
+
+
+class NewEvent(Model):
+    """An event as submitted for appending (the store assigns seq and time)."""
+
+    kind: EventKind
+    actor: Actor = Actor.AGENT
+    payload: dict[str, Any] = Field(default_factory=dict)
+    time: datetime | None = Field(default=None, description="Defaults to the append time.")
+    client_event_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Idempotency key, unique per session: a retried append returns the original seq.",
+    )
+
+
+class Event(Model):
+    """An appended event: (session id, seq) identifies it; seq is contiguous from 1."""
+
+    session_id: str
+    seq: int
+    time: datetime
+    kind: EventKind
+    actor: Actor
+    payload: dict[str, Any] = Field(default_factory=dict)
+    client_event_id: str | None = None
+
+
+class FootprintEntry(Model):
+    """A path a session touched, with its accumulated weight."""
+
+    path: str
+    weight: float
+    last_seq: int
+
+
+class Checkpoint(Model):
+    """A named point: event seq + HEAD + a snapshot of the working tree."""
+
+    id: str
+    session_id: str
+    name: str
+    seq: int
+    head_sha: str | None
+    snapshot_sha: str | None = Field(
+        default=None, description="`git stash create` commit; None when the tree was clean."
+    )
+    ref: str | None = Field(default=None, description="Private ref that keeps the snapshot alive.")
+    created_at: datetime
+
+
+class Annotation(Model):
+    """A note on a session or one of its events (e.g. code `failed_assumptions`)."""
+
+    id: str
+    session_id: str
+    seq: int | None = None
+    code: str
+    text: str = ""
+    created_at: datetime
+
+
+class Severity(StrEnum):
+    STRONG = "strong"
+    MEDIUM = "medium"
+    INFO = "info"
+
+
+class ReasonCode(StrEnum):
+    BRANCH_CHANGED = "branch_changed"
+    REPOSITORY_CHANGED = "repository_changed"
+    WORKTREE_CHANGED = "worktree_changed"
+    REQUESTER_CHANGED = "requester_changed"
+    MACHINE_CHANGED = "machine_changed"
+    TASK_CHANGED = "task_changed"
+    FAILED_ASSUMPTIONS = "failed_assumptions"
+    PROVIDER_CANNOT_RESUME = "provider_cannot_resume"
+    PHASE_CHANGED = "phase_changed"
+    HISTORY_REWRITTEN = "history_rewritten"
+    FOOTPRINT_DRIFT = "footprint_drift"
+    STALE = "stale"
+    USER_CHOICE = "user_choice"
+    RESUMABLE_SESSION = "resumable_session"
+    NO_SESSION = "no_session"
+    OPERATION_IN_PROGRESS = "operation_in_progress"
+    SAME_BOUNDARY = "same_boundary"
+
+
+class Action(StrEnum):
+    CONTINUE = "continue"
+    RESUME = "resume"
+    FORK = "fork"
+    FRESH = "fresh"
+
+
+class Reason(Model):
+    """One signal behind a recommendation."""
+
+    code: ReasonCode
+    severity: Severity
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recommendation(Model):
+    """What the policy suggests for the current boundary, and why."""
+
+    action: Action
+    target_session_id: str | None = Field(
+        default=None, description="The session to continue, resume or fork from."
+    )
+    reasons: list[Reason] = Field(default_factory=list)
+    summary: str = ""
+    ask: bool = Field(
+        default=False, description="True when the user should be prompted (modal) about it."
+    )
+    deferred: bool = Field(
+        default=False,
+        description="True while a rebase/merge/cherry-pick/bisect is in progress: decide later.",
+    )
+
+
+class Choice(Model):
+    """A remembered user choice, e.g. "don't ask again for this branch"."""
+
+    repository: str
+    branch: str
+    action: Action
+    created_at: datetime
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    GRANTED = "granted"
+    DENIED = "denied"
+
+
+class Approval(Model):
+    """A review gate: requested by an agent, granted or denied by a person."""
+
+    id: str
+    session_id: str
+    title: str
+    detail: str = ""
+    state: ApprovalState = ApprovalState.PENDING
+    requested_seq: int
+    decided_seq: int | None = None
+    decided_by: str | None = None
+    reason: str = ""
+    created_at: datetime
+    decided_at: datetime | None = None
+
+
+class SearchHit(Model):
+    """One full-text match: the event and a highlighted snippet of its text."""
+
+    session_id: str
+    session_name: str
+    seq: int
+    kind: EventKind
+    time: datetime
+    snippet: str
+
+
+class SessionPage(Model):
+    """A page of sessions, newest activity first; pass `next_cursor` for the next page."""
+
+    items: list[Session]
+    next_cursor: str | None = None
