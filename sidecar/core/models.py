@@ -167,7 +167,8 @@ class Checkpoint(Model):
     seq: int
     head_sha: str | None
     snapshot_sha: str | None = Field(
-        default=None, description="`git stash create` commit; None when the tree was clean."
+        default=None,
+        description="Snapshot commit of the working tree (tracked and untracked, non-ignored files) under `ref`; None when the tree matched HEAD.",
     )
     ref: str | None = Field(default=None, description="Private ref that keeps the snapshot alive.")
     created_at: datetime

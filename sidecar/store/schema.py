@@ -6,14 +6,17 @@ caller's transaction. Never edit a released migration: add a new one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import sqlite_utils
 
+from sidecar.core.text import event_text
+
 
 def _v1_sessions_and_events(db: sqlite_utils.Database) -> None:
     """Sessions with summary columns, and events keyed by (session_id, seq)."""
-    db["sessions"].create(
+    db.table("sessions").create(
         {
             "id": str,
             "name": str,
@@ -62,13 +65,15 @@ def _v1_sessions_and_events(db: sqlite_utils.Database) -> None:
         defaults={"name": "", "description": "", "event_count": 0, "tags": "[]", "pinned": 0},
     )
     # Summary-table indexes keep "recent sessions" an index walk, whatever the event count.
-    db["sessions"].create_index(["activity_at", "id"], index_name="sessions_recent")
-    db["sessions"].create_index(
+    db.table("sessions").create_index(["activity_at", "id"], index_name="sessions_recent")
+    db.table("sessions").create_index(
         ["repository", "branch", "activity_at"], index_name="sessions_by_branch"
     )
-    db["sessions"].create_index(["worktree", "activity_at"], index_name="sessions_by_worktree")
-    db["sessions"].create_index(["repository", "activity_at"], index_name="sessions_by_repo")
-    db["events"].create(
+    db.table("sessions").create_index(
+        ["worktree", "activity_at"], index_name="sessions_by_worktree"
+    )
+    db.table("sessions").create_index(["repository", "activity_at"], index_name="sessions_by_repo")
+    db.table("events").create(
         {
             "session_id": str,
             "seq": int,
@@ -89,17 +94,17 @@ def _v1_sessions_and_events(db: sqlite_utils.Database) -> None:
 
 def _v2_footprint_choices_checkpoints(db: sqlite_utils.Database) -> None:
     """Footprint, remembered choices, checkpoints, annotations, provider refs."""
-    db["footprint"].create(
+    db.table("footprint").create(
         {"session_id": str, "path": str, "weight": float, "last_seq": int},
         pk=("session_id", "path"),
         not_null={"weight", "last_seq"},
     )
-    db["choices"].create(
+    db.table("choices").create(
         {"repository": str, "branch": str, "action": str, "created_at": str},
         pk=("repository", "branch"),
         not_null={"action", "created_at"},
     )
-    db["checkpoints"].create(
+    db.table("checkpoints").create(
         {
             "id": str,
             "session_id": str,
@@ -113,8 +118,8 @@ def _v2_footprint_choices_checkpoints(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"session_id", "name", "seq", "created_at"},
     )
-    db["checkpoints"].create_index(["session_id"], index_name="checkpoints_by_session")
-    db["annotations"].create(
+    db.table("checkpoints").create_index(["session_id"], index_name="checkpoints_by_session")
+    db.table("annotations").create(
         {
             "id": str,
             "session_id": str,
@@ -126,24 +131,29 @@ def _v2_footprint_choices_checkpoints(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"session_id", "code", "text", "created_at"},
     )
-    db["annotations"].create_index(["session_id", "code"], index_name="annotations_by_session")
-    db["sessions"].create_index(["provider", "provider_ref"], index_name="sessions_by_provider_ref")
-    db["sessions"].create_index(["parent_id"], index_name="sessions_by_parent")
+    db.table("annotations").create_index(
+        ["session_id", "code"], index_name="annotations_by_session"
+    )
+    db.table("sessions").create_index(
+        ["provider", "provider_ref"], index_name="sessions_by_provider_ref"
+    )
+    db.table("sessions").create_index(["parent_id"], index_name="sessions_by_parent")
 
 
 def _v3_search_cache_approvals_holders(db: sqlite_utils.Database) -> None:
     """Full-text search (indexed lazily, off the append path), cache, approvals, holders."""
     db.execute("ALTER TABLE events ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+    _backfill_event_text(db)
     db.execute(
         "CREATE VIRTUAL TABLE events_fts USING fts5("
         "text, content='events', content_rowid='rowid', tokenize='unicode61')"
     )
-    db["cache"].create(
+    db.table("cache").create(
         {"session_id": str, "key": str, "value": str, "updated_at": str},
         pk=("session_id", "key"),
         not_null={"value", "updated_at"},
     )
-    db["approvals"].create(
+    db.table("approvals").create(
         {
             "id": str,
             "session_id": str,
@@ -160,10 +170,27 @@ def _v3_search_cache_approvals_holders(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"session_id", "title", "detail", "state", "requested_seq", "reason"},
     )
-    db["approvals"].create_index(["session_id"], index_name="approvals_by_session")
-    db["state"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("approvals").create_index(["session_id"], index_name="approvals_by_session")
+    db.table("state").create({"key": str, "value": str}, pk="key", not_null={"value"})
     db.execute("ALTER TABLE sessions ADD COLUMN holder TEXT")
     db.execute("ALTER TABLE sessions ADD COLUMN holder_expires_at TEXT")
+
+
+def _backfill_event_text(db: sqlite_utils.Database) -> None:
+    """Events stored before v3 get their searchable text, so search sees them too."""
+    conn = db.conn
+    last = 0
+    while True:
+        rows = conn.execute(
+            "SELECT rowid, payload FROM events WHERE rowid > ? ORDER BY rowid LIMIT 5000", (last,)
+        ).fetchall()
+        if not rows:
+            return
+        conn.executemany(
+            "UPDATE events SET text = ? WHERE rowid = ?",
+            [(event_text(json.loads(payload)), rowid) for rowid, payload in rows],
+        )
+        last = rows[-1][0]
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

@@ -614,7 +614,8 @@ class Store:
             segments.append((current, low, high))
             if not forked_at or not parent_id:
                 break
-            high = low
+            # A fork of a fork may branch off below its parent's own fork point.
+            high = low if high is None else min(high, low)
             current = parent_id
         segments.reverse()
         return segments
@@ -668,7 +669,11 @@ class Store:
         self.index_pending()
         where = ["events_fts MATCH ?"]
         params: list[Any] = [match]
-        for column, value in (("repository", repository), ("worktree", worktree), ("branch", branch)):
+        for column, value in (
+            ("repository", repository),
+            ("worktree", worktree),
+            ("branch", branch),
+        ):
             if value is not None:
                 where.append(f"s.{column} = ?")
                 params.append(value)
@@ -759,7 +764,7 @@ class Store:
     def _delete_locked(self, conn: sqlite3.Connection, session_id: str) -> None:
         if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
             raise UnknownSession(session_id)
-        for (child_id, forked_at) in conn.execute(
+        for child_id, forked_at in conn.execute(
             "SELECT id, forked_at_seq FROM sessions WHERE parent_id = ? AND forked_at_seq > 0",
             (session_id,),
         ).fetchall():
@@ -779,9 +784,11 @@ class Store:
         segments = self._segments(child_id)[:-1]
         for source_id, low, high in segments:
             conn.execute(
-                "INSERT INTO events (session_id, seq, time, kind, actor, payload, "
-                "client_event_id, text) SELECT ?, seq, time, kind, actor, payload, "
-                "client_event_id, text FROM events WHERE session_id = ? AND seq > ? AND seq <= ?",
+                # Client event ids are idempotency keys of the session that appended them,
+                # so the copies do not carry them into the fork.
+                "INSERT INTO events (session_id, seq, time, kind, actor, payload, text) "
+                "SELECT ?, seq, time, kind, actor, payload, text FROM events "
+                "WHERE session_id = ? AND seq > ? AND seq <= ?",
                 (child_id, source_id, low, high if high is not None else upto),
             )
         conn.execute("UPDATE sessions SET forked_at_seq = NULL WHERE id = ?", (child_id,))
@@ -1038,8 +1045,12 @@ class Store:
                     NewEvent(
                         kind=EventKind.ANNOTATION,
                         actor="user",
-                        payload={"annotationId": annotation_id, "code": code, "text": text,
-                                 "seq": seq},
+                        payload={
+                            "annotationId": annotation_id,
+                            "code": code,
+                            "text": text,
+                            "seq": seq,
+                        },
                     )
                 ],
                 now,
@@ -1087,7 +1098,10 @@ class Store:
         """Store derived state for a session under `key` (replacing any previous value)."""
         encoded = json.dumps(value)
         with self._write() as conn:
-            if conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            if (
+                conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                is None
+            ):
                 raise UnknownSession(session_id)
             conn.execute(
                 "INSERT INTO cache (session_id, key, value, updated_at) VALUES (?, ?, ?, ?) "
@@ -1243,10 +1257,33 @@ def _boundary_row(boundary: Boundary) -> dict[str, Any]:
 
 def _session_from_row(r: sqlite3.Row | tuple[Any, ...]) -> Session:
     (
-        sid, name, description, status, repository, worktree, branch, requester, machine, task,
-        phase, provider, created_at, updated_at, last_event_at, event_count, last_prompt,
-        head_sha, parent_id, forked_at_seq, root_id, agent_name, tags, pinned, provider_ref,
-        holder, holder_expires_at,
+        sid,
+        name,
+        description,
+        status,
+        repository,
+        worktree,
+        branch,
+        requester,
+        machine,
+        task,
+        phase,
+        provider,
+        created_at,
+        updated_at,
+        last_event_at,
+        event_count,
+        last_prompt,
+        head_sha,
+        parent_id,
+        forked_at_seq,
+        root_id,
+        agent_name,
+        tags,
+        pinned,
+        provider_ref,
+        holder,
+        holder_expires_at,
     ) = tuple(r)[:27]
     return Session(
         id=sid,
@@ -1312,8 +1349,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
 def _looks_corrupt(error: sqlite3.DatabaseError) -> bool:
     text = str(error).lower()
     return any(
-        marker in text
-        for marker in ("not a database", "malformed", "file is encrypted", "corrupt")
+        marker in text for marker in ("not a database", "malformed", "file is encrypted", "corrupt")
     )
 
 
@@ -1352,9 +1388,7 @@ def _markdown(session: Session, events: list[Event]) -> str:
         lines.append(f"- parent: `{session.parent_id}`")
     lines += [f"- created: {_ts(session.created_at)}", f"- events: {session.event_count}", ""]
     for event in events:
-        lines.append(
-            f"## {event.seq}. {event.kind.value} ({event.actor.value}, {_ts(event.time)})"
-        )
+        lines.append(f"## {event.seq}. {event.kind.value} ({event.actor.value}, {_ts(event.time)})")
         lines.append("")
         text = event_text(event.payload)
         if text:

@@ -1,0 +1,32 @@
+"""Helpers for store tests: boundaries and events without ceremony."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.core.models import Boundary, NewEvent
+
+
+def boundary(
+    branch: str = "main",
+    *,
+    repository: str = "example.com/acme/app",
+    worktree: str = "/src/app",
+    requester: str = "dev@example.com",
+    machine: str = "box",
+    **extra: Any,
+) -> Boundary:
+    """A boundary with sensible defaults; override any field by keyword."""
+    return Boundary(
+        repository=repository,
+        worktree=worktree,
+        branch=branch,
+        requester=requester,
+        machine=machine,
+        **extra,
+    )
+
+
+def note(text: str = "", *, cid: str | None = None, kind: str = "note") -> NewEvent:
+    """A small event carrying `text`."""
+    return NewEvent(kind=kind, actor="agent", payload={"text": text}, client_event_id=cid)
