@@ -359,3 +359,23 @@ def test_full_database_gives_a_clear_error_and_keeps_earlier_events(tmp_path: Pa
         assert s.events(session.id)[0].payload["text"] == "kept"
         last = s.last_seq(session.id)
         assert [e.seq for e in s.events(session.id, limit=1000)] == list(range(1, last + 1))
+
+
+def test_imported_history_keeps_its_own_activity_time(store: Store) -> None:
+    then = utcnow() - timedelta(days=3)
+    s = store.start_session(boundary(), now=then)
+    store.append_events(
+        s.id,
+        [NewEvent(kind="note", payload={"text": "old"}, time=then + timedelta(minutes=5))],
+        activity_from_events=True,
+    )
+    got = store.get_session(s.id)
+    assert got.last_event_at == then + timedelta(minutes=5)
+    newer = store.start_session(boundary(), name="newer", now=then + timedelta(days=1))
+    assert store.list_sessions().items[0].id == newer.id
+
+
+def test_seqs_for_client_ids(store: Store) -> None:
+    s = store.start_session(boundary())
+    store.append_events(s.id, [note("a", cid="k1"), note("b"), note("c", cid="k3")])
+    assert store.seqs_for_client_ids(s.id, ["k3", "k1", "missing"]) == {"k1": 1, "k3": 3}

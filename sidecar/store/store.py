@@ -20,7 +20,7 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -440,21 +440,45 @@ class Store:
     # ------------------------------------------------------------------ events
 
     def append_events(
-        self, session_id: str, events: Sequence[NewEvent], *, now: datetime | None = None
+        self,
+        session_id: str,
+        events: Sequence[NewEvent],
+        *,
+        now: datetime | None = None,
+        activity_from_events: bool = False,
     ) -> list[int]:
         """Append a batch atomically; returns each event's seq, in order.
 
         Seqs continue the session's contiguous sequence. An event whose
         `client_event_id` was appended before gets its original seq back and is not
         stored twice, so a client may retry a batch after a lost acknowledgement.
-        Payloads are redacted before they are stored.
+        Payloads are redacted before they are stored. With `activity_from_events`
+        (imports of old history) the session's last activity is the latest event
+        time rather than now, so imported sessions do not look freshly active.
         """
         if not events:
             self.get_session(session_id)
             return []
         now = now or utcnow()
         with self._write() as conn:
-            return self._append_locked(conn, session_id, events, now)
+            return self._append_locked(
+                conn, session_id, events, now, activity_from_events=activity_from_events
+            )
+
+    def seqs_for_client_ids(self, session_id: str, client_ids: Iterable[str]) -> dict[str, int]:
+        """The seqs of this session's own events with these client event ids."""
+        wanted = list(dict.fromkeys(client_ids))
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._read(
+                f"SELECT client_event_id, seq FROM events WHERE session_id = ? "
+                f"AND client_event_id IN ({marks})",
+                [session_id, *chunk],
+            ):
+                found[row[0]] = row[1]
+        return found
 
     def _append_locked(
         self,
@@ -462,6 +486,8 @@ class Store:
         session_id: str,
         events: Sequence[NewEvent],
         now: datetime,
+        *,
+        activity_from_events: bool = False,
     ) -> list[int]:
         row = conn.execute(
             "SELECT event_count, worktree, status FROM sessions WHERE id = ?", (session_id,)
@@ -481,6 +507,7 @@ class Store:
                     [session_id, *chunk],
                 ):
                     known[cid] = seq
+        default_stamp = _ts(now)
         seqs: list[int] = []
         rows: list[tuple[Any, ...]] = []
         weights: dict[str, tuple[float, int]] = {}
@@ -495,7 +522,7 @@ class Store:
             if cid:
                 known[cid] = last_seq
             payload = redact(event.payload)
-            stamp = _ts(event.time or now)
+            stamp = _ts(event.time) if event.time else default_stamp
             rows.append(
                 (
                     session_id,
@@ -512,9 +539,7 @@ class Store:
             latest_time = stamp if latest_time is None or stamp > latest_time else latest_time
             if event.kind == EventKind.PROMPT:
                 latest_prompt = prompt_preview(payload)
-            for path, weight in footprint_core.paths_from_event(
-                event.model_copy(update={"payload": payload}), worktree
-            ).items():
+            for path, weight in footprint_core.paths_from_event(event, worktree).items():
                 old, _ = weights.get(path, (0.0, 0))
                 weights[path] = (old + weight, last_seq)
         if not rows:
@@ -532,10 +557,16 @@ class Store:
                 [(session_id, p, w, s) for p, (w, s) in weights.items()],
             )
         stamp_now = _ts(now)
-        activity = max(latest_time or stamp_now, stamp_now)
+        if activity_from_events and latest_time:
+            activity = latest_time
+        else:
+            activity = max(latest_time or stamp_now, stamp_now)
         new_status = SessionStatus.ACTIVE.value if status == "idle" else status
+        # MAX keeps activity monotonic when an import appends older events later.
         conn.execute(
-            "UPDATE sessions SET event_count = ?, last_event_at = ?, activity_at = ?, "
+            "UPDATE sessions SET event_count = ?, "
+            "last_event_at = MAX(COALESCE(last_event_at, ''), ?), "
+            "activity_at = MAX(COALESCE(last_event_at, ''), ?, created_at), "
             "updated_at = ?, status = ?, last_prompt = COALESCE(?, last_prompt) WHERE id = ?",
             (last_seq, activity, activity, stamp_now, new_status, latest_prompt, session_id),
         )

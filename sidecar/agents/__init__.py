@@ -1,0 +1,1 @@
+"""Adapters for AI agents: importers for other tools' session files."""

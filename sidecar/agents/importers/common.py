@@ -1,0 +1,397 @@
+"""The neutral result of parsing another tool's session file, and the line reader.
+
+Every importer turns its tool's files into one :class:`ImportedSession` holding
+:class:`ImportedEvent` items. Nothing here touches the database: the loader
+(:mod:`sidecar.agents.importers.load`) maps the result onto the store.
+
+Files are streamed line by line and only *complete* lines (ending in a newline)
+are consumed. A trailing fragment without a newline is what a tool is still
+writing: it is neither consumed nor counted as malformed; its size is reported
+as ``pending_bytes`` and it is read on the next import once its newline lands.
+A :class:`Cursor` records where an import stopped, so the next one reads only
+new lines; a short fingerprint of the bytes just before the offset detects a
+file that was rewritten or truncated meanwhile, and then the file is re-read
+from the start (source ids keep that re-read idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sidecar.core.models import Actor, EventKind
+
+TOOL_OUTPUT_LIMIT = 4096
+"""Characters of tool output kept per result; the rest is dropped and marked."""
+
+TEXT_LIMIT = 65536
+"""Characters kept of a prompt, a response or one string inside tool input."""
+
+MAX_LINE_BYTES = 64 * 1024 * 1024
+"""A longer line is skipped (and counted malformed) instead of being held in memory."""
+
+_CHECK_BYTES = 64
+"""How many bytes before the cursor offset are fingerprinted."""
+
+
+@dataclass
+class ImportedEvent:
+    """One event parsed from a provider file.
+
+    ``source_id`` is stable for the same line (and part of it) across imports,
+    so the loader uses it as the client event id and re-import adds nothing.
+    ``origin_id`` is set on events a fork copied from its parent: the source id
+    the same event has in the parent's file, so the loader can find the fork
+    point and leave the copies out.
+    """
+
+    kind: EventKind
+    actor: Actor
+    time: datetime | None
+    payload: dict[str, Any]
+    source_id: str
+    origin_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where an import of one file stopped, plus state that must carry over.
+
+    ``extra`` holds provider state needed to continue correctly, e.g. the last
+    branch seen in a Claude Code file (so a switch right at the chunk boundary
+    still yields a ``branch_change``).
+    """
+
+    offset: int = 0
+    line: int = 0
+    check: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (for ``store.put_state``)."""
+        return {"offset": self.offset, "line": self.line, "check": self.check, "extra": self.extra}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Cursor:
+        """Rebuild a cursor from :meth:`to_json` output; anything unusable gives the start."""
+        if not isinstance(value, dict):
+            return cls()
+        offset, line, check = value.get("offset"), value.get("line"), value.get("check")
+        extra = value.get("extra")
+        if not isinstance(offset, int) or offset < 0 or not isinstance(line, int):
+            return cls()
+        return cls(
+            offset=offset,
+            line=line,
+            check=check if isinstance(check, str) else "",
+            extra=extra if isinstance(extra, dict) else {},
+        )
+
+
+@dataclass
+class ImportedSession:
+    """One provider session (or the new part of it) in neutral form.
+
+    ``name`` is an explicit title found in the file (a custom title or a
+    summary), ``first_prompt`` the fallback for naming. ``created_at`` is the
+    earliest time seen, since lines are not in time order. ``branch`` is the
+    branch at the first line read from the start of the file; ``None`` means
+    none recorded (outside git, or the tool does not record it). ``forked_at``
+    is the provider's reference of the fork point (a message uuid for Claude
+    Code, a turn number for Amplifier).
+    """
+
+    provider: str
+    provider_ref: str
+    path: Path
+    name: str | None = None
+    description: str = ""
+    first_prompt: str | None = None
+    cwd: str | None = None
+    branch: str | None = None
+    branch_inferred: bool = False
+    last_branch: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    parent_ref: str | None = None
+    forked_at: str | None = None
+    agent_name: str | None = None
+    root_ref: str | None = None
+    agent_names: dict[str, str] = field(default_factory=dict)
+    events: list[ImportedEvent] = field(default_factory=list)
+    skipped: int = 0
+    ignored: int = 0
+    pending_bytes: int = 0
+    restarted: bool = False
+    start: Cursor = field(default_factory=Cursor)
+    end: Cursor = field(default_factory=Cursor)
+    complete: bool = True
+
+    @property
+    def end_offset(self) -> int:
+        """Bytes of the file consumed so far (complete lines only)."""
+        return self.end.offset
+
+    def note_time(self, when: datetime | None) -> None:
+        """Widen the created/updated range with one line's time."""
+        if when is None:
+            return
+        if self.created_at is None or when < self.created_at:
+            self.created_at = when
+        if self.updated_at is None or when > self.updated_at:
+            self.updated_at = when
+
+
+@dataclass
+class JsonLine:
+    """One parsed line: its byte offset, its index in the file and its object."""
+
+    offset: int
+    index: int
+    data: dict[str, Any]
+    raw: bytes
+
+
+class JsonlReader:
+    """Streams the complete JSON-object lines of a file from a cursor.
+
+    Iterate it to get :class:`JsonLine` items; afterwards ``end`` is the cursor
+    after the last consumed line, ``malformed`` the count of complete lines
+    that were not a JSON object, ``pending_bytes`` the size of an unfinished
+    last line, ``restarted`` whether the cursor no longer matched the file.
+    ``max_lines`` stops early (``complete`` is then False) to bound memory.
+    """
+
+    def __init__(self, path: Path, cursor: Cursor | None = None, max_lines: int | None = None):
+        self.path = path
+        self.max_lines = max_lines
+        start = cursor or Cursor()
+        self.restarted = False
+        if start.offset and not _cursor_matches(path, start):
+            start = Cursor()
+            self.restarted = True
+        self.start = start
+        self.malformed = 0
+        self.pending_bytes = 0
+        self.complete = True
+        self._offset = start.offset
+        self._index = start.line
+        self._tail = _read_before(path, start.offset) if start.offset else b""
+        self._extra = dict(start.extra)
+
+    @property
+    def end(self) -> Cursor:
+        """The cursor after the last consumed line (carrying the start's ``extra``)."""
+        return Cursor(self._offset, self._index, _digest(self._tail), dict(self._extra))
+
+    def __iter__(self) -> Iterator[JsonLine]:
+        with self.path.open("rb") as handle:
+            handle.seek(self._offset)
+            consumed = 0
+            while True:
+                if self.max_lines is not None and consumed >= self.max_lines:
+                    self.complete = handle.read(1) == b""
+                    break
+                raw = handle.readline(MAX_LINE_BYTES)
+                if not raw:
+                    break
+                if not raw.endswith(b"\n"):
+                    rest = None if len(raw) < MAX_LINE_BYTES else _skip_to_newline(handle)
+                    if rest is None:
+                        # An unfinished line: the tool is still writing it.
+                        self.pending_bytes = max(0, self.path.stat().st_size - self._offset)
+                        break
+                    consumed += 1
+                    self.malformed += 1
+                    self._step(len(raw) + rest[0], (raw + rest[1])[-_CHECK_BYTES:])
+                    continue
+                line_offset, line_index = self._offset, self._index
+                consumed += 1
+                # Advance before yielding so a consumer that stops early still
+                # sees the cursor after the last line it received.
+                self._step(len(raw), raw)
+                data = _parse_object(raw)
+                if data is _BLANK:
+                    continue
+                if not isinstance(data, dict):
+                    self.malformed += 1
+                    continue
+                yield JsonLine(line_offset, line_index, data, raw)
+
+    def _step(self, size: int, raw: bytes) -> None:
+        self._offset += size
+        self._index += 1
+        self._tail = (self._tail + raw)[-_CHECK_BYTES:]
+
+
+_BLANK = object()
+
+
+def _parse_object(raw: bytes) -> Any:
+    stripped = raw.strip()
+    if not stripped:
+        return _BLANK
+    try:
+        return json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _skip_to_newline(handle: Any) -> tuple[int, bytes] | None:
+    """Consume the rest of an oversized line: its size and last bytes (None at end of file)."""
+    size, last = 0, b""
+    while True:
+        chunk = handle.readline(1024 * 1024)
+        if not chunk:
+            return None
+        size += len(chunk)
+        last = (last + chunk)[-_CHECK_BYTES:]
+        if chunk.endswith(b"\n"):
+            return size, last
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha1(data, usedforsecurity=False).hexdigest()[:16]
+
+
+def _read_before(path: Path, offset: int) -> bytes:
+    with path.open("rb") as handle:
+        start = max(0, offset - _CHECK_BYTES)
+        handle.seek(start)
+        return handle.read(offset - start)
+
+
+def _cursor_matches(path: Path, cursor: Cursor) -> bool:
+    try:
+        if path.stat().st_size < cursor.offset:
+            return False
+        return _digest(_read_before(path, cursor.offset)) == cursor.check
+    except OSError:
+        return False
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware UTC datetime from an ISO 8601 string or epoch seconds; None if unusable.
+
+    >>> parse_time("2025-07-28T22:54:41.466Z").isoformat()
+    '2025-07-28T22:54:41.466000+00:00'
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 1e11 else value  # milliseconds since the epoch
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        # Naive times in these files are UTC (Amplifier writes isoformat of UTC now).
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def clip(text: str, limit: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit`` characters, and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    return text[:limit], True
+
+
+def clipped_text_payload(text: str, limit: int = TEXT_LIMIT, key: str = "text") -> dict[str, Any]:
+    """A payload ``{key: text}`` with ``truncated`` and ``size`` added when cut."""
+    kept, cut = clip(text, limit)
+    payload: dict[str, Any] = {key: kept}
+    if cut:
+        payload["truncated"] = True
+        payload["size"] = len(text)
+    return payload
+
+
+def clip_strings(value: Any, limit: int = TEXT_LIMIT) -> tuple[Any, bool]:
+    """``value`` with every string inside cut to ``limit``; and whether any was cut.
+
+    Tool inputs can carry whole files (a write tool's content), so each string
+    is bounded while the structure stays readable.
+    """
+    if isinstance(value, str):
+        return clip(value, limit)
+    if isinstance(value, list):
+        items = [clip_strings(item, limit) for item in value]
+        return [item for item, _ in items], any(cut for _, cut in items)
+    if isinstance(value, dict):
+        pairs = {key: clip_strings(item, limit) for key, item in value.items()}
+        return {key: item for key, (item, _) in pairs.items()}, any(
+            cut for _, cut in pairs.values()
+        )
+    return value, False
+
+
+def flatten_text(content: Any) -> str:
+    """The readable text of a message or tool-result content (string or list of parts)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if not isinstance(content, list):
+        return json.dumps(content, ensure_ascii=False, default=str)
+    pieces: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            pieces.append(part)
+        elif isinstance(part, dict):
+            kind = part.get("type")
+            text = part.get("text")
+            if isinstance(text, str):
+                pieces.append(text)
+            elif kind in ("image", "input_image"):
+                pieces.append("[image]")
+            elif isinstance(part.get("content"), str | list):
+                pieces.append(flatten_text(part["content"]))
+            elif isinstance(part.get("output"), str):
+                pieces.append(part["output"])
+    return "\n".join(piece for piece in pieces if piece)
+
+
+def tool_result_payload(tool_use_id: Any, content: Any, **extra: Any) -> dict[str, Any]:
+    """A ``tool_result`` payload: flattened content cut to :data:`TOOL_OUTPUT_LIMIT`."""
+    payload: dict[str, Any] = {"toolUseId": tool_use_id if isinstance(tool_use_id, str) else None}
+    payload.update(clipped_text_payload(flatten_text(content), TOOL_OUTPUT_LIMIT, key="content"))
+    payload.update({key: value for key, value in extra.items() if value is not None})
+    return payload
+
+
+def tool_call_payload(name: Any, tool_input: Any, tool_use_id: Any) -> dict[str, Any]:
+    """A ``tool_call`` payload with every string of the input bounded."""
+    kept, cut = clip_strings(tool_input)
+    payload: dict[str, Any] = {
+        "name": name if isinstance(name, str) else "",
+        "input": kept,
+        "toolUseId": tool_use_id if isinstance(tool_use_id, str) else None,
+    }
+    if cut:
+        payload["truncated"] = True
+    return payload
+
+
+def short_name(text: str, limit: int = 50) -> str:
+    """A one-line session name from free text (first line, at most ``limit`` chars)."""
+    line = " ".join(text.strip().split())
+    if len(line) <= limit:
+        return line
+    return line[: limit - 1].rstrip() + "…"
