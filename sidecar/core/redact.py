@@ -1,0 +1,265 @@
+"""Secret redaction for event payloads, applied before anything is stored.
+
+``redact()`` returns a copy of a JSON payload in which secrets are replaced by
+``[REDACTED:<kind>]``: values of secret-named keys (``password``, ``token``,
+``authorization``...) and secrets recognised inside strings (bearer tokens,
+PEM private keys, cloud and SaaS API keys, JWTs, passwords in URLs, secret
+environment assignments). It runs on every append, so the patterns are
+compiled once and written so that ordinary text is rejected at C speed.
+
+The patterns prefer missing an odd secret format to mangling ordinary text:
+git shas, file paths and prose about "tokens" pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MARK = "[REDACTED:{}]"
+"""Replacement text; the braces hold the kind of secret."""
+
+# Key names (lower-cased, '-' read as '_') whose values are secrets. A key
+# matches when it is one of these, or ends with '_' + one of these
+# (``refresh_token``, ``db_password``, ``x_api_key``). Plurals such as
+# ``max_tokens`` or ``input_tokens`` are counts, not secrets, and do not match.
+_SECRET_KEY = re.compile(
+    r"^(?:.*_)?(?P<kind>authorization|password|passwd|passphrase|secret|token|"
+    r"api_?key|access_?key|private_?key|secret_?key|cookie|set_cookie|credentials?)$"
+)
+_KIND_OF_KEY = {
+    "apikey": "api_key",
+    "accesskey": "access_key",
+    "privatekey": "private_key",
+    "secretkey": "secret_key",
+    "passwd": "password",
+    "passphrase": "password",
+    "credential": "credentials",
+    "set_cookie": "cookie",
+}
+
+# Names for secret keys inside text (config files, JSON or YAML in tool output).
+_TEXT_KEY = (
+    r"(?:[A-Za-z0-9]+[_-])*(?:password|passwd|passphrase|secret|token|api[_-]?key|"
+    r"access[_-]?key|private[_-]?key|secret[_-]?key|client[_-]?secret)"
+)
+_NOT_REDACTED = r"(?!\[REDACTED:)"
+# Lower-case words one of which a secret-named key in text must contain.
+_KEY_WORDS = ("password", "passwd", "passphrase", "secret", "token", "key")
+# An environment variable name that holds a secret, ending where the match opens.
+_ENV_NAME = re.compile(
+    r"(?<![A-Za-z0-9_])(?:[A-Z0-9]+_)*(?:[A-Z0-9]+_(?:KEY|PWD)|TOKEN|SECRET|PASSWORD|PASSWD"
+    r"|PASSPHRASE|CREDENTIALS?)\Z"
+)
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    """One secret shape; ``gate`` lists substrings one of which must occur for a match.
+
+    Gates are tested with ``in`` before the regex runs: most strings hold no
+    secret, and an ``in`` test is far cheaper than even a failing regex call.
+    Patterns open with a literal where they can (``g``, ``eyJ``, ``://``, ``=``)
+    so that, once gated in, Python's engine skips ahead to it at C speed; their
+    boundary checks sit in look-behinds *after* the literal for that reason.
+    """
+
+    kind: str
+    regex: re.Pattern[str]
+    gate: tuple[str, ...]
+    lower: bool = False
+    """Test the gate against the lower-cased text (case-insensitive patterns)."""
+
+
+def _p(kind: str, body: str, gate: tuple[str, ...], *, lower: bool = False) -> _Pattern:
+    return _Pattern(kind, re.compile(body), gate, lower)
+
+
+# Applied in this order; each later pattern skips values already redacted, so
+# the specific token shapes name the secret and the generic rules mop up.
+# A ``keep`` group (a header name, ``KEY=``) stays in place.
+_PATTERNS: tuple[_Pattern, ...] = (
+    # A truncated payload may cut the block: redact to the end then.
+    _p(
+        "private_key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+        ("PRIVATE KEY",),
+    ),
+    _p(
+        "aws_access_key",
+        r"A(?:KIA|SIA|BIA|CCA)(?<![A-Za-z0-9]....)[A-Z0-9]{16}(?![A-Za-z0-9])",
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+    ),
+    _p(
+        "github_token",
+        r"g(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{30,}|ithub_pat_[A-Za-z0-9_]{22,})",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _p("slack_token", r"x(?<![A-Za-z0-9_]x)(?:ox[abposr]|app)-[A-Za-z0-9-]{10,}", ("xox", "xapp-")),
+    _p("anthropic_key", r"sk-ant-(?<![A-Za-z0-9_-]sk-ant-)[A-Za-z0-9_-]{20,}", ("sk-ant-",)),
+    # OpenAI keys always carry digits; demanding one spares kebab-case names.
+    _p("openai_key", r"sk-(?<![A-Za-z0-9_-]sk-)(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}", ("sk-",)),
+    _p(
+        "jwt",
+        r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+        ("eyJ",),
+    ),
+    # Header forms keep the header name and scheme, redact the credential.
+    _p(
+        "authorization",
+        r"(?P<keep>[Aa](?<![A-Za-z0-9][Aa])uthorization[\"']?\s*[:=]\s*[\"']?"
+        r"(?:(?i:Bearer|Basic|Token|Digest|Negotiate|Bot)\s+)?)"
+        + _NOT_REDACTED
+        # The credential is never the scheme word itself (that happens when an
+        # earlier pattern already redacted the credential after it).
+        + r"(?!(?i:Bearer|Basic|Token|Digest|Negotiate|Bot)\s)[^\s\"',;]+",
+        ("uthorization",),
+    ),
+    # A bare bearer token in prose or logs; a real one contains a digit.
+    _p(
+        "bearer_token",
+        r"(?P<keep>Bearer(?<![A-Za-z0-9]Bearer)\s+)"
+        + _NOT_REDACTED
+        + r"(?=[A-Za-z0-9._~+/-]*\d)[A-Za-z0-9._~+/-]{12,}=*",
+        ("Bearer",),
+    ),
+    # scheme://user:password@host -> scheme://user:***@host
+    _p("url_password", r"(?P<keep>://[^\s/:@]*:)[^\s/@]+(?=@)", ("://",)),
+    # ?password=...&token=... in URLs.
+    _p(
+        "url_param",
+        r"(?P<keep>[?&](?i:password|passwd|pwd|token|access_token|api_?key|"
+        r"secret|client_secret|key|sig|signature)=)" + _NOT_REDACTED + r"[^&\s#\"']+",
+        ("=",),
+    ),
+    # Environment assignments: GITHUB_TOKEN=..., export DB_PASSWORD="...". The
+    # match opens at "=" (fast); the replacer checks the whole name before it.
+    _p(
+        "env_secret",
+        r"(?P<keep>=(?<=(?:KEY|PWD|KEN|RET|ORD|SWD|ASE|IAL|ALS)=))"
+        + _NOT_REDACTED
+        + r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"]+)",
+        ("=",),
+    ),
+    # JSON text inside a string: "api_key": "value".
+    _p(
+        "json_secret",
+        r"(?P<keep>\"(?i:" + _TEXT_KEY + r")\"\s*:\s*\")" + _NOT_REDACTED + r"[^\"\n]+(?=\")",
+        _KEY_WORDS,
+        lower=True,
+    ),
+    # YAML / INI / .env lines: `password: value`, `db_password = value`.
+    _p(
+        "config_secret",
+        r"(?P<keep>(?m:^)[ \t]*(?:export[ \t]+)?(?i:"
+        + _TEXT_KEY
+        + r")[ \t]*[:=][ \t]*)"
+        + _NOT_REDACTED
+        + r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s'\"#][^\n#]*)",
+        _KEY_WORDS,
+        lower=True,
+    ),
+)
+# Strings shorter than the shortest secret we recognise skip the scan.
+_MIN_LEN = 8
+
+
+def _replacer(pattern: _Pattern) -> Callable[[re.Match[str]], str]:
+    mark = MARK.format(pattern.kind)
+    if pattern.kind == "url_password":
+        # The familiar user:***@host form reads better inside a URL.
+        return lambda match: match.group("keep") + "***"
+    if pattern.kind == "env_secret":
+
+        def env(match: re.Match[str]) -> str:
+            start = match.start()
+            # Names longer than 100 characters are not worth the look-back.
+            if _ENV_NAME.search(match.string[max(0, start - 100) : start]) is None:
+                return match.group(0)
+            return match.group("keep") + mark
+
+        return env
+    if "keep" in pattern.regex.groupindex:
+        return lambda match: match.group("keep") + mark
+    return lambda match: mark
+
+
+_REPLACERS = tuple(_replacer(pattern) for pattern in _PATTERNS)
+# Gates flattened to (word, pattern index): one comprehension tests them all,
+# which costs far less than a generator per pattern on short strings.
+_CASE_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if not p.lower for w in p.gate)
+_LOWER_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if p.lower for w in p.gate)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with recognised secrets replaced.
+
+    >>> redact_text("curl -H 'Authorization: Bearer abc123def456ghi' https://x")
+    "curl -H 'Authorization: Bearer [REDACTED:authorization]' https://x"
+    >>> redact_text("git clone https://me:hunter2@example.com/r.git")
+    'git clone https://me:***@example.com/r.git'
+    """
+    if len(text) < _MIN_LEN:
+        return text
+    active = {i for word, i in _CASE_GATES if word in text}
+    lower = text.lower()
+    active.update(i for word, i in _LOWER_GATES if word in lower)
+    # Run in precedence order: earlier, more specific patterns name the secret.
+    for i in sorted(active):
+        text = _PATTERNS[i].regex.sub(_REPLACERS[i], text)
+    return text
+
+
+def secret_key_kind(key: str) -> str | None:
+    """The kind of secret a payload key holds (``password``, ``token``...), or None.
+
+    >>> secret_key_kind("X-Api-Key"), secret_key_kind("max_tokens")
+    ('api_key', None)
+    """
+    match = _SECRET_KEY.match(key.lower().replace("-", "_"))
+    if match is None:
+        return None
+    kind = match.group("kind")
+    return _KIND_OF_KEY.get(kind, kind)
+
+
+def redact(payload: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``payload`` with secrets redacted; the input is left untouched.
+
+    Values of secret-named keys are replaced when they are strings or numbers
+    (containers under such keys are walked, not wiped, so structure survives);
+    every other string is scanned for secrets.
+
+    >>> redact({"headers": {"Authorization": "Bearer x"}, "n": 1})
+    {'headers': {'Authorization': '[REDACTED:authorization]'}, 'n': 1}
+    """
+    return _redact_dict(payload)
+
+
+def _redact_dict(value: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kind = secret_key_kind(key) if isinstance(key, str) else None
+        if (
+            kind is not None
+            and isinstance(item, str | int | float)
+            and not isinstance(item, bool)
+            and item != ""
+        ):
+            out[key] = MARK.format(kind)
+        else:
+            out[key] = _redact_value(item)
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return _redact_dict(value)
+    if isinstance(value, list):
+        return [_redact_value(item) for item in value]
+    return value
