@@ -134,7 +134,9 @@ class NewEvent(Model):
     client_event_id: str | None = Field(
         default=None,
         max_length=200,
-        description="Idempotency key, unique per session: a retried append returns the original seq.",
+        description=(
+            "Idempotency key, unique per session: a retried append returns the original seq."
+        ),
     )
 
 
