@@ -170,7 +170,10 @@ class Checkpoint(Model):
     head_sha: str | None
     snapshot_sha: str | None = Field(
         default=None,
-        description="Snapshot commit of the working tree (tracked and untracked, non-ignored files) under `ref`; None when the tree matched HEAD.",
+        description=(
+            "Snapshot commit of the working tree (tracked and untracked, non-ignored files) "
+            "under `ref`; None when the tree matched HEAD."
+        ),
     )
     ref: str | None = Field(default=None, description="Private ref that keeps the snapshot alive.")
     created_at: datetime
