@@ -1,0 +1,468 @@
+"""`session-sidecar sessions ...`: list, inspect and manage sessions.
+
+Every command opens the database itself (`--db`, else `$SIDECAR_DB`, else the
+default path) and prints either text for people or `--json` in the same shapes
+as the JSON-RPC results (`sidecar.protocol.messages`), so scripts can switch
+between the CLI and the server freely.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sidecar.cli.context import (
+    CLI_PROVIDER,
+    DbOption,
+    FolderOption,
+    JsonOption,
+    boundary_of,
+    locate_here,
+    open_store,
+    require_boundary,
+    scoped_filters,
+)
+from sidecar.cli.output import (
+    CliError,
+    describe_session,
+    event_line,
+    last_activity,
+    note,
+    print_json,
+    relative_time,
+    sessions_table,
+    shorten,
+    warn,
+)
+from sidecar.core.models import Phase, Scope, SessionStatus, utcnow
+
+app = typer.Typer(
+    help="List, inspect, start, resume, fork and clean up sessions.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+#: How many of the latest events `sessions show` prints by default.
+SHOW_EVENTS = 20
+#: How many footprint paths `sessions show` prints by default.
+SHOW_PATHS = 10
+
+
+class ExportFormat(StrEnum):
+    JSONL = "jsonl"
+    MARKDOWN = "markdown"
+
+
+ScopeOption = Annotated[
+    Scope,
+    typer.Option(
+        "--scope",
+        help="branch: this branch of this repository; worktree; repository; all.",
+        case_sensitive=False,
+    ),
+]
+LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="At most N.")]
+SessionIdArgument = Annotated[str, typer.Argument(help="The session id.", show_default=False)]
+
+
+@app.command("list")
+def list_sessions(
+    scope: ScopeOption = Scope.BRANCH,
+    status: Annotated[
+        list[SessionStatus] | None,
+        typer.Option("--status", "-s", help="Only this status (repeat for several)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Text in the name, description or prompt.")
+    ] = None,
+    limit: LimitOption = 50,
+    cursor: Annotated[
+        str | None, typer.Option("--cursor", help="Continue after a previous page.")
+    ] = None,
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sessions, most recent activity first (default: this branch of this repository)."""
+    from sidecar.protocol.messages import ListResult
+
+    filters = scoped_filters(scope, locate_here(folder))
+    with open_store(db) as store:
+        page = store.list_sessions(
+            statuses=status or None, text=query or None, limit=limit, cursor=cursor, **filters
+        )
+    if json_output:
+        print_json(ListResult(items=page.items, next_cursor=page.next_cursor))
+        return
+    if not page.items:
+        print("no sessions" + ("" if scope is Scope.ALL else f" in scope '{scope.value}'"))
+        return
+    sessions_table(page.items, utcnow())
+    if page.next_cursor:
+        note(f"more sessions: add --cursor {page.next_cursor}")
+
+
+@app.command("show")
+def show_session(
+    session_id: SessionIdArgument,
+    events: Annotated[
+        int, typer.Option("--events", "-e", min=0, max=1000, help="How many latest events.")
+    ] = SHOW_EVENTS,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """One session: boundary, counts, footprint, checkpoints, lineage, latest events."""
+    from sidecar.protocol.messages import ShowResult
+
+    with open_store(db) as store:
+        session = store.get_session(session_id)
+        result = ShowResult(
+            session=session,
+            footprint=store.footprint(session_id, limit=200 if json_output else SHOW_PATHS),
+            checkpoints=store.list_checkpoints(session_id),
+            lineage=store.lineage(session_id),
+            children=store.children(session_id),
+            annotations=store.list_annotations(session_id),
+        )
+        latest = (
+            store.events(session_id, after_seq=max(session.event_count - events, 0), limit=events)
+            if events
+            else []
+        )
+    if json_output:
+        print_json({**result.to_json(), "events": [e.to_json() for e in latest]})
+        return
+    now = utcnow()
+    b = session.boundary
+    rows = [
+        ("id", session.id),
+        ("name", session.name),
+        ("status", session.status.value + (" (pinned)" if session.pinned else "")),
+        ("repository", b.repository),
+        ("worktree", b.worktree),
+        ("branch", b.branch),
+        ("requester", f"{b.requester} on {b.machine}"),
+        ("task", b.task),
+        ("phase", b.phase.value if b.phase else None),
+        ("provider", b.provider),
+        ("created", f"{session.created_at:%Y-%m-%d %H:%M} UTC"),
+        ("last activity", relative_time(last_activity(session), now)),
+        ("events", str(session.event_count)),
+        ("head", session.head_sha[:12] if session.head_sha else None),
+        ("description", shorten(session.description, 200) or None),
+        ("last prompt", shorten(session.last_prompt, 200) or None),
+    ]
+    for label, value in rows:
+        if value:
+            print(f"{label + ':':<15}{value}")
+    if result.lineage:
+        chain = " <- ".join(f'{s.id} "{s.name}"' for s in result.lineage)
+        forked = f" at seq {session.forked_at_seq}" if session.forked_at_seq is not None else ""
+        print(f"{'forked from:':<15}{chain}{forked}")
+    if result.children:
+        print(f"{'forks:':<15}" + ", ".join(s.id for s in result.children))
+    print(f"\nfootprint (top {SHOW_PATHS} paths):" if result.footprint else "\nfootprint: none")
+    for entry in result.footprint:
+        print(f"  {entry.weight:>7.2f}  {entry.path}")
+    print("\ncheckpoints:" if result.checkpoints else "\ncheckpoints: none")
+    for c in result.checkpoints:
+        sha = c.head_sha[:12] if c.head_sha else "-"
+        print(f"  {c.id}  seq {c.seq:<6} {sha:<12}  {c.name}")
+    if result.annotations:
+        print("\nannotations:")
+        for a in result.annotations:
+            print(f"  {a.code}" + (f" (seq {a.seq})" if a.seq else "") + f"  {shorten(a.text, 80)}")
+    if events:
+        shown = f"last {len(latest)} of {session.event_count}" if latest else "none"
+        print(f"\nevents ({shown}):")
+        for event in latest:
+            print(event_line(event, now))
+
+
+@app.command("start")
+def start_session(
+    name: Annotated[str, typer.Option("--name", help="Default: '<branch> <date time>'.")] = "",
+    description: Annotated[str, typer.Option("--description", "-d")] = "",
+    task: Annotated[
+        str | None, typer.Option("--task", help="ADR, issue or plan reference.")
+    ] = None,
+    phase: Annotated[Phase | None, typer.Option("--phase", case_sensitive=False)] = None,
+    provider: Annotated[
+        str, typer.Option("--provider", help="Tool that works in the session.")
+    ] = CLI_PROVIDER,
+    parent: Annotated[
+        str | None, typer.Option("--parent", help="Id of the session that delegated this one.")
+    ] = None,
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Start a new session on the current folder's boundary."""
+    from sidecar.protocol.messages import StartResult
+
+    here = locate_here(folder)
+    boundary = require_boundary(here, "start a session", provider=provider, task=task, phase=phase)
+    with open_store(db) as store:
+        root_id = None
+        if parent is not None:
+            parent_session = store.get_session(parent)  # unknown parent: a clear error
+            root_id = parent_session.root_id or parent_session.id
+        session = store.start_session(
+            boundary,
+            name=name,
+            description=description,
+            parent_id=parent,
+            root_id=root_id,
+            head_sha=here.state.head_sha if here.state else None,
+        )
+    if json_output:
+        print_json(StartResult(session=session))
+    else:
+        print(f"started session {describe_session(session)}")
+
+
+@app.command("resume")
+def resume_session(
+    session_id: SessionIdArgument,
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume a session by id; an unknown or ineligible id starts a new session instead.
+
+    Eligible means the same repository, requester and machine as the current
+    folder. Otherwise a warning says why and a new session starts here (exit 0).
+    """
+    from sidecar.core.policy import is_resumable
+    from sidecar.protocol.messages import ResultWarning, ResumeResult
+    from sidecar.store import UnknownSession
+
+    here = locate_here(folder)
+    current = require_boundary(here, "resume a session")
+    now = utcnow()
+    warning: ResultWarning | None = None
+    with open_store(db) as store:
+        try:
+            session = store.get_session(session_id)
+        except UnknownSession:
+            warning = ResultWarning(
+                code="unknown_session",
+                message=f"There is no session {session_id} (it never existed or was deleted); "
+                "started a new session instead.",
+            )
+        else:
+            ok, why = is_resumable(session, current, now, explicit=True)
+            if not ok:
+                detail = why.message if why is not None else "it belongs to another boundary."
+                warning = ResultWarning(
+                    code=why.code.value if why is not None else "ineligible",
+                    message=f"Session {session.name!r} cannot be resumed here: {detail} "
+                    "Started a new session instead.",
+                )
+        if warning is None:
+            if session.status is not SessionStatus.ACTIVE:
+                session = store.set_status(session.id, SessionStatus.ACTIVE)
+            if session.holder and session.holder_expires_at and session.holder_expires_at > now:
+                note(f"an editor connection ({session.holder}) is appending to this session")
+            result = ResumeResult(session=session, resumed=True)
+        else:
+            fresh_boundary = current.model_copy(update={"provider": CLI_PROVIDER})
+            fresh = store.start_session(
+                fresh_boundary, head_sha=here.state.head_sha if here.state else None
+            )
+            result = ResumeResult(session=fresh, resumed=False, warning=warning)
+    if warning is not None:
+        warn(warning.message)
+    if json_output:
+        print_json(result)
+    elif result.resumed:
+        print(f"resumed session {describe_session(result.session)}")
+    else:
+        print(f"started session {describe_session(result.session)}")
+
+
+@app.command("fork")
+def fork_session(
+    session_id: SessionIdArgument,
+    at_seq: Annotated[
+        int | None, typer.Option("--at-seq", min=0, help="Share history up to this seq.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Default: '<name> (fork)'.")] = None,
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A new session sharing a session's history up to a seq (default: all of it).
+
+    Inside a git worktree the fork is bound to the current folder's boundary
+    (keeping the parent's task, phase and provider); elsewhere to the parent's.
+    """
+    from sidecar.protocol.messages import SessionResult
+
+    here = locate_here(folder)
+    with open_store(db) as store:
+        parent = store.get_session(session_id)
+        p = parent.boundary
+        boundary = boundary_of(here, provider=p.provider, task=p.task, phase=p.phase)
+        fork = store.fork_session(session_id, at_seq=at_seq, name=name, boundary=boundary)
+    if json_output:
+        print_json(SessionResult(session=fork))
+    else:
+        print(f"forked session {describe_session(fork)} at seq {fork.forked_at_seq}")
+
+
+@app.command("rename")
+def rename_session(
+    session_id: SessionIdArgument,
+    name: Annotated[str, typer.Argument(help="The new name.", show_default=False)],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Give a session a new name."""
+    from sidecar.protocol.messages import SessionResult
+
+    if not name.strip():
+        raise CliError("a session name cannot be empty")
+    with open_store(db) as store:
+        session = store.rename_session(session_id, name)
+    if json_output:
+        print_json(SessionResult(session=session))
+    else:
+        print(f"renamed session {describe_session(session)}")
+
+
+@app.command("end")
+def end_session(
+    session_id: SessionIdArgument,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Mark a session ended (it stays in history; cleanup may delete it later)."""
+    from sidecar.protocol.messages import SessionResult
+
+    with open_store(db) as store:
+        session = store.end_session(session_id)
+    if json_output:
+        print_json(SessionResult(session=session))
+    else:
+        print(f"ended session {describe_session(session)}")
+
+
+@app.command("delete")
+def delete_session(
+    session_id: SessionIdArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete a session and its events for good (forks keep their inherited history)."""
+    from sidecar.protocol.messages import DeleteResult
+
+    with open_store(db) as store:
+        session = store.get_session(session_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise CliError(
+                    f"refusing to delete session {session_id} without confirmation: "
+                    "pass --yes (stdin is not a terminal)"
+                )
+            if not typer.confirm(f"Delete session {describe_session(session)}?", err=True):
+                raise CliError("not deleted: you declined")
+        store.delete_session(session_id)
+    if json_output:
+        print_json(DeleteResult(session_id=session_id))
+    else:
+        print(f"deleted session {describe_session(session)}")
+
+
+@app.command("cleanup")
+def cleanup_sessions(
+    older_than: Annotated[
+        int,
+        typer.Option(
+            "--older-than", min=0, help="Delete ended sessions idle for more than DAYS days."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be deleted.")
+    ] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Delete ended sessions older than N days; pinned sessions are kept."""
+    from sidecar.protocol.messages import CleanupResult
+
+    with open_store(db) as store:
+        victims = store.cleanup(older_than, dry_run=dry_run)
+    if json_output:
+        print_json(CleanupResult(sessions=victims, deleted=0 if dry_run else len(victims)))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    print(f"{verb} {len(victims)} session{'' if len(victims) == 1 else 's'}")
+    for session in victims:
+        print(f"  {describe_session(session)}")
+
+
+@app.command("export")
+def export_session(
+    session_id: SessionIdArgument,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", case_sensitive=False)
+    ] = ExportFormat.JSONL,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", dir_okay=False, help="Write to FILE instead of stdout."),
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """One session as JSONL (a session line, then one line per event) or Markdown."""
+    from sidecar.protocol.messages import ExportResult
+
+    with open_store(db) as store:
+        content = store.export_session(session_id, fmt.value)
+    if output is not None:
+        output.write_text(content, encoding="utf-8")
+    if json_output:
+        path = str(output) if output is not None else None
+        print_json(ExportResult(format=fmt.value, content=content, path=path))
+    elif output is None:
+        sys.stdout.write(content)
+    else:
+        print(f"wrote {output}")
+
+
+@app.command("search")
+def search_sessions(
+    query: Annotated[str, typer.Argument(help="Words that must all match (word* = prefix).")],
+    scope: ScopeOption = Scope.BRANCH,
+    limit: LimitOption = 50,
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Full-text search over event text, newest first (default: this branch)."""
+    from sidecar.protocol.messages import SearchResult
+
+    if not query.strip():
+        raise CliError("the search query is empty")
+    filters = scoped_filters(scope, locate_here(folder))
+    with open_store(db) as store:
+        hits = store.search(query, limit=min(limit, 500), **filters)
+    if json_output:
+        print_json(SearchResult(items=hits))
+        return
+    if not hits:
+        print("no matches")
+        return
+    now = utcnow()
+    for hit in hits:
+        when = relative_time(hit.time, now)
+        print(
+            f"{hit.session_id}  {shorten(hit.session_name, 30):<30}  seq {hit.seq:<5} "
+            f"{hit.kind.value:<12} {when:<12} {shorten(hit.snippet, 100)}"
+        )
