@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "sessions": "sidecar.cli.sessions:app",
     "events": "sidecar.cli.events:app",
     "serve": "sidecar.cli.main:serve_command",
+    "watch": "sidecar.cli.watch:watch",
 }
 
 #: Set to show the full traceback of an unexpected error (a bug) instead of one line.

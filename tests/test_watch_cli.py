@@ -1,0 +1,169 @@
+"""`session-sidecar watch` as a user runs it: a real process, piped stdin, a real repository."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sidecar.core.models import EventKind, SessionStatus
+from sidecar.store import Store
+from tests.gitrepo import git, isolate_git_config, make_repo, switch
+
+TIMEOUT_S = 20.0
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Watcher:
+    """The `watch` process, with its stdout read line by line on a thread."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sidecar.cli.watch", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, text: str, timeout: float = TIMEOUT_S) -> str:
+        """Wait for a line containing ``text``; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(left, 0.001))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no line with {text!r} in {timeout} s; saw {self.seen}"
+                ) from None
+            if line is None:
+                raise AssertionError(f"watch exited before printing {text!r}; saw {self.seen}")
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def answer(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text + "\n")
+        self.proc.stdin.flush()
+
+    def interrupt(self) -> int:
+        """Ctrl-C; returns the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(TIMEOUT_S)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(TIMEOUT_S)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_git_config(monkeypatch, tmp_path / "home")
+    repo = make_repo(tmp_path)
+    git(repo, "branch", "feature")
+    return repo
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[list[Watcher]]:
+    started: list[Watcher] = []
+    yield started
+    for watcher in started:
+        watcher.kill()
+
+
+def test_watch_asks_on_a_switch_and_records_the_answers(
+    repo: Path, tmp_path: Path, run: list[Watcher]
+) -> None:
+    db = tmp_path / "sessions.db"
+    watcher = Watcher(str(repo), "--db", str(db), "--prompt")
+    run.append(watcher)
+    watcher.expect("Watching")
+    first = watcher.expect("session ").split()[-3]
+
+    switch(repo, "feature")
+    watcher.expect("Branch changed: main -> feature")
+    assert watcher.expect("1) ") == "  1) Start fresh"
+    watcher.expect("Choose 1-3")
+    watcher.answer("1")
+    fresh = watcher.expect("(fresh)")
+
+    switch(repo, "main")
+    watcher.expect("Branch changed: feature -> main")
+    assert watcher.expect("1) ").startswith('  1) Resume "main ')
+    watcher.expect("Choose 1-4")
+    watcher.answer("1")
+    assert first in watcher.expect("(resumed)")
+
+    assert watcher.interrupt() == 0
+    watcher.expect("Stopped watching")
+
+    store = Store.open(db)
+    try:
+        resumed = store.get_session(first)
+        assert resumed.boundary.branch == "main"
+        assert resumed.status is SessionStatus.IDLE  # left idle on exit, never ended
+        decision = store.events(first, kinds=[EventKind.DECISION])[-1].payload
+        assert decision["action"] == "resume" and decision["chosen"].startswith('Resume "')
+        [feature] = [s for s in store.list_sessions().items if s.boundary.branch == "feature"]
+        assert feature.id in fresh
+        chosen = store.events(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
+        assert chosen == "Start fresh"
+    finally:
+        store.close()
+
+
+def test_without_prompts_the_recommendation_is_applied(
+    repo: Path, tmp_path: Path, run: list[Watcher]
+) -> None:
+    db = tmp_path / "sessions.db"
+    watcher = Watcher(str(repo), "--db", str(db), "--no-prompt")
+    run.append(watcher)
+    watcher.expect("Watching")
+    switch(repo, "feature")
+    watcher.expect("Branch changed: main -> feature")
+    watcher.expect("(fresh)")
+    assert watcher.interrupt() == 0
+    assert not any("Choose" in line for line in watcher.seen)
+    store = Store.open(db)
+    try:
+        [feature] = [s for s in store.list_sessions().items if s.boundary.branch == "feature"]
+        chosen = store.events(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
+        assert chosen == "automatic"
+    finally:
+        store.close()
+
+
+def test_outside_git_it_says_why(tmp_path: Path, run: list[Watcher]) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    watcher = Watcher(str(plain), "--db", str(tmp_path / "s.db"))
+    run.append(watcher)
+    assert watcher.proc.wait(TIMEOUT_S) == 2
+    assert watcher.expect("error: cannot watch").endswith("run it inside a git worktree")
