@@ -28,6 +28,10 @@ LAZY_COMMANDS: dict[str, str] = {
     "events": "sidecar.cli.events:app",
     "serve": "sidecar.cli.main:serve_command",
     "watch": "sidecar.cli.watch:watch",
+    "hook": "sidecar.cli.hooks:hook_app",
+    "hooks": "sidecar.cli.hooks:hooks_app",
+    "import": "sidecar.cli.importer:app",
+    "mcp": "sidecar.cli.mcp:mcp_command",
 }
 
 #: Set to show the full traceback of an unexpected error (a bug) instead of one line.
@@ -155,4 +159,10 @@ def serve_command(
 
 def main() -> None:
     """Console entry point (`session-sidecar`, `python -m sidecar`)."""
+    argv = sys.argv[1:]
+    if argv[:2] == ["hook", "claude-code"] and all(a == "--block" for a in argv[2:]):
+        # Agents run the hook on every prompt: skip building the typer app (~80 ms).
+        from sidecar.agents.hook import main as hook_main
+
+        raise SystemExit(hook_main(block="--block" in argv[2:]))
     app(prog_name="session-sidecar")

@@ -22,6 +22,8 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_enum_values=False,
+        # Build validators on first use: short-lived processes (hooks) use few models.
+        defer_build=True,
     )
 
     def to_json(self) -> dict[str, Any]:

@@ -7,11 +7,14 @@ caller's transaction. Never edit a released migration: add a new one.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from sidecar.core.text import event_text
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 def _v1_sessions_and_events(db: sqlite_utils.Database) -> None:
@@ -203,17 +206,22 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 LATEST_VERSION = len(MIGRATIONS)
 
 
-def current_version(db: sqlite_utils.Database) -> int:
+def _connection(db: sqlite_utils.Database | sqlite3.Connection) -> sqlite3.Connection:
+    return db if isinstance(db, sqlite3.Connection) else db.conn
+
+
+def current_version(db: sqlite_utils.Database | sqlite3.Connection) -> int:
     """The database's schema version (0 for a new, empty file)."""
-    row = db.execute("PRAGMA user_version").fetchone()
+    row = _connection(db).execute("PRAGMA user_version").fetchone()
     return int(row[0])
 
 
-def migrate(db: sqlite_utils.Database, *, target: int = LATEST_VERSION) -> int:
+def migrate(db: sqlite_utils.Database | sqlite3.Connection, *, target: int = LATEST_VERSION) -> int:
     """Apply every migration above the current version up to `target`, one transaction each.
 
     Returns the version reached. A database newer than this code is refused rather
-    than guessed at.
+    than guessed at. sqlite-utils is imported only when there is something to migrate:
+    an agent hook opening an up-to-date database should not pay for it.
     """
     version = current_version(db)
     if version > LATEST_VERSION:
@@ -221,16 +229,21 @@ def migrate(db: sqlite_utils.Database, *, target: int = LATEST_VERSION) -> int:
             f"the database has schema version {version}, newer than this session-sidecar "
             f"understands ({LATEST_VERSION}); upgrade session-sidecar"
         )
-    conn = db.conn
+    if version >= target:
+        return version
+    import sqlite_utils
+
+    conn = _connection(db)
+    utils_db = db if isinstance(db, sqlite_utils.Database) else sqlite_utils.Database(conn)
     while version < target:
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated while we waited for the lock.
-            version = current_version(db)
+            version = current_version(conn)
             if version >= target:
                 conn.execute("COMMIT")
                 break
-            MIGRATIONS[version](db)
+            MIGRATIONS[version](utils_db)
             version += 1
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")

@@ -23,9 +23,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, Literal
 
 from sidecar.core import footprint as footprint_core
 from sidecar.core.ids import new_id
@@ -60,6 +58,9 @@ from sidecar.store.errors import (
     UnknownSession,
 )
 from sidecar.store.paths import default_db_path, prepare_db_file
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 ExportFormat = Literal["jsonl", "markdown"]
 
@@ -120,10 +121,19 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: str) -> None:
         conn.row_factory = sqlite3.Row
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+        self._db: sqlite_utils.Database | None = None
         self.path = path
         self.recovered_from: str | None = None
         self._lock = threading.RLock()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils view of the connection (built on first use)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     # ------------------------------------------------------------------ opening
 
@@ -147,7 +157,7 @@ class Store:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             store = cls(conn, ":memory:")
             store._configure(busy_timeout_ms, max_pages)
-            schema.migrate(store.db)
+            schema.migrate(store.conn)
             return store
         resolved = Path(path).expanduser() if path is not None else default_db_path()
         try:
@@ -178,7 +188,7 @@ class Store:
             store._configure(busy_timeout_ms, max_pages)
             # Reading the schema is what detects a file that is not a database.
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            schema.migrate(store.db)
+            schema.migrate(store.conn)
         except BaseException:
             conn.close()
             raise

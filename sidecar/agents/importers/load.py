@@ -194,7 +194,7 @@ def import_path(
         last_time = last_time or parsed.created_at
         for start in range(0, len(events), BATCH_SIZE):
             batch, last_time = _new_events(events[start : start + BATCH_SIZE], last_time)
-            store.append_events(target.id, batch)
+            store.append_events(target.id, batch, activity_from_events=True)
         added = store.last_seq(target.id) - before
         report.events_added += added
         updated = updated or added > 0

@@ -1,0 +1,150 @@
+"""`session-sidecar import claude-code|codex|amplifier [PATH]`: other tools' history into the store.
+
+Without PATH, the sessions of the current folder's project are imported
+(``--all``: every project the tool knows). PATH may be one session file (an
+Amplifier session folder), a project folder, or the tool's home. Importing is
+idempotent and incremental: running it again adds only new lines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sidecar.cli.context import DbOption, FolderOption, JsonOption, open_store
+from sidecar.cli.output import CliError
+
+app = typer.Typer(
+    help="Import Claude Code, Codex CLI or Amplifier session history (idempotent, incremental).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+PathArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        help="A session file, a project folder or the tool's home. "
+        "Default: the current folder's project.",
+        show_default=False,
+    ),
+]
+AllOption = Annotated[
+    bool, typer.Option("--all", help="Import every project the tool knows, not just this one.")
+]
+
+
+def _claude_paths(path: Path) -> list[Path]:
+    from sidecar.agents.importers import discover_claude_code
+
+    if (path / "projects").is_dir():  # a Claude config folder (~/.claude)
+        return list(discover_claude_code(root=path / "projects"))
+    if any(path.glob("*.jsonl")):  # one project folder
+        return [p for p in discover_claude_code(root=path.parent, env={}) if path in p.parents]
+    return list(discover_claude_code(root=path, env={}))  # a projects folder
+
+
+def _codex_paths(path: Path) -> list[Path]:
+    from sidecar.agents.importers import discover_codex
+
+    if (path / "sessions").is_dir() or (path / "archived_sessions").is_dir():
+        return list(discover_codex(path))
+    return sorted(path.rglob("rollout-*.jsonl"), key=lambda p: p.name)
+
+
+def _amplifier_paths(path: Path) -> list[Path]:
+    from sidecar.agents.importers import discover_amplifier
+
+    if (path / "transcript.jsonl").is_file() or (path / "metadata.json").is_file():
+        return [path]
+    if (path / "projects").is_dir():  # ~/.amplifier
+        return list(discover_amplifier(root=path / "projects"))
+    if (path / "sessions").is_dir():  # one project folder
+        return [p for p in discover_amplifier(root=path.parent) if path in p.parents]
+    return list(discover_amplifier(root=path))
+
+
+_FROM_PATH = {"claude-code": _claude_paths, "codex": _codex_paths, "amplifier": _amplifier_paths}
+
+
+def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool) -> list[Path]:
+    """The files (Amplifier: folders) to import for the command's arguments."""
+    from sidecar.agents.ingest import project_paths
+
+    if path is not None:
+        if not path.exists():
+            raise CliError(f"{path} does not exist; pass a session file, a folder, or nothing")
+        if path.is_file():
+            return [path]
+        return _FROM_PATH[provider](path)
+    if every:
+        return project_paths(provider, None)
+    if folder is not None and not folder.is_dir():
+        raise CliError(f"--folder {folder} is not an existing folder")
+    return project_paths(provider, folder or Path.cwd())
+
+
+def run_import(
+    provider: str,
+    path: Path | None,
+    *,
+    every: bool,
+    folder: Path | None,
+    db: Path | None,
+    json_output: bool,
+) -> None:
+    """Import and print the counts (text, or JSON with ``--json``)."""
+    from sidecar.agents.ingest import import_files
+    from sidecar.cli.output import print_json
+
+    if path is not None and every:
+        raise CliError("pass either PATH or --all, not both")
+    paths = paths_for(provider, path, folder, every)
+    with open_store(db) as store:
+        report, hooked = import_files(store, provider, paths)
+    result = {
+        "provider": provider,
+        "files": report.files,
+        "sessionsCreated": report.sessions_created,
+        "sessionsUpdated": report.sessions_updated,
+        "eventsAdded": report.events_added,
+        "skippedMalformed": report.skipped,
+        "waiting": report.waiting,
+        "recordedByHook": hooked,
+        "sessionIds": report.session_ids,
+    }
+    if json_output:
+        print_json(result)
+        return
+    if not paths:
+        where = "anywhere" if every else "for this folder's project (try --all or a PATH)"
+        print(f"no {provider} sessions found {where}")
+        return
+    print(
+        f"{provider}: {report.files} files, {report.sessions_created} sessions created, "
+        f"{report.sessions_updated} updated, {report.events_added} events added, "
+        f"{report.skipped} malformed lines skipped"
+    )
+    if hooked:
+        print(f"{hooked} sessions left to the Claude Code hook, which records them")
+    if report.waiting:
+        print(f"{report.waiting} sessions wait for more lines (no working folder recorded yet)")
+
+
+def _command(provider: str) -> None:
+    def command(
+        path: PathArgument = None,
+        every: AllOption = False,
+        folder: FolderOption = None,
+        db: DbOption = None,
+        json_output: JsonOption = False,
+    ) -> None:
+        run_import(provider, path, every=every, folder=folder, db=db, json_output=json_output)
+
+    command.__doc__ = f"Import {provider} sessions into the session database."
+    app.command(provider)(command)
+
+
+for _provider in ("claude-code", "codex", "amplifier"):
+    _command(_provider)

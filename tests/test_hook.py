@@ -1,0 +1,276 @@
+"""The Claude Code hook as Claude Code runs it: a process per event, real git and SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sidecar.agents.hook import RESPONSE_LIMIT
+from sidecar.store import Store
+from tests.gitrepo import isolate_git_config, make_repo, switch
+
+pytestmark = pytest.mark.timeout(120)
+
+#: The module entry and the typer command (`session-sidecar hook claude-code` once registered).
+ENTRIES = {
+    "module": [sys.executable, "-m", "sidecar.agents.hook"],
+    "cli": [
+        sys.executable,
+        "-c",
+        "import sys; from sidecar.cli.main import LAZY_COMMANDS, app; "
+        "LAZY_COMMANDS.setdefault('hook', 'sidecar.cli.hooks:hook_app'); "
+        "app(['hook', 'claude-code', *sys.argv[1:]], prog_name='session-sidecar')",
+    ],
+}
+SESSION = "5f0c1e2a-0000-4000-8000-00000000c0de"
+
+
+class Hook:
+    """Runs the hook like Claude Code: one process per event, JSON on stdin."""
+
+    def __init__(self, tmp_path: Path, repo: Path, entry: str = "module") -> None:
+        self.repo = repo
+        self.db = tmp_path / "data" / "sessions.db"
+        self.state = tmp_path / "state"
+        self.argv = ENTRIES[entry]
+        self.transcript = tmp_path / "transcript.jsonl"
+
+    def run(
+        self, event: str, *, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+        raw: bytes | None = None, **fields: Any,
+    ) -> subprocess.CompletedProcess[bytes]:  # fmt: skip
+        data = {
+            "session_id": SESSION,
+            "transcript_path": str(self.transcript),
+            "cwd": str(self.repo),
+            "hook_event_name": event,
+            **fields,
+        }
+        full_env = {
+            **os.environ,
+            "SIDECAR_DB": str(self.db),
+            "XDG_STATE_HOME": str(self.state),
+            **(env or {}),
+        }
+        stdin = raw if raw is not None else json.dumps(data).encode()
+        return subprocess.run(
+            [*self.argv, *extra_args],
+            input=stdin,
+            capture_output=True,
+            env=full_env,
+            timeout=60,
+            check=False,
+        )
+
+    def grow_transcript(self, line: dict[str, Any]) -> None:
+        """What Claude Code does between two hook calls: append a transcript line."""
+        with self.transcript.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line) + "\n")
+
+    def store(self) -> Store:
+        return Store.open(self.db)
+
+    def log(self) -> str:
+        path = self.state / "session-sidecar" / "hook.log"
+        return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_git_config(monkeypatch, tmp_path / "home")
+    monkeypatch.delenv("SIDECAR_HOOK_MODE", raising=False)
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    return make_repo(tmp_path)
+
+
+def _output(proc: subprocess.CompletedProcess[bytes]) -> dict[str, Any]:
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.strip(), f"no output; stderr: {proc.stderr.decode()}"
+    data = json.loads(proc.stdout)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRIES))
+def test_prompt_after_a_branch_switch_carries_the_warning(
+    tmp_path: Path, repo: Path, entry: str
+) -> None:
+    hook = Hook(tmp_path, repo, entry)
+    started = hook.run("SessionStart", source="startup")
+    assert started.returncode == 0 and started.stdout == b"", started.stderr.decode()
+
+    switch(repo, "feature", create=True)
+    proc = hook.run("UserPromptSubmit", prompt="add the login test")
+
+    out = _output(proc)
+    specific = out["hookSpecificOutput"]
+    assert specific["hookEventName"] == "UserPromptSubmit"
+    warning = specific["additionalContext"]
+    assert "began on branch 'main'" in warning
+    assert "now on branch 'feature'" in warning
+    assert "Recommendation (fresh)" in warning
+    assert "HEAD is now on 'feature'; the session was working on 'main'." in warning
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        assert session.boundary.branch == "main"
+        events = store.events(session.id)
+    assert [e.kind.value for e in events] == ["note", "drift", "prompt"]
+    assert events[1].payload["after"]["branch"] == "feature"
+    assert events[2].payload["text"] == "add the login test"
+
+
+def test_prompt_on_the_same_branch_prints_nothing(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    proc = hook.run("UserPromptSubmit", prompt="fix the parser")
+    assert proc.returncode == 0
+    assert proc.stdout == b""
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        assert session.name == "fix the parser"  # named after its first prompt
+        assert [e.kind.value for e in store.events(session.id)] == ["note", "prompt"]
+
+
+def test_switching_back_to_the_session_branch_stops_the_warning(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    switch(repo, "feature", create=True)
+    assert _output(hook.run("UserPromptSubmit", prompt="one"))
+    hook.grow_transcript({"type": "user"})
+    switch(repo, "main")
+    proc = hook.run("UserPromptSubmit", prompt="two")
+    assert proc.returncode == 0 and proc.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"not json", b"[1, 2]", b'{"hook_event_name": "UserPromptSubmit"}', b"\xff\xfe{"],
+    ids=["empty", "garbage", "array", "no-session-id", "bad-utf8"],
+)
+def test_malformed_input_exits_zero_with_nothing_on_stdout(
+    tmp_path: Path, repo: Path, raw: bytes
+) -> None:
+    hook = Hook(tmp_path, repo)
+    proc = hook.run("UserPromptSubmit", raw=raw)
+    assert proc.returncode == 0
+    assert proc.stdout == b""
+    assert "error: HookInputError" in hook.log()
+
+
+def test_an_unusable_database_exits_zero_and_is_logged(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.db.mkdir(parents=True)  # a folder where the database file should be
+    proc = hook.run("UserPromptSubmit", prompt="hello")
+    assert proc.returncode == 0
+    assert proc.stdout == b""
+    assert "error:" in hook.log()
+
+
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_block_mode_refuses_the_prompt(tmp_path: Path, repo: Path, how: str) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    switch(repo, "feature", create=True)
+    if how == "env":
+        proc = hook.run("UserPromptSubmit", prompt="go", env={"SIDECAR_HOOK_MODE": "block"})
+    else:
+        proc = hook.run("UserPromptSubmit", prompt="go", extra_args=("--block",))
+    out = _output(proc)
+    assert out["decision"] == "block"
+    assert "began on branch 'main'" in out["reason"]
+    assert "blocked" in out["reason"]
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        prompt = store.events(session.id, kinds=["prompt"])[0]
+    assert prompt.payload["blocked"] is True
+
+
+def test_block_mode_still_only_warns_on_session_start(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    switch(repo, "feature", create=True)
+    proc = hook.run("SessionStart", source="resume", env={"SIDECAR_HOOK_MODE": "block"})
+    out = _output(proc)
+    assert out["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    assert "began on branch 'main'" in out["hookSpecificOutput"]["additionalContext"]
+
+
+def test_session_seen_first_mid_way_is_bound_to_the_branch_its_transcript_began_on(
+    tmp_path: Path, repo: Path
+) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.grow_transcript({"type": "summary", "summary": "earlier"})
+    hook.grow_transcript({"type": "user", "gitBranch": "main", "cwd": str(repo)})
+    switch(repo, "feature", create=True)
+    out = _output(hook.run("UserPromptSubmit", prompt="continue"))
+    assert "began on branch 'main'" in out["hookSpecificOutput"]["additionalContext"]
+
+
+def test_tool_events_are_recorded_once_and_big_responses_cut(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    big = "x" * (RESPONSE_LIMIT * 3)
+    call = {"tool_name": "Read", "tool_use_id": "toolu_01", "tool_input": {"file_path": "a.py"}}
+    for _ in range(2):  # a hook that runs twice for the same call stores it once
+        assert hook.run("PreToolUse", **call).returncode == 0
+        proc = hook.run("PostToolUse", **call, tool_response={"content": big})
+        assert proc.returncode == 0 and proc.stdout == b""
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        events = store.events(session.id)
+        footprint = [f.path for f in store.footprint(session.id)]
+    assert [e.kind.value for e in events] == ["tool_call", "tool_result"]
+    assert events[0].payload["name"] == "Read"
+    assert events[0].client_event_id == "cc:toolu_01:call"
+    result = events[1].payload
+    assert result["truncated"] is True
+    assert len(result["content"]) == RESPONSE_LIMIT
+    assert result["size"] > RESPONSE_LIMIT
+    assert footprint == ["a.py"]
+
+
+def test_the_same_prompt_twice_is_two_events(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("UserPromptSubmit", prompt="yes")
+    hook.grow_transcript({"type": "user", "message": {"content": "yes"}})
+    hook.run("UserPromptSubmit", prompt="yes")
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        assert len(store.events(session.id, kinds=["prompt"])) == 2
+
+
+def test_stop_and_session_end_are_notes_and_end_the_session(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    hook.run("Stop", stop_hook_active=False)
+    proc = hook.run("SessionEnd", reason="logout")
+    assert proc.returncode == 0 and proc.stdout == b""
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        assert session.status.value == "ended"
+        notes = [e.payload["hook"] for e in store.events(session.id)]
+    assert notes == ["SessionStart", "Stop", "SessionEnd"]
+
+
+def test_outside_git_the_hook_records_without_warning(tmp_path: Path, repo: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    hook = Hook(tmp_path, plain)
+    hook.run("SessionStart", source="startup")
+    proc = hook.run("UserPromptSubmit", prompt="hello")
+    assert proc.returncode == 0 and proc.stdout == b""
+    with hook.store() as store:
+        session = store.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        assert session.boundary.branch == "-"
