@@ -1,6 +1,6 @@
 """`python -m sidecar` runs the command-line interface."""
 
-from sidecar.cli.main import main
+from sidecar.cli.entry import main
 
 if __name__ == "__main__":
     main()

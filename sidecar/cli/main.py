@@ -159,10 +159,4 @@ def serve_command(
 
 def main() -> None:
     """Console entry point (`session-sidecar`, `python -m sidecar`)."""
-    argv = sys.argv[1:]
-    if argv[:2] == ["hook", "claude-code"] and all(a == "--block" for a in argv[2:]):
-        # Agents run the hook on every prompt: skip building the typer app (~80 ms).
-        from sidecar.agents.hook import main as hook_main
-
-        raise SystemExit(hook_main(block="--block" in argv[2:]))
     app(prog_name="session-sidecar")

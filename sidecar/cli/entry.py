@@ -1,0 +1,21 @@
+"""The console entry point: a fast path for agent hooks, else the typer app.
+
+Agents run `session-sidecar hook claude-code` on every prompt, so that path
+must not pay for importing typer and building the command tree.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """`session-sidecar` and `python -m sidecar`."""
+    argv = sys.argv[1:]
+    if argv[:2] == ["hook", "claude-code"] and all(a == "--block" for a in argv[2:]):
+        from sidecar.agents.hook import main as hook_main
+
+        raise SystemExit(hook_main(block="--block" in argv[2:]))
+    from sidecar.cli.main import main as cli_main
+
+    cli_main()
