@@ -16,6 +16,13 @@ def main() -> None:
         from sidecar.agents.hook import main as hook_main
 
         raise SystemExit(hook_main(block="--block" in argv[2:]))
+    if argv[:1] == ["serve"]:
+        # Editors spawn the server on every start: skip typer here too.
+        from sidecar.cli.serve import run_from_argv
+
+        code = run_from_argv(argv[1:])
+        if code is not None:
+            raise SystemExit(code)
     from sidecar.cli.main import main as cli_main
 
     cli_main()

@@ -1,0 +1,1 @@
+"""The language server (pygls): routes LSP and sidecar JSON-RPC messages to services."""

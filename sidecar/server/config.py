@@ -1,0 +1,84 @@
+"""Server settings: initializationOptions, then workspace/didChangeConfiguration, typed.
+
+Clients send settings either flat (``{"prompts": "custom"}``) or under the
+``sessionSidecar`` key, the way VS Code groups an extension's settings; both
+spellings of a name (``staleHours``, ``stale_hours``) are accepted. A value
+that does not validate is dropped with a message and the previous value
+kept, so a typo in one setting never disables the others.
+
+``dbPath`` is read once at start: changing it later is reported and takes
+effect on the next start (switching databases under open sessions would
+split their history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from sidecar.core.models import Model, Phase
+
+SECTION = "sessionSidecar"
+
+
+class Settings(Model):
+    """Everything a client can configure."""
+
+    db_path: str | None = Field(default=None, description="Database file; default $SIDECAR_DB.")
+    prompts: Literal["native", "custom", "off"] = Field(
+        default="native",
+        description="native: window/showMessageRequest; custom: sidecar/driftDetected; off.",
+    )
+    stale_hours: float = Field(default=8.0, gt=0, le=24 * 365)
+    requester: str | None = Field(default=None, max_length=200, description="Overrides git email.")
+    task: str | None = Field(default=None, max_length=200)
+    phase: Phase | None = None
+    provider: str | None = Field(default=None, max_length=200)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """``stale_hours`` as a duration."""
+        return timedelta(hours=self.stale_hours)
+
+
+def _section(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        return {}
+    nested = raw.get(SECTION)
+    if isinstance(nested, Mapping):
+        return nested
+    return raw
+
+
+def merge_settings(current: Settings, raw: Any) -> tuple[Settings, list[str]]:
+    """``current`` updated with the recognised values in ``raw``; and one problem per bad value.
+
+    >>> merge_settings(Settings(), {"sessionSidecar": {"prompts": "off"}})[0].prompts
+    'off'
+    >>> merge_settings(Settings(), {"staleHours": -1})[1]
+    ['staleHours: Input should be greater than 0 (got -1); kept 8.0']
+    """
+    section = _section(raw)
+    known = {}
+    for name, field in Settings.model_fields.items():
+        alias = field.alias or name
+        if alias in section:
+            known[name] = section[alias]
+        elif name in section:
+            known[name] = section[name]
+    problems: list[str] = []
+    data = current.model_dump()
+    for name, value in known.items():
+        candidate = {**data, name: value}
+        try:
+            Settings.model_validate(candidate)
+        except ValidationError as exc:
+            alias = Settings.model_fields[name].alias or name
+            message = exc.errors()[0]["msg"]
+            problems.append(f"{alias}: {message} (got {value!r}); kept {data[name]!r}")
+            continue
+        data[name] = value
+    return Settings.model_validate(data), problems

@@ -1,0 +1,155 @@
+"""The protocol models, the method table and the generated reference agree."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from pygls.exceptions import JsonRpcInvalidParams
+
+from scripts.gen_protocol_docs import OUTPUT, generate
+from sidecar.cli.serve import ServeError, check_loopback, serve
+from sidecar.protocol import messages as m
+from sidecar.protocol import names
+from sidecar.protocol.methods import METHODS, NOTIFICATIONS
+from sidecar.server.config import Settings, merge_settings
+from sidecar.server.routes import ROUTES
+from sidecar.server.validation import field_path, parse_params
+from sidecar.services.errors import InvalidArgument
+from sidecar.services.export import check_export_path
+from sidecar.services.sessions import holder_is_gone, new_holder_id
+
+
+def test_every_method_has_models_and_a_route() -> None:
+    assert tuple(METHODS) == names.REQUESTS
+    assert set(ROUTES) == set(METHODS)
+    assert tuple(NOTIFICATIONS) == names.NOTIFICATIONS
+    assert all(spec.summary for spec in METHODS.values())
+
+
+def test_command_names() -> None:
+    assert names.command_name("sidecar/sessions/list") == "sidecar.sessions.list"
+    assert len({names.command_name(m) for m in names.REQUESTS}) == len(names.REQUESTS)
+
+
+def test_generated_reference_is_up_to_date() -> None:
+    assert OUTPUT.read_text(encoding="utf-8") == generate(), (
+        "docs/protocol.md is out of date: run python scripts/gen_protocol_docs.py"
+    )
+
+
+def test_check_mode_fails_on_a_stale_reference(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "scripts/gen_protocol_docs.py", "--check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("method", names.REQUESTS)
+def test_params_reject_unknown_fields_and_use_camel_case(method: str) -> None:
+    model = METHODS[method].params
+    with pytest.raises(ValidationError) as err:
+        model.model_validate_json('{"surelyNotAField": 1}')
+    assert any(e["type"] == "extra_forbidden" for e in err.value.errors())
+    for name, field in model.model_fields.items():
+        alias = field.alias or name
+        assert "_" not in alias, f"{method}.{alias} is not camelCase"
+
+
+def test_params_are_strict() -> None:
+    with pytest.raises(ValidationError):
+        m.ListParams.model_validate_json('{"limit": "5"}')
+    for confirm in ("1", "false", '"yes"'):
+        with pytest.raises(ValidationError):
+            m.DeleteParams.model_validate_json(f'{{"sessionId": "a", "confirm": {confirm}}}')
+    ok = m.AppendParams.model_validate_json(
+        '{"events": [{"kind": "prompt", "time": "2024-01-02T03:04:05Z", "clientEventId": "c1"}]}'
+    )
+    assert ok.events[0].client_event_id == "c1"
+
+
+def test_field_paths_and_messages() -> None:
+    assert field_path(("events", 3, "payload")) == "events[3].payload"
+    assert field_path(()) == "params"
+    with pytest.raises(JsonRpcInvalidParams) as err:
+        parse_params(m.AppendParams, {"events": [{"kind": "x"}]}, "sidecar/events/append")
+    assert err.value.message.startswith("invalid params for sidecar/events/append: events[0].kind")
+    assert err.value.data[0]["field"] == "events[0].kind"
+    assert err.value.data[0]["got"] == '"x"'
+    assert parse_params(m.StatusParams, None, "sidecar/status").folder is None
+
+
+def test_settings_merge_nested_flat_and_bad_values() -> None:
+    settings, problems = merge_settings(
+        Settings(), {"sessionSidecar": {"prompts": "custom", "staleHours": 2}}
+    )
+    assert (settings.prompts, settings.stale_hours, problems) == ("custom", 2, [])
+    flat, problems = merge_settings(settings, {"prompts": "loud", "task": "ADR-1"})
+    assert flat.prompts == "custom" and flat.task == "ADR-1"
+    assert problems and problems[0].startswith("prompts:")
+    same, problems = merge_settings(flat, "not a mapping")
+    assert same == flat and problems == []
+
+
+def test_export_paths_are_confined(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "sub").mkdir(parents=True)
+    assert check_export_path(str(root / "sub" / "a.md"), [root]) == root / "sub" / "a.md"
+    assert check_export_path("rel.md", [root]) == root / "rel.md"
+    for bad in (str(tmp_path / "a.md"), str(root / ".." / "a.md"), "/etc/passwd"):
+        with pytest.raises(InvalidArgument):
+            check_export_path(bad, [root])
+    (root / "link").symlink_to(tmp_path)
+    with pytest.raises(InvalidArgument):
+        check_export_path(str(root / "link" / "escape.md"), [root])
+    with pytest.raises(InvalidArgument):
+        check_export_path(str(root / "sub"), [root])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
+def test_loopback_hosts_are_accepted(host: str) -> None:
+    assert check_loopback(host) == host
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "example.com", ""])
+def test_other_hosts_are_refused(host: str) -> None:
+    with pytest.raises(ServeError, match="loopback"):
+        check_loopback(host)
+    with pytest.raises(ServeError):
+        serve(tcp=True, host=host, port=1)
+
+
+def test_holder_liveness() -> None:
+    assert not holder_is_gone(new_holder_id())  # this process
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait(timeout=30)
+    machine = new_holder_id().split(":")[0]
+    assert holder_is_gone(f"{machine}:{proc.pid}:abcd")
+    assert not holder_is_gone(f"another-machine:{proc.pid}:abcd")
+    assert not holder_is_gone("some-other-shape")
+    assert not holder_is_gone(f"{machine}:{os.getppid()}:abcd")
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["--tcp", "--port"], ["--port", "x"], ["--port", "0"], ["--verbose"]]
+)
+def test_fast_serve_path_defers_to_the_full_cli(argv: list[str]) -> None:
+    from sidecar.cli.serve import run_from_argv
+
+    assert run_from_argv(argv) is None
+
+
+def test_fast_serve_path_refuses_other_hosts(capsys: pytest.CaptureFixture[str]) -> None:
+    from sidecar.cli.serve import run_from_argv
+
+    assert run_from_argv(["--tcp", "--host=0.0.0.0", "--port", "9"]) == 2
+    assert "loopback" in capsys.readouterr().err
