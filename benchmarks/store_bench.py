@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sidecar.core.models import Boundary, NewEvent  # noqa: E402
-from sidecar.store import Store  # noqa: E402
+from sidecar.core.models import Boundary, NewEvent
+from sidecar.store import Store
 
 WORDS = (
     "login form oauth token refresh cache database migration index query parser lexer "
