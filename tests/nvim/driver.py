@@ -1,0 +1,170 @@
+"""Small helpers to drive the plugin inside a real Neovim through pynvim."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pynvim
+
+# Replaces vim.ui.select / vim.ui.input: records every prompt (its kind,
+# prompt text and item titles as the user would see them) and answers with
+# the title in _G.sidecar_test.pick ("first" = the first item), or cancels.
+RECORDING_UI = r"""
+_G.sidecar_test = { prompts = {}, inputs = {}, pick = "Start fresh", input = nil }
+vim.ui.select = function(items, opts, on_choice)
+  opts = opts or {}
+  local fmt = opts.format_item or tostring
+  local titles = {}
+  for _, item in ipairs(items) do
+    table.insert(titles, fmt(item))
+  end
+  table.insert(_G.sidecar_test.prompts, { kind = opts.kind, prompt = opts.prompt, titles = titles })
+  local pick = _G.sidecar_test.pick
+  for i, title in ipairs(titles) do
+    if title == pick or (pick == "first" and i == 1) then
+      return on_choice(items[i], i)
+    end
+  end
+  on_choice(nil, nil)
+end
+require("session_sidecar.state").on("exit", function(root, how)
+  _G.sidecar_test.exited = { root = root, code = how.code, signal = how.signal }
+end)
+vim.ui.input = function(opts, on_confirm)
+  table.insert(_G.sidecar_test.inputs, { prompt = opts.prompt, default = opts.default })
+  on_confirm(_G.sidecar_test.input)
+end
+"""
+
+
+class Driver:
+    """The plugin inside one embedded Neovim."""
+
+    def __init__(self, nvim: pynvim.Nvim) -> None:
+        self.nvim = nvim
+
+    def lua(self, code: str, *args: Any) -> Any:
+        """Run Lua code (`...` are the args) and return its value."""
+        return self.nvim.exec_lua(code, *args)
+
+    def setup(self, cmd: list[str], **opts: Any) -> None:
+        """Install the recording UI, then call setup() with `cmd` and `opts`."""
+        self.lua(RECORDING_UI)
+        self.lua(
+            'local cmd, opts = ... opts.cmd = cmd require("session_sidecar").setup(opts)',
+            cmd,
+            opts,
+        )
+
+    def wait(self, condition: str, timeout_ms: int = 10000, what: str = "") -> None:
+        """Keep Neovim's loop (and its LSP traffic) running until the Lua
+        expression `condition` is true; fail after `timeout_ms`."""
+        # A dead server cannot satisfy anything: stop waiting and say so.
+        outcome = self.lua(
+            f"local function cond() return ({condition}) and true or false end"
+            " local function dead() return _G.sidecar_test and _G.sidecar_test.exited ~= nil end"
+            f" vim.wait({timeout_ms}, function() return cond() or dead() end, 20)"
+            " if cond() then return 'ok' end"
+            " if dead() then return 'server exited ' .. vim.inspect(_G.sidecar_test.exited) end"
+            f" return 'timed out after {timeout_ms} ms'"
+        )
+        if outcome != "ok":
+            messages = self.lua('return vim.api.nvim_exec2("messages", { output = true }).output')
+            log = self.lua(
+                "local p = vim.lsp.get_log_path()"
+                " return vim.uv.fs_stat(p) and vim.fn.readfile(p, '', -15) or {}"
+            )
+            raise AssertionError(
+                f"{outcome} waiting for {what or condition}\n"
+                f"prompts: {json.dumps(self.prompts(), indent=1)}\n"
+                f"state: {self.state_dump()}\n"
+                f"messages: {messages}\n"
+                "lsp.log tail:\n" + "\n".join(line[:400] for line in log)
+            )
+
+    def prompts(self) -> list[dict[str, Any]]:
+        """Every vim.ui.select prompt shown so far."""
+        return list(self.lua("return _G.sidecar_test and _G.sidecar_test.prompts or {}"))
+
+    def root(self) -> str:
+        """The repository root the current buffer maps to."""
+        return str(self.lua('return require("session_sidecar.client").root_for(0)'))
+
+    def state(self, root: str) -> dict[str, Any]:
+        """The plugin's cached state for `root` (branch, session, drift)."""
+        return dict(
+            self.lua(
+                "local st = require('session_sidecar.state').roots[...] or {}"
+                " return { branch = st.branch, session = st.session, drift = st.drift ~= nil,"
+                " client = st.client_id }",
+                root,
+            )
+        )
+
+    def state_dump(self) -> str:
+        """All cached state, for failure messages."""
+        return str(self.lua("return vim.inspect(require('session_sidecar.state').roots)"))
+
+    def panel_lines(self, root: str) -> list[str]:
+        """The lines of the :Sessions panel buffer of `root`."""
+        return list(
+            self.lua(
+                "local p = require('session_sidecar.panel').panels[...]"
+                " if not p then return {} end"
+                " return vim.api.nvim_buf_get_lines(p.buf, 0, -1, false)",
+                root,
+            )
+        )
+
+    def panel_ready(self, root: str) -> str:
+        """A Lua condition: the panel of `root` has rendered a listing."""
+        return (
+            f"(function() local p = require('session_sidecar.panel').panels[{json.dumps(root)}]"
+            " return p and p.generation and p.generation > 0 and not p.pending end)()"
+        )
+
+    def panel_has(self, root: str, text: str) -> str:
+        """A Lua condition: some line of the panel of `root` contains `text`."""
+        return (
+            f"(function() local p = require('session_sidecar.panel').panels[{json.dumps(root)}]"
+            " if not p then return false end"
+            " for _, l in ipairs(vim.api.nvim_buf_get_lines(p.buf, 0, -1, false)) do"
+            f" if l:find({json.dumps(text)}, 1, true) then return true end end return false end)()"
+        )
+
+    def press(self, keys: str) -> None:
+        """Type keys in normal mode in the current window (mappings apply)."""
+        # feedkeys "x" runs the keys (and their mappings, "m") before returning,
+        # unlike nvim_input, which only queues them.
+        codes = self.nvim.replace_termcodes(keys, True, False, True)
+        self.nvim.feedkeys(codes, "mx", False)
+
+    def cursor_to(self, text: str) -> None:
+        """Move the cursor to the first line containing `text`."""
+        lnum = self.lua(
+            "for i, l in ipairs(vim.api.nvim_buf_get_lines(0, 0, -1, false)) do"
+            " if l:find(..., 1, true) then return i end end return 0",
+            text,
+        )
+        assert lnum, f"no line contains {text!r}"
+        self.nvim.current.window.cursor = (lnum, 0)
+
+    def panel_sessions(self, root: str) -> list[dict[str, Any]]:
+        """The sessions the panel of `root` last listed."""
+        return list(
+            self.lua(
+                "return (require('session_sidecar.panel').panels[...] or {}).sessions or {}", root
+            )
+        )
+
+    def cursor_to_session(self, root: str, session_id: str) -> None:
+        """Move the cursor to the panel line of `session_id`."""
+        lnum = self.lua(
+            "local root, id = ... local p = require('session_sidecar.panel').panels[root]"
+            " for l, sid in pairs(p.index) do if sid == id then return l end end return 0",
+            root,
+            session_id,
+        )
+        assert lnum, f"session {session_id} is not in the panel"
+        self.nvim.current.window.cursor = (lnum, 0)
