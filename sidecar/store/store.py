@@ -15,13 +15,12 @@ database runs in WAL mode with a busy timeout, and every write happens in a
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,31 +56,26 @@ from sidecar.store.errors import (
     UnknownId,
     UnknownSession,
 )
+from sidecar.store.files import looks_corrupt, move_aside
+from sidecar.store.markdown import render_markdown
 from sidecar.store.paths import default_db_path, prepare_db_file
+from sidecar.store.rows import (
+    SESSION_COLUMNS,
+    boundary_row,
+    checkpoint_from_row,
+    decode_cursor,
+    encode_cursor,
+    parse_ts,
+    session_from_row,
+    ts,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 ExportFormat = Literal["jsonl", "markdown"]
 
-_SESSION_COLUMNS = (
-    "id, name, description, status, repository, worktree, branch, requester, machine, task, "
-    "phase, provider, created_at, updated_at, last_event_at, event_count, last_prompt, head_sha, "
-    "parent_id, forked_at_seq, root_id, agent_name, tags, pinned, provider_ref, holder, "
-    "holder_expires_at"
-)
 _UNSET: Any = object()
-
-
-def _ts(value: datetime) -> str:
-    """Fixed-width UTC ISO 8601 text: sorts lexically in time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_ts(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def _translate(error: sqlite3.Error, path: str) -> StoreError:
@@ -170,9 +164,9 @@ class Store:
         try:
             return cls._open_existing(resolved, busy_timeout_ms, max_pages)
         except sqlite3.DatabaseError as error:
-            if not _looks_corrupt(error):
+            if not looks_corrupt(error):
                 raise _translate(error, str(resolved)) from error
-            moved = _move_aside(resolved)
+            moved = move_aside(resolved)
             if not recover:
                 raise CorruptDatabase(str(resolved), str(moved), str(error)) from error
             prepare_db_file(resolved)
@@ -276,11 +270,11 @@ class Store:
             "name": name.strip()[:200],
             "description": description,
             "status": SessionStatus(status).value,
-            **_boundary_row(boundary),
-            "created_at": _ts(now),
-            "updated_at": _ts(now),
+            **boundary_row(boundary),
+            "created_at": ts(now),
+            "updated_at": ts(now),
             "last_event_at": None,
-            "activity_at": _ts(now),
+            "activity_at": ts(now),
             "event_count": forked_at_seq or 0,
             "last_prompt": None,
             "head_sha": head_sha,
@@ -300,10 +294,10 @@ class Store:
 
     def get_session(self, session_id: str) -> Session:
         """The session with this id; `UnknownSession` if there is none."""
-        rows = self._read(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
+        rows = self._read(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
         if not rows:
             raise UnknownSession(session_id)
-        return _session_from_row(rows[0])
+        return session_from_row(rows[0])
 
     def list_sessions(
         self,
@@ -341,20 +335,20 @@ class Store:
             where.append("(name LIKE ? OR description LIKE ? OR last_prompt LIKE ? OR id = ?)")
             params.extend([like, like, like, text])
         if cursor:
-            activity, last_id = _decode_cursor(cursor)
+            activity, last_id = decode_cursor(cursor)
             where.append("(activity_at < ? OR (activity_at = ? AND id < ?))")
             params.extend([activity, activity, last_id])
         limit = max(1, min(int(limit), 1000))
-        sql = f"SELECT {_SESSION_COLUMNS}, activity_at FROM sessions"
+        sql = f"SELECT {SESSION_COLUMNS}, activity_at FROM sessions"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY activity_at DESC, id DESC LIMIT ?"
         rows = self._read(sql, [*params, limit + 1])
-        items = [_session_from_row(r) for r in rows[:limit]]
+        items = [session_from_row(r) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
-            next_cursor = _encode_cursor(last["activity_at"], last["id"])
+            next_cursor = encode_cursor(last["activity_at"], last["id"])
         return SessionPage(items=items, next_cursor=next_cursor)
 
     def update_session(
@@ -381,14 +375,14 @@ class Store:
         if status is not None:
             changes["status"] = SessionStatus(status).value
         if boundary is not None:
-            changes.update(_boundary_row(boundary))
+            changes.update(boundary_row(boundary))
         if head_sha is not _UNSET:
             changes["head_sha"] = head_sha
         if tags is not None:
             changes["tags"] = json.dumps(list(tags))
         if pinned is not None:
             changes["pinned"] = int(pinned)
-        changes["updated_at"] = _ts(now or utcnow())
+        changes["updated_at"] = ts(now or utcnow())
         assignments = ", ".join(f"{column} = ?" for column in changes)
         with self._write() as conn:
             cursor = conn.execute(
@@ -419,19 +413,19 @@ class Store:
     def find_by_provider_ref(self, provider: str, ref: str) -> Session | None:
         """The session imported from or bound to the provider's own session id."""
         rows = self._read(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE provider = ? AND provider_ref = ? "
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE provider = ? AND provider_ref = ? "
             "ORDER BY created_at LIMIT 1",
             (provider, ref),
         )
-        return _session_from_row(rows[0]) if rows else None
+        return session_from_row(rows[0]) if rows else None
 
     def children(self, session_id: str) -> list[Session]:
         """Sessions forked from, or delegated by, this one."""
         rows = self._read(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE parent_id = ? ORDER BY created_at",
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE parent_id = ? ORDER BY created_at",
             (session_id,),
         )
-        return [_session_from_row(r) for r in rows]
+        return [session_from_row(r) for r in rows]
 
     def lineage(self, session_id: str) -> list[Session]:
         """Ancestors of a session, nearest first (forks and sub-sessions)."""
@@ -517,7 +511,7 @@ class Store:
                     [session_id, *chunk],
                 ):
                     known[cid] = seq
-        default_stamp = _ts(now)
+        default_stamp = ts(now)
         seqs: list[int] = []
         rows: list[tuple[Any, ...]] = []
         weights: dict[str, tuple[float, int]] = {}
@@ -532,7 +526,7 @@ class Store:
             if cid:
                 known[cid] = last_seq
             payload = redact(event.payload)
-            stamp = _ts(event.time) if event.time else default_stamp
+            stamp = ts(event.time) if event.time else default_stamp
             rows.append(
                 (
                     session_id,
@@ -566,7 +560,7 @@ class Store:
                 "last_seq = excluded.last_seq",
                 [(session_id, p, w, s) for p, (w, s) in weights.items()],
             )
-        stamp_now = _ts(now)
+        stamp_now = ts(now)
         if activity_from_events and latest_time:
             activity = latest_time
         else:
@@ -626,7 +620,7 @@ class Store:
                     Event(
                         session_id=session_id,
                         seq=r[0],
-                        time=_parse_ts(r[1]) or utcnow(),
+                        time=parse_ts(r[1]) or utcnow(),
                         kind=EventKind(r[2]),
                         actor=r[3],
                         payload=json.loads(r[4]),
@@ -732,7 +726,7 @@ class Store:
                 session_name=r[1],
                 seq=r[2],
                 kind=EventKind(r[3]),
-                time=_parse_ts(r[4]) or utcnow(),
+                time=parse_ts(r[4]) or utcnow(),
                 snippet=r[5] or "",
             )
             for r in self._read(sql, params)
@@ -843,13 +837,13 @@ class Store:
         """
         if older_than_days < 0:
             raise InvalidRequest(f"olderThanDays must be >= 0, got {older_than_days}")
-        cutoff = _ts((now or utcnow()) - timedelta(days=older_than_days))
+        cutoff = ts((now or utcnow()) - timedelta(days=older_than_days))
         rows = self._read(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE status = 'ended' AND pinned = 0 "
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE status = 'ended' AND pinned = 0 "
             "AND activity_at < ? ORDER BY activity_at",
             (cutoff,),
         )
-        victims = [_session_from_row(r) for r in rows]
+        victims = [session_from_row(r) for r in rows]
         if not dry_run and victims:
             with self._write() as conn:
                 for session in victims:
@@ -876,7 +870,7 @@ class Store:
             )
             return "\n".join(lines) + "\n"
         if fmt == "markdown":
-            return _markdown(session, events)
+            return render_markdown(session, events)
         raise InvalidRequest(f"unknown export format {fmt!r}: use 'jsonl' or 'markdown'")
 
     def _all_events(self, session_id: str) -> list[Event]:
@@ -923,11 +917,11 @@ class Store:
             if row is None:
                 raise UnknownSession(session_id)
             current, expires = row[0], row[1]
-            if current and current != holder and not take_over and expires and expires > _ts(now):
+            if current and current != holder and not take_over and expires and expires > ts(now):
                 return str(current)
             conn.execute(
                 "UPDATE sessions SET holder = ?, holder_expires_at = ? WHERE id = ?",
-                (holder, _ts(now + timedelta(seconds=lease_seconds)), session_id),
+                (holder, ts(now + timedelta(seconds=lease_seconds)), session_id),
             )
         return None
 
@@ -939,7 +933,7 @@ class Store:
         with self._write() as conn:
             cursor = conn.execute(
                 "UPDATE sessions SET holder_expires_at = ? WHERE holder = ?",
-                (_ts(now + timedelta(seconds=lease_seconds)), holder),
+                (ts(now + timedelta(seconds=lease_seconds)), holder),
             )
             return max(cursor.rowcount, 0)
 
@@ -974,7 +968,7 @@ class Store:
                 "INSERT INTO choices (repository, branch, action, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (repository, branch) DO UPDATE SET action = excluded.action, "
                 "created_at = excluded.created_at",
-                (repository, branch, choice.action.value, _ts(choice.created_at)),
+                (repository, branch, choice.action.value, ts(choice.created_at)),
             )
         return choice
 
@@ -990,7 +984,7 @@ class Store:
             repository=repository,
             branch=branch,
             action=Action(rows[0][0]),
-            created_at=_parse_ts(rows[0][1]) or utcnow(),
+            created_at=parse_ts(rows[0][1]) or utcnow(),
         )
 
     def forget_choice(self, repository: str, branch: str) -> None:
@@ -1037,7 +1031,7 @@ class Store:
             conn.execute(
                 "INSERT INTO checkpoints (id, session_id, name, seq, head_sha, snapshot_sha, ref, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (checkpoint_id, session_id, name, seq, head_sha, snapshot_sha, ref, _ts(now)),
+                (checkpoint_id, session_id, name, seq, head_sha, snapshot_sha, ref, ts(now)),
             )
         return self.get_checkpoint(checkpoint_id)
 
@@ -1046,14 +1040,14 @@ class Store:
         rows = self._read("SELECT * FROM checkpoints WHERE id = ?", (checkpoint_id,))
         if not rows:
             raise UnknownId("checkpoint", checkpoint_id)
-        return _checkpoint_from_row(rows[0])
+        return checkpoint_from_row(rows[0])
 
     def list_checkpoints(self, session_id: str) -> list[Checkpoint]:
         """A session's checkpoints, oldest first."""
         rows = self._read(
             "SELECT * FROM checkpoints WHERE session_id = ? ORDER BY seq", (session_id,)
         )
-        return [_checkpoint_from_row(r) for r in rows]
+        return [checkpoint_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ annotations
 
@@ -1099,7 +1093,7 @@ class Store:
             conn.execute(
                 "INSERT INTO annotations (id, session_id, seq, code, text, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (annotation_id, session_id, seq, code, text, _ts(now)),
+                (annotation_id, session_id, seq, code, text, ts(now)),
             )
         return Annotation(
             id=annotation_id, session_id=session_id, seq=seq, code=code, text=text, created_at=now
@@ -1119,7 +1113,7 @@ class Store:
                 seq=r[2],
                 code=r[3],
                 text=r[4],
-                created_at=_parse_ts(r[5]) or utcnow(),
+                created_at=parse_ts(r[5]) or utcnow(),
             )
             for r in rows
         ]
@@ -1148,7 +1142,7 @@ class Store:
                 "INSERT INTO cache (session_id, key, value, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (session_id, key) DO UPDATE SET value = excluded.value, "
                 "updated_at = excluded.updated_at",
-                (session_id, key, encoded, _ts(utcnow())),
+                (session_id, key, encoded, ts(utcnow())),
             )
 
     def cache_get(self, session_id: str, key: str) -> Any | None:
@@ -1197,7 +1191,7 @@ class Store:
             conn.execute(
                 "INSERT INTO approvals (id, session_id, title, detail, state, requested_seq, "
                 "reason, created_at) VALUES (?, ?, ?, ?, 'pending', ?, '', ?)",
-                (approval_id, session_id, title, detail, seq, _ts(now)),
+                (approval_id, session_id, title, detail, seq, ts(now)),
             )
         return self.get_approval(approval_id)
 
@@ -1238,7 +1232,7 @@ class Store:
             conn.execute(
                 "UPDATE approvals SET state = ?, decided_seq = ?, decided_by = ?, reason = ?, "
                 "decided_at = ? WHERE id = ?",
-                (state.value, seq, by, reason, _ts(now), approval_id),
+                (state.value, seq, by, reason, ts(now), approval_id),
             )
         return self.get_approval(approval_id)
 
@@ -1258,8 +1252,8 @@ class Store:
             decided_seq=r["decided_seq"],
             decided_by=r["decided_by"],
             reason=r["reason"],
-            created_at=_parse_ts(r["created_at"]) or utcnow(),
-            decided_at=_parse_ts(r["decided_at"]),
+            created_at=parse_ts(r["created_at"]) or utcnow(),
+            decided_at=parse_ts(r["decided_at"]),
         )
 
     def list_approvals(self, session_id: str) -> list[Approval]:
@@ -1281,157 +1275,3 @@ class Store:
 
 
 # ---------------------------------------------------------------------- row mapping
-
-
-def _boundary_row(boundary: Boundary) -> dict[str, Any]:
-    return {
-        "repository": boundary.repository,
-        "worktree": boundary.worktree,
-        "branch": boundary.branch,
-        "requester": boundary.requester,
-        "machine": boundary.machine,
-        "task": boundary.task,
-        "phase": boundary.phase.value if boundary.phase else None,
-        "provider": boundary.provider,
-    }
-
-
-def _session_from_row(r: sqlite3.Row | tuple[Any, ...]) -> Session:
-    (
-        sid,
-        name,
-        description,
-        status,
-        repository,
-        worktree,
-        branch,
-        requester,
-        machine,
-        task,
-        phase,
-        provider,
-        created_at,
-        updated_at,
-        last_event_at,
-        event_count,
-        last_prompt,
-        head_sha,
-        parent_id,
-        forked_at_seq,
-        root_id,
-        agent_name,
-        tags,
-        pinned,
-        provider_ref,
-        holder,
-        holder_expires_at,
-    ) = tuple(r)[:27]
-    return Session(
-        id=sid,
-        name=name,
-        description=description,
-        status=SessionStatus(status),
-        boundary=Boundary(
-            repository=repository,
-            worktree=worktree,
-            branch=branch,
-            requester=requester,
-            machine=machine,
-            task=task,
-            phase=phase,
-            provider=provider,
-        ),
-        created_at=_parse_ts(created_at) or utcnow(),
-        updated_at=_parse_ts(updated_at) or utcnow(),
-        last_event_at=_parse_ts(last_event_at),
-        event_count=event_count,
-        last_prompt=last_prompt,
-        head_sha=head_sha,
-        parent_id=parent_id,
-        forked_at_seq=forked_at_seq,
-        root_id=root_id,
-        agent_name=agent_name,
-        tags=json.loads(tags or "[]"),
-        pinned=bool(pinned),
-        provider_ref=provider_ref,
-        holder=holder,
-        holder_expires_at=_parse_ts(holder_expires_at),
-    )
-
-
-def _checkpoint_from_row(r: sqlite3.Row) -> Checkpoint:
-    return Checkpoint(
-        id=r["id"],
-        session_id=r["session_id"],
-        name=r["name"],
-        seq=r["seq"],
-        head_sha=r["head_sha"],
-        snapshot_sha=r["snapshot_sha"],
-        ref=r["ref"],
-        created_at=_parse_ts(r["created_at"]) or utcnow(),
-    )
-
-
-def _encode_cursor(activity: str, session_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{activity}|{session_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        activity, session_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        _parse_ts(activity)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidRequest(
-            f"invalid cursor {cursor!r}: pass the nextCursor of a previous page"
-        ) from error
-    return activity, session_id
-
-
-def _looks_corrupt(error: sqlite3.DatabaseError) -> bool:
-    text = str(error).lower()
-    return any(
-        marker in text for marker in ("not a database", "malformed", "file is encrypted", "corrupt")
-    )
-
-
-def _move_aside(path: Path) -> Path:
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-        counter += 1
-    path.rename(target)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            side.rename(target.with_name(target.name + suffix))
-    return target
-
-
-def _markdown(session: Session, events: list[Event]) -> str:
-    b = session.boundary
-    lines = [
-        f"# {session.name}",
-        "",
-        f"- id: `{session.id}`",
-        f"- status: {session.status.value}",
-        f"- repository: {b.repository}",
-        f"- branch: {b.branch}",
-        f"- worktree: {b.worktree}",
-        f"- requester: {b.requester} on {b.machine}",
-    ]
-    if b.task:
-        lines.append(f"- task: {b.task}")
-    if session.parent_id and session.forked_at_seq is not None:
-        lines.append(f"- forked from `{session.parent_id}` at seq {session.forked_at_seq}")
-    elif session.parent_id:
-        lines.append(f"- parent: `{session.parent_id}`")
-    lines += [f"- created: {_ts(session.created_at)}", f"- events: {session.event_count}", ""]
-    for event in events:
-        lines.append(f"## {event.seq}. {event.kind.value} ({event.actor.value}, {_ts(event.time)})")
-        lines.append("")
-        text = event_text(event.payload)
-        if text:
-            lines.extend(["```text", text.replace("```", "ʼʼʼ"), "```", ""])
-    return "\n".join(lines) + "\n"
