@@ -1,0 +1,289 @@
+/**
+ * Every lifecycle verb as a command. Commands take a tree node or a session
+ * id when invoked from the view, and ask with a quick pick otherwise.
+ */
+import * as vscode from 'vscode';
+import type { SidecarClient } from './client';
+import { sessionDescription, sessionLabel } from './present';
+import type { ResumeResult, Scope, Session, SessionPage } from './protocol';
+import type { SessionTreeProvider, TreeNode } from './sessionTree';
+import type { StatusTracker } from './statusBar';
+import { TranscriptProvider } from './transcriptProvider';
+
+const SCOPES: { label: Scope; detail: string }[] = [
+  { label: 'branch', detail: 'Sessions of the current branch' },
+  { label: 'worktree', detail: 'Sessions of this worktree, every branch' },
+  { label: 'repository', detail: 'Sessions of every worktree of this repository' },
+  { label: 'all', detail: 'Every session in the database' },
+];
+
+const STATUSES = ['active', 'idle', 'ended', 'archived'];
+
+type SessionArg = TreeNode | Session | string | undefined;
+
+export interface CommandDeps {
+  client: SidecarClient;
+  tree: SessionTreeProvider;
+  tracker: StatusTracker;
+  /** Persist filters (workspace state) and refresh the view. */
+  saveFilters: () => void;
+}
+
+function sessionIdOf(arg: SessionArg): string | undefined {
+  if (!arg) return undefined;
+  if (typeof arg === 'string') return arg;
+  if ('type' in arg) {
+    if (arg.type === 'session') return arg.session.id;
+    if (arg.type === 'event') return arg.event.sessionId;
+    if (arg.type === 'checkpoint') return arg.checkpoint.sessionId;
+    return undefined;
+  }
+  return arg.id;
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Register all commands; returns their disposables. */
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { client, tree, tracker } = deps;
+
+  const afterChange = async (): Promise<void> => {
+    await tracker.refresh();
+    tree.refresh(0);
+  };
+
+  /** The session an action applies to: the argument, else a quick pick (active session first). */
+  async function pickSession(arg: SessionArg, placeHolder: string, filter?: (s: Session) => boolean): Promise<string | undefined> {
+    const given = sessionIdOf(arg);
+    if (given) return given;
+    const page = await client.request<SessionPage>('sidecar/sessions/list', { scope: 'repository', limit: 200 });
+    const activeId = tracker.status?.activeSession?.id;
+    const now = new Date();
+    const items = page.items
+      .filter((s) => !filter || filter(s))
+      .sort((a, b) => (a.id === activeId ? -1 : b.id === activeId ? 1 : 0))
+      .map((s) => ({
+        label: sessionLabel(s),
+        description: `${s.boundary.branch} · ${sessionDescription(s, now)}`,
+        detail: s.id === activeId ? 'current session' : (s.lastPrompt ?? undefined),
+        id: s.id,
+      }));
+    if (!items.length) {
+      void vscode.window.showInformationMessage('Session Sidecar: no sessions to choose from.');
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true });
+    return picked?.id;
+  }
+
+  /** Wrap a command body: errors become a message, success refreshes the view. */
+  const run =
+    (body: (arg?: SessionArg) => Promise<void>) =>
+    async (arg?: SessionArg): Promise<void> => {
+      try {
+        await body(arg);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Session Sidecar: ${message(err)}`);
+      }
+    };
+
+  const startFresh = async (): Promise<void> => {
+    const name = await vscode.window.showInputBox({
+      title: 'Start a fresh session',
+      prompt: 'Name of the new session (optional)',
+      placeHolder: 'e.g. fix login redirect',
+    });
+    if (name === undefined) return;
+    const result = await client.request<{ session: Session; warning: { message: string } | null }>(
+      'sidecar/sessions/start',
+      name.trim() ? { name: name.trim() } : {},
+    );
+    if (result.warning) void vscode.window.showWarningMessage(`Session Sidecar: ${result.warning.message}`);
+    await afterChange();
+  };
+
+  const resume = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to resume');
+    if (!sessionId) return;
+    let result = await client.request<ResumeResult>('sidecar/sessions/resume', { sessionId });
+    if (!result.resumed && result.warning?.code === 'held') {
+      const choice = await vscode.window.showWarningMessage(result.warning.message, 'Fork It', 'Take Over');
+      if (choice === 'Fork It') {
+        await client.request('sidecar/sessions/fork', { sessionId });
+      } else if (choice === 'Take Over') {
+        result = await client.request<ResumeResult>('sidecar/sessions/resume', { sessionId, takeOver: true });
+      }
+    } else if (result.warning) {
+      void vscode.window.showWarningMessage(`Session Sidecar: ${result.warning.message}`);
+    }
+    await afterChange();
+  };
+
+  const fork = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to fork');
+    if (!sessionId) return;
+    const name = await vscode.window.showInputBox({ title: 'Fork session', prompt: 'Name of the fork (optional)' });
+    if (name === undefined) return;
+    await client.request('sidecar/sessions/fork', name.trim() ? { sessionId, name: name.trim() } : { sessionId });
+    await afterChange();
+  };
+
+  const rename = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to rename');
+    if (!sessionId) return;
+    const current = tree.sessions.find((s) => s.id === sessionId)?.name ?? '';
+    const name = await vscode.window.showInputBox({
+      title: 'Rename session',
+      value: current,
+      validateInput: (v) => (v.trim() ? undefined : 'A name is required'),
+    });
+    if (!name?.trim()) return;
+    await client.request('sidecar/sessions/rename', { sessionId, name: name.trim() });
+    await afterChange();
+  };
+
+  const end = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to end', (s) => s.status === 'active' || s.status === 'idle');
+    if (!sessionId) return;
+    await client.request('sidecar/sessions/end', { sessionId });
+    await afterChange();
+  };
+
+  const del = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to delete');
+    if (!sessionId) return;
+    const label = tree.sessions.find((s) => s.id === sessionId);
+    const choice = await vscode.window.showWarningMessage(
+      `Delete session "${label ? sessionLabel(label) : sessionId}" and all its events? This cannot be undone.`,
+      { modal: true },
+      'Delete',
+    );
+    if (choice !== 'Delete') return;
+    await client.request('sidecar/sessions/delete', { sessionId, confirm: true });
+    await afterChange();
+  };
+
+  const exportSession = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = await pickSession(arg, 'Session to export');
+    if (!sessionId) return;
+    const format = await vscode.window.showQuickPick(
+      [
+        { label: 'markdown', description: 'Readable transcript (.md)' },
+        { label: 'jsonl', description: 'One event per line (.jsonl)' },
+      ],
+      { placeHolder: 'Export format' },
+    );
+    if (!format) return;
+    const ext = format.label === 'markdown' ? 'md' : 'jsonl';
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({
+      defaultUri: folder ? vscode.Uri.joinPath(folder, `session-${sessionId}.${ext}`) : undefined,
+      filters: { [format.label]: [ext] },
+    });
+    if (!target) return;
+    const result = await client.request<{ content: string }>('sidecar/sessions/export', { sessionId, format: format.label });
+    await vscode.workspace.fs.writeFile(target, Buffer.from(result.content, 'utf8'));
+    const open = await vscode.window.showInformationMessage(`Exported to ${target.fsPath}`, 'Open');
+    if (open) await vscode.window.showTextDocument(target);
+  };
+
+  const checkpoint = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = sessionIdOf(arg) ?? tracker.status?.activeSession?.id ?? (await pickSession(undefined, 'Session to checkpoint'));
+    if (!sessionId) return;
+    const name = await vscode.window.showInputBox({
+      title: 'Create checkpoint',
+      prompt: 'Checkpoint name',
+      value: `before ${new Date().toISOString().slice(0, 16).replace('T', ' ')}`,
+    });
+    if (!name?.trim()) return;
+    await client.request('sidecar/checkpoints/create', { sessionId, name: name.trim() });
+    await afterChange();
+  };
+
+  const showTranscript = async (arg?: SessionArg): Promise<void> => {
+    const sessionId = sessionIdOf(arg) ?? (await pickSession(undefined, 'Session transcript to show'));
+    if (!sessionId) return;
+    const known = tree.sessions.find((s) => s.id === sessionId) ?? (tracker.status?.activeSession?.id === sessionId ? tracker.status.activeSession : undefined);
+    const label = known ? sessionLabel(known) : `session ${sessionId.slice(-6)}`;
+    const doc = await vscode.workspace.openTextDocument(TranscriptProvider.uri(sessionId, label));
+    await vscode.window.showTextDocument(doc, { preview: true });
+  };
+
+  const switchScope = async (): Promise<void> => {
+    const picked = await vscode.window.showQuickPick(
+      SCOPES.map((s) => ({ ...s, description: s.label === tree.filters.scope ? 'current' : undefined })),
+      { placeHolder: 'Which sessions the view lists' },
+    );
+    if (!picked) return;
+    tree.filters.scope = picked.label;
+    deps.saveFilters();
+  };
+
+  const filter = async (): Promise<void> => {
+    const query = await vscode.window.showInputBox({
+      title: 'Filter sessions',
+      prompt: 'Text to search in session names and history (empty: no filter)',
+      value: tree.filters.query,
+    });
+    if (query === undefined) return;
+    const statuses = await vscode.window.showQuickPick(
+      STATUSES.map((label) => ({ label, picked: tree.filters.statuses.includes(label) })),
+      { canPickMany: true, placeHolder: 'Statuses to show (none: all)' },
+    );
+    tree.filters.query = query.trim();
+    if (statuses) tree.filters.statuses = statuses.map((s) => s.label);
+    deps.saveFilters();
+  };
+
+  const sessionActions = async (): Promise<void> => {
+    const active = tracker.status?.activeSession;
+    const actions: { label: string; command: string; args?: unknown[] }[] = [
+      { label: '$(add) Start fresh session', command: 'sessionSidecar.startFresh' },
+      { label: '$(debug-continue) Resume a session…', command: 'sessionSidecar.resume' },
+    ];
+    if (active) {
+      actions.push(
+        { label: `$(open-preview) Show transcript of "${sessionLabel(active)}"`, command: 'sessionSidecar.showTranscript', args: [active.id] },
+        { label: '$(repo-forked) Fork the current session', command: 'sessionSidecar.fork', args: [active.id] },
+        { label: '$(bookmark) Create checkpoint', command: 'sessionSidecar.checkpoint', args: [active.id] },
+        { label: '$(edit) Rename the current session', command: 'sessionSidecar.rename', args: [active.id] },
+        { label: '$(debug-stop) End the current session', command: 'sessionSidecar.end', args: [active.id] },
+      );
+    }
+    actions.push(
+      { label: '$(list-tree) Show the Sessions view', command: 'sessionSidecar.sessions.focus' },
+      { label: '$(debug-restart) Restart server', command: 'sessionSidecar.restartServer' },
+    );
+    const picked = await vscode.window.showQuickPick(actions, { placeHolder: tracker.status?.pendingRecommendation?.summary || 'Session actions' });
+    if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
+  };
+
+  const restartServer = async (): Promise<void> => {
+    await client.restart();
+    await afterChange();
+  };
+
+  const refresh = async (): Promise<void> => {
+    await afterChange();
+  };
+
+  const table: [string, (arg?: SessionArg) => Promise<void>][] = [
+    ['sessionSidecar.startFresh', startFresh],
+    ['sessionSidecar.resume', resume],
+    ['sessionSidecar.fork', fork],
+    ['sessionSidecar.rename', rename],
+    ['sessionSidecar.end', end],
+    ['sessionSidecar.delete', del],
+    ['sessionSidecar.export', exportSession],
+    ['sessionSidecar.checkpoint', checkpoint],
+    ['sessionSidecar.showTranscript', showTranscript],
+    ['sessionSidecar.refresh', refresh],
+    ['sessionSidecar.switchScope', switchScope],
+    ['sessionSidecar.filter', filter],
+    ['sessionSidecar.restartServer', restartServer],
+    ['sessionSidecar.sessionActions', sessionActions],
+  ];
+  return table.map(([id, body]) => vscode.commands.registerCommand(id, run(body)));
+}

@@ -1,0 +1,301 @@
+/*
+ * Drives a real VS Code workbench (code-server) in headless Chromium through
+ * the drift scenario and prints one JSON line with what it saw.
+ *
+ * Run by tests/vscode/test_vscode_e2e.py; configured through the environment:
+ *   E2E_URL        code-server base URL
+ *   E2E_WORKSPACE  folder to open (a git repository on branch main)
+ *   E2E_ARTIFACTS  folder for screenshots
+ *   E2E_CHROMIUM   Chromium executable
+ *   E2E_SCENARIO   "drift" (default) or "commands"
+ *   E2E_TIMEOUT_MS timeout of each wait (default 60000)
+ * playwright-core is resolved from NODE_PATH (the extension's node_modules).
+ */
+'use strict';
+const { execFileSync } = require('node:child_process');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const url = process.env.E2E_URL;
+const workspace = process.env.E2E_WORKSPACE;
+const artifacts = process.env.E2E_ARTIFACTS;
+const timeout = Number(process.env.E2E_TIMEOUT_MS || 60000);
+const steps = [];
+
+function step(name) {
+  steps.push({ name, ms: Date.now() - started });
+  process.stderr.write(`[e2e ${Date.now() - started} ms] ${name}\n`);
+}
+const started = Date.now();
+
+/** Rows of the Sessions tree as {level, label, description}, in screen order. */
+async function treeRows(page) {
+  return page.$$eval('#workbench\\.parts\\.sidebar .monaco-list-row', (rows) =>
+    rows.map((row) => ({
+      level: Number(row.getAttribute('aria-level') || 0),
+      label: (row.querySelector('.label-name')?.textContent || '').trim(),
+      description: (row.querySelector('.label-description')?.textContent || '').trim(),
+    })),
+  );
+}
+
+/** Poll `fn` until it returns a truthy value or the timeout passes. */
+async function until(what, fn, page) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what}; last rows: ${JSON.stringify(await treeRows(page))}`);
+}
+
+/** Sessions listed under `branch` (level-2 rows after its level-1 row). */
+function sessionsUnder(rows, branch) {
+  const start = rows.findIndex((r) => r.level === 1 && r.label === branch);
+  if (start < 0) return [];
+  const out = [];
+  for (const row of rows.slice(start + 1)) {
+    if (row.level <= 1) break;
+    if (row.level === 2) out.push(row);
+  }
+  return out;
+}
+
+async function statusText(page) {
+  const item = page.locator('#workbench\\.parts\\.statusbar [id$="sessionSidecar.status"]');
+  if ((await item.count()) === 0) return '';
+  return (await item.first().innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function driftScenario(page, result) {
+  await attached(page, result);
+
+  execFileSync('git', ['-C', workspace, 'switch', '--quiet', '-c', 'feature'], { stdio: 'inherit' });
+  step('switched to feature');
+
+  const toast = page.locator('.notification-toast').filter({ has: page.locator('.monaco-button', { hasText: 'Start fresh' }) });
+  await toast.first().waitFor({ timeout });
+  result.promptMessage = (await toast.first().locator('.notification-list-item-message').innerText()).trim();
+  result.promptButtons = (await toast.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+  step(`drift prompt: ${JSON.stringify(result.promptButtons)}`);
+  // The toast fades in; capture it once fully shown.
+  await page
+    .waitForFunction(() => [...document.querySelectorAll('.notification-toast')].some((t) => getComputedStyle(t).opacity === '1'), null, { timeout: 5000 })
+    .catch(() => {});
+  await page.screenshot({ path: path.join(artifacts, '02-drift-prompt.png') });
+
+  await toast.first().locator('.monaco-button', { hasText: 'Start fresh' }).click({ timeout });
+  step('clicked Start fresh');
+
+  // The drift marker shows until the decision lands; then a new session is named.
+  await until(
+    'the status bar to name a new session on feature',
+    async () => {
+      const text = await statusText(page);
+      return text.startsWith('feature · ') && !text.endsWith(' drift') && text !== `feature · ${result.initialSession}`;
+    },
+    page,
+  );
+  result.finalStatus = await statusText(page);
+  const name = result.finalStatus.replace(/^feature · /, '').trim();
+  result.finalStatusSession = name;
+  const fresh = await until(
+    `session "${name}" under feature`,
+    async () => sessionsUnder(await treeRows(page), 'feature').find((r) => r.label === name),
+    page,
+  );
+  result.freshSession = fresh;
+  result.rows = await treeRows(page);
+  step('fresh session listed under feature');
+  // Let the toast fade so the screenshot shows the tree and the status bar.
+  await page.locator('.notification-toast').first().waitFor({ state: 'hidden', timeout: 15000 }).catch(() => {});
+  await page.screenshot({ path: path.join(artifacts, '03-fresh-session.png') });
+}
+
+/** The session the server attached on startup is listed under main and named in the status bar. */
+async function attached(page, result) {
+  const first = await until('a session under main', async () => sessionsUnder(await treeRows(page), 'main')[0], page);
+  result.initialSession = first.label;
+  await until('the status bar to show main', async () => (await statusText(page)).startsWith('main ·'), page);
+  result.initialStatus = await statusText(page);
+  step(`session "${first.label}" listed under main`);
+  await page.screenshot({ path: path.join(artifacts, '01-attached.png') });
+}
+
+/** Drag the sidebar's edge so session names and descriptions fit in screenshots. */
+async function widenSidebar(page) {
+  const box = await page.locator('#workbench\\.parts\\.sidebar').boundingBox();
+  if (!box) return;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(box.x + box.width + 1, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width + 200, y, { steps: 5 });
+  await page.mouse.up();
+}
+
+/** Run a command from the command palette by its title. */
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout });
+  await input.press('Enter');
+}
+
+/**
+ * Type into the open input box (or pick the row whose label matches) and
+ * accept; then wait for the widget to close, or for the next input titled
+ * `next` (a command asking two questions keeps the widget open).
+ */
+async function answer(page, text, { pick = false, next } = {}) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout });
+  await input.fill(text);
+  if (pick) {
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().waitFor({ timeout });
+  }
+  await input.press('Enter');
+  if (next) {
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: next }).waitFor({ timeout });
+  } else {
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+  }
+}
+
+/**
+ * Commands without drift: start a named session from the palette, see it in
+ * the tree and the status bar, read its transcript, rename it, delete the old one.
+ */
+async function commandsScenario(page, result) {
+  await attached(page, result);
+
+  await runCommand(page, 'Sessions: Start Fresh Session');
+  await answer(page, 'e2e fresh');
+  await until('the status bar to name "e2e fresh"', async () => (await statusText(page)) === 'main · e2e fresh', page);
+  const fresh = await until(
+    'e2e fresh under main',
+    async () => sessionsUnder(await treeRows(page), 'main').find((r) => r.label === 'e2e fresh'),
+    page,
+  );
+  result.freshSession = fresh;
+  result.freshStatus = await statusText(page);
+  step('started "e2e fresh"');
+
+  await runCommand(page, 'Sessions: Show Transcript');
+  await answer(page, 'e2e fresh', { pick: true });
+  const editor = page.locator('.editor-instance .view-lines');
+  // Monaco renders spaces as no-break spaces.
+  const editorText = async () => ((await editor.count()) ? (await editor.first().innerText()).replace(/\u00a0/g, ' ') : '');
+  await until('the transcript', async () => (await editorText()).includes('# e2e fresh'), page);
+  result.transcript = await editorText();
+  result.transcriptTab = (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
+  step('transcript shown');
+  await page.screenshot({ path: path.join(artifacts, '02-transcript.png') });
+
+  await runCommand(page, 'Sessions: Rename Session');
+  await answer(page, 'e2e fresh', { pick: true, next: 'Rename session' });
+  await answer(page, 'e2e renamed');
+  await until('the renamed session', async () => (await statusText(page)) === 'main · e2e renamed', page);
+  step('renamed');
+
+  await runCommand(page, 'Sessions: Create Checkpoint');
+  await answer(page, 'e2e checkpoint');
+  await page.locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'e2e renamed' }).click();
+  await page.keyboard.press('ArrowRight');
+  const child = await until(
+    'the checkpoint under the session',
+    async () => (await treeRows(page)).find((r) => r.level === 3 && r.label === 'checkpoint: e2e checkpoint'),
+    page,
+  );
+  result.checkpointRow = child;
+  result.sessionChildren = (await treeRows(page)).filter((r) => r.level === 3);
+  step('checkpoint listed');
+
+  await runCommand(page, 'Sessions: Delete Session');
+  await answer(page, result.initialSession, { pick: true });
+  const dialog = page.locator('.monaco-dialog-box');
+  await dialog.waitFor({ timeout });
+  result.deleteDialog = (await dialog.innerText()).replace(/\s+/g, ' ').trim();
+  await dialog.locator('.monaco-button', { hasText: 'Delete' }).click({ timeout });
+  await until(
+    'the deleted session to leave the tree',
+    async () => {
+      const labels = sessionsUnder(await treeRows(page), 'main').map((r) => r.label);
+      return labels.includes('e2e renamed') && !labels.includes(result.initialSession);
+    },
+    page,
+  );
+  result.rows = await treeRows(page);
+  step('deleted the first session');
+  await page.screenshot({ path: path.join(artifacts, '03-after-delete.png') });
+}
+
+/**
+ * No server anywhere: the error names what to install, and its button opens
+ * the serverCommand setting.
+ */
+async function missingServerScenario(page, result) {
+  const toast = page.locator('.notification-toast').filter({ hasText: 'no server found' });
+  await toast.first().waitFor({ timeout });
+  result.errorMessage = (await toast.first().locator('.notification-list-item-message').innerText()).trim();
+  result.errorButtons = (await toast.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+  result.status = await statusText(page);
+  await page.screenshot({ path: path.join(artifacts, '01-missing-server.png') });
+  step('missing-server error shown');
+  await toast.first().locator('.monaco-button', { hasText: 'Open Settings' }).click({ timeout });
+  const setting = page.locator('.settings-editor .setting-item-contents', { hasText: 'Server Command' });
+  await setting.first().waitFor({ timeout });
+  result.settingShown = (await setting.first().innerText()).replace(/\s+/g, ' ').trim();
+  await page.screenshot({ path: path.join(artifacts, '02-setting.png') });
+  step('setting opened');
+}
+
+const scenarios = { drift: driftScenario, commands: commandsScenario, 'missing-server': missingServerScenario };
+const scenario = process.env.E2E_SCENARIO || 'drift';
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  const result = { steps };
+  try {
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout });
+    step('workbench loaded');
+
+    await page.locator('#workbench\\.parts\\.activitybar .action-item a[aria-label^="Sessions"]').click({ timeout });
+    step('Sessions view opened');
+    await widenSidebar(page);
+
+    await scenarios[scenario](page, result);
+    result.ok = true;
+  } catch (err) {
+    result.ok = false;
+    result.error = String(err && err.stack ? err.stack : err);
+    result.rows = await treeRows(page).catch(() => []);
+    result.status = await statusText(page).catch(() => '');
+    await page.screenshot({ path: path.join(artifacts, 'failure.png') }).catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  process.exitCode = result.ok ? 0 : 1;
+}
+
+main().catch((err) => {
+  process.stdout.write(`${JSON.stringify({ ok: false, error: String(err && err.stack ? err.stack : err), steps })}\n`);
+  process.exitCode = 1;
+});
