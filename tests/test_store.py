@@ -379,3 +379,17 @@ def test_seqs_for_client_ids(store: Store) -> None:
     s = store.start_session(boundary())
     store.append_events(s.id, [note("a", cid="k1"), note("b"), note("c", cid="k3")])
     assert store.seqs_for_client_ids(s.id, ["k3", "k1", "missing"]) == {"k1": 1, "k3": 3}
+
+
+def test_read_only_open_reads_history_and_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    with Store.open(path) as s:
+        session = s.start_session(boundary())
+        s.append_events(session.id, [note("kept")])
+    with Store.open(path, read_only=True) as ro:
+        assert ro.read_only
+        assert ro.events(session.id)[0].payload["text"] == "kept"
+        with pytest.raises(ReadOnlyError, match="read-only"):
+            ro.append_events(session.id, [note("nope")])
+    with Store.open(path) as s:
+        assert s.last_seq(session.id) == 1

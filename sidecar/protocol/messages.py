@@ -113,6 +113,10 @@ class StatusResult(Model):
     git_operation: str | None = Field(
         default=None, description="rebase/merge/cherry-pick/revert/bisect/am in progress."
     )
+    read_only: bool = Field(
+        default=False,
+        description="The database cannot be written: history is shown, nothing is recorded.",
+    )
     workspaces: list[WorkspaceStatus]
 
 

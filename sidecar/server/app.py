@@ -16,6 +16,7 @@ arrive meanwhile wait for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -46,6 +47,8 @@ LEASE_SECONDS = 30.0
 HISTORY_BATCH_SECONDS = 0.05
 #: How long shutdown waits for the store thread to release holds.
 CLOSE_TIMEOUT_SECONDS = 10.0
+#: How often the database is checked for appends by other processes (one cheap PRAGMA).
+EXTERNAL_POLL_SECONDS = 0.3
 
 
 class HistoryBatcher:
@@ -92,13 +95,35 @@ def _start_runtime(
     init_options: Any,
     folders: list[str],
     notifier: LoopNotifier,
-    holder: str,
+    server: SidecarServer,
+    loop: asyncio.AbstractEventLoop,
 ) -> tuple[Runtime, list[str]]:
     # Imported here, on the store thread, after the initialize reply went out.
-    from sidecar.server.runtime import Runtime
+    from sidecar.server.drift_port import ServerDriftPort
+    from sidecar.server.runtime import Runtime, ServerLinks
 
+    def history_changed(session_id: str, last_seq: int) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody to tell
+            loop.call_soon_threadsafe(server.history.add, session_id, last_seq)
+
+    def editor_watching(uri: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(server.watch_files_for, uri)
+
+    links = ServerLinks(
+        run=server.store_thread.submit,
+        loop=loop,
+        port_for=lambda uri: ServerDriftPort(server, loop, uri),
+        history_changed=history_changed,
+        editor_watching=editor_watching,
+    )
     return Runtime.start(
-        init_options, folders, notifier, holder=holder, lease_seconds=LEASE_SECONDS
+        init_options,
+        folders,
+        notifier,
+        holder=server.holder,
+        lease_seconds=LEASE_SECONDS,
+        links=links,
     )
 
 
@@ -137,6 +162,7 @@ class SidecarServer(LanguageServer):
         self._ready: asyncio.Future[Runtime] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._watch_ids = 0
 
     # ------------------------------------------------------------------ plumbing
 
@@ -181,7 +207,7 @@ class SidecarServer(LanguageServer):
         assert self._ready is not None
         try:
             runtime, problems = await self.on_store(
-                _start_runtime, init_options, folders, LoopNotifier(self, loop), self.holder
+                _start_runtime, init_options, folders, LoopNotifier(self, loop), self, loop
             )
         except Exception as exc:
             logger.exception("the sidecar could not start")
@@ -194,6 +220,79 @@ class SidecarServer(LanguageServer):
         for problem in problems:
             self.show(types.MessageType.Warning, f"Session Sidecar setting ignored: {problem}")
         self.run_task(self._renew_holds())
+        self.run_task(self._poll_external())
+
+    async def _poll_external(self) -> None:
+        """Announce appends other processes (hooks, the CLI, other editors) commit."""
+        while not self._closed:
+            await asyncio.sleep(EXTERNAL_POLL_SECONDS)
+            runtime = self.runtime
+            if runtime is None or self._closed:
+                continue
+            try:
+                changed = await self.on_store(runtime.poll_external)
+            except Exception:  # e.g. the store closed under us while shutting down
+                if not self._closed:
+                    logger.exception("could not poll the database for other writers")
+                continue
+            for session_id, last_seq in changed:
+                self.history.add(session_id, last_seq)
+
+    def watch_files_for(self, uri: str) -> None:
+        """Ask the client to report the folder's file changes (loop thread)."""
+        self.run_task(self._register_watched_files(uri))
+
+    async def _register_watched_files(self, uri: str) -> None:
+        from pygls.capabilities import get_capability
+
+        dynamic = get_capability(
+            self.client_capabilities,
+            "workspace.did_change_watched_files.dynamic_registration",
+            False,
+        )
+        if not dynamic:
+            logger.warning(
+                "the client cannot register file watchers dynamically: file activity in %s "
+                "is not recorded",
+                uri,
+            )
+            return
+        relative = get_capability(
+            self.client_capabilities,
+            "workspace.did_change_watched_files.relative_pattern_support",
+            False,
+        )
+        pattern: types.GlobPattern = (
+            types.RelativePattern(base_uri=uri, pattern="**/*") if relative else "**/*"
+        )
+        self._watch_ids += 1
+        registration = types.Registration(
+            id=f"sidecar-watch-{self._watch_ids}",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=types.DidChangeWatchedFilesRegistrationOptions(
+                watchers=[types.FileSystemWatcher(glob_pattern=pattern)]
+            ),
+        )
+        try:
+            await asyncio.wait_for(
+                self.client_register_capability_async(
+                    types.RegistrationParams(registrations=[registration])
+                ),
+                CLOSE_TIMEOUT_SECONDS,
+            )
+        except Exception:
+            logger.exception("the client refused to watch files of %s", uri)
+            return
+        logger.warning("registered workspace/didChangeWatchedFiles for %s", uri)
+
+    async def on_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
+        """Feed editor-reported file changes to the folders the editor watches for us."""
+        try:
+            runtime = await self.ready()
+            uris = [change.uri for change in params.changes or []]
+            await self.on_store(runtime.record_watched_files, uris)
+        except Exception:
+            logger.exception("could not record watched file changes")
 
     async def _renew_holds(self) -> None:
         while not self._closed:
@@ -368,6 +467,12 @@ def create_server() -> SidecarServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     async def did_close(ls: SidecarServer, params: types.DidCloseTextDocumentParams) -> None:
         await ls.on_documents(params.text_document.uri, "close")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def did_change_watched_files(
+        ls: SidecarServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        await ls.on_watched_files(params)
 
     for method in names.REQUESTS:
         server.feature(method)(_request_handler(method))

@@ -22,6 +22,8 @@ from pydantic import Field, ValidationError
 from sidecar.core.models import Model, Phase
 
 SECTION = "sessionSidecar"
+#: Default cap of one event's JSON-encoded payload (1 MiB).
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 
 
 class Settings(Model):
@@ -37,6 +39,22 @@ class Settings(Model):
     task: str | None = Field(default=None, max_length=200)
     phase: Phase | None = None
     provider: str | None = Field(default=None, max_length=200)
+    live_import: bool = Field(
+        default=True,
+        description="Import the workspace's Claude Code, Codex and Amplifier sessions live.",
+    )
+    max_payload_bytes: int = Field(
+        default=DEFAULT_MAX_PAYLOAD_BYTES,
+        gt=0,
+        le=256 * 1024 * 1024,
+        description="Largest JSON-encoded payload of one appended event, in bytes.",
+    )
+
+    watch_folder_budget: int = Field(
+        default=20_000,
+        gt=0,
+        description="Worktrees with more folders leave file watching to the editor.",
+    )
 
     @property
     def stale_after(self) -> timedelta:

@@ -6,8 +6,11 @@ few lines that pick the folder and call a service or the store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
+
+from pygls.exceptions import JsonRpcInvalidParams
 
 from sidecar.core.ids import new_id
 from sidecar.core.models import (
@@ -36,12 +39,13 @@ def _warning(notice: Notice | None) -> m.ResultWarning | None:
 
 
 def _workspace_status(rt: Runtime, folder: Folder) -> m.WorkspaceStatus:
+    drift = rt.drift.get(folder.uri)
     return m.WorkspaceStatus(
         folder=folder.uri,
         boundary=folder.boundary,
         active_session=rt.sessions.active_session(folder),
-        pending_recommendation=rt.pending.get(folder.uri),
-        watcher_mode=rt.watcher_modes.get(folder.uri, "editor"),
+        pending_recommendation=drift.pending if drift is not None else None,
+        watcher_mode=rt.watcher_mode(folder),
     )
 
 
@@ -58,9 +62,17 @@ def status(rt: Runtime, p: m.StatusParams) -> m.StatusResult:
         active_session=current.active_session if current else None,
         pending_recommendation=current.pending_recommendation if current else None,
         watcher_mode=current.watcher_mode if current else "off",
-        git_operation=folder.operation if folder else None,
+        git_operation=_git_operation(rt, folder),
+        read_only=rt.read_only,
         workspaces=workspaces,
     )
+
+
+def _git_operation(rt: Runtime, folder: Folder | None) -> str | None:
+    if folder is None:
+        return None
+    drift = rt.drift.get(folder.uri)
+    return drift.git_operation if drift is not None else folder.operation
 
 
 def sessions_list(rt: Runtime, p: m.ListParams) -> m.ListResult:
@@ -142,6 +154,10 @@ def _isolate(
     except GitError as exc:
         raise ServiceError(f"could not create an isolated branch: {exc}") from exc
     if target is None:
+        drift = rt.drift.get(folder.uri)
+        if drift is not None:
+            # The switch is the sidecar's own doing: no drift prompt about it.
+            drift.adopt_git_state()
         return rt.workspaces.refresh(folder), None
     # The new worktree is not one of the client's folders: bind the session to it anyway,
     # and tell the client to open it.
@@ -213,10 +229,29 @@ def sessions_export(rt: Runtime, p: m.ExportParams) -> m.ExportResult:
     )
 
 
+def check_payload_sizes(events: list[NewEvent], limit: int) -> None:
+    """Refuse the batch when one payload's JSON is bigger than ``limit`` bytes."""
+    for index, event in enumerate(events):
+        size = len(json.dumps(event.payload, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > limit:
+            field = f"events[{index}].payload"
+            raise JsonRpcInvalidParams(
+                f"invalid params for {names.EVENTS_APPEND}: {field} is {size} bytes of JSON, "
+                f"over the limit of {limit} bytes (setting maxPayloadBytes); nothing from "
+                "this batch was appended: store large content in a file and append its path",
+                data=[{"field": field, "problem": f"at most {limit} bytes", "got": str(size)}],
+            )
+
+
 def events_append(rt: Runtime, p: m.AppendParams) -> m.AppendResult:
     """sidecar/events/append."""
-    folder = rt.folder(p.folder) if p.session_id is None else None
     events: list[NewEvent] = list(p.events)
+    check_payload_sizes(events, rt.settings.max_payload_bytes)
+    folder = rt.folder(p.folder) if p.session_id is None else None
+    if folder is not None:
+        rt.note_activity([folder.uri], events)
+    elif p.session_id is not None:
+        rt.note_activity(rt.sessions.folder_of(p.session_id), events)
     session_id, seqs = rt.sessions.append(folder, p.session_id, events)
     return m.AppendResult(session_id=session_id, seqs=seqs)
 
@@ -324,7 +359,12 @@ def approvals_decide(rt: Runtime, p: m.ApprovalDecideParams) -> m.ApprovalResult
 def drift_evaluate(rt: Runtime, p: m.DriftEvaluateParams) -> m.DriftEvaluateResult:
     """sidecar/drift/evaluate."""
     folder = rt.folder(p.folder)
-    recommendation = drift_requests.evaluate(rt.sessions, folder)
+    drift = rt.drift.get(folder.uri)
+    if drift is not None:
+        recommendation = drift.evaluate()
+        folder = drift.folder
+    else:
+        recommendation = drift_requests.evaluate(rt.sessions, folder)
     return m.DriftEvaluateResult(
         folder=folder.uri, boundary=folder.boundary, recommendation=recommendation
     )
@@ -333,9 +373,14 @@ def drift_evaluate(rt: Runtime, p: m.DriftEvaluateParams) -> m.DriftEvaluateResu
 def drift_decide(rt: Runtime, p: m.DriftDecideParams) -> m.DriftDecideResult:
     """sidecar/drift/decide."""
     folder = rt.folder(p.folder)
-    session = drift_requests.decide(
-        rt.sessions, folder, p.action, session_id=p.session_id, remember=p.remember
-    )
+    drift = rt.drift.get(folder.uri)
+    if drift is not None:
+        # Through the drift service, so its pending recommendation is cleared.
+        session = drift.decide(p.action, p.session_id, p.remember)
+    else:
+        session = drift_requests.decide(
+            rt.sessions, folder, p.action, session_id=p.session_id, remember=p.remember
+        )
     return m.DriftDecideResult(session=session, action=p.action)
 
 

@@ -76,7 +76,7 @@ from sidecar.core.models import (
     Session,
     SessionStatus,
 )
-from sidecar.core.policy import DEFAULT_STALE_AFTER, DriftContext, recommend
+from sidecar.core.policy import DEFAULT_STALE_AFTER, DriftContext, last_activity, recommend
 from sidecar.git.command import GitError
 from sidecar.git.reader import GitState, commits_between, is_ancestor, read_git_state
 from sidecar.services.boundary import boundary_from_state, machine_name
@@ -85,7 +85,7 @@ from sidecar.services.folders import Folder
 from sidecar.services.sessions import SessionService
 from sidecar.store import StoreError
 from sidecar.watch.gitdir import GitDirWatcher
-from sidecar.watch.worktree import WorktreeWatcher
+from sidecar.watch.worktree import DEFAULT_FOLDER_BUDGET, WorktreeWatcher
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +122,8 @@ class DriftSettings:
     provider: str | None = None
     watch_worktree: bool = True
     """Watch the worktree's files (footprint activity); False leaves it to the editor."""
+    folder_budget: int = DEFAULT_FOLDER_BUDGET
+    """A worktree with more included folders than this is left to the editor's watching."""
     checkout_quiet_s: float = 1.0
     """Worktree changes this soon after a HEAD change are the checkout's, not the session's."""
     recent_paths: int = 50
@@ -223,6 +225,11 @@ class DriftService:
         return self._watcher_mode
 
     @property
+    def folder_count(self) -> int:
+        """Included folders counted in the worktree when watching started (0 if not watched)."""
+        return self._tree_watcher.folder_count if self._tree_watcher is not None else 0
+
+    @property
     def git_operation(self) -> str | None:
         """The git operation in progress (``rebase``...), if any."""
         return self._folder.operation if self._folder is not None else None
@@ -264,7 +271,9 @@ class DriftService:
         self._git_watcher = git_watcher
         if self.settings.watch_worktree:
             tree = WorktreeWatcher(
-                state.worktree, lambda paths: self._submit(self._on_paths, paths)
+                state.worktree,
+                lambda paths: self._submit(self._on_paths, paths),
+                folder_budget=self.settings.folder_budget,
             )
             self._watcher_mode = tree.start()
             self._tree_watcher = tree
@@ -283,6 +292,20 @@ class DriftService:
         if tree is not None:
             tree.stop()
         self._watcher_mode = "off"
+
+    def adopt_git_state(self) -> None:
+        """Take git's current state as settled without deciding anything (owner thread).
+
+        For a change the sidecar made itself (an isolated session's new branch):
+        the watcher callbacks it causes then find nothing new.
+        """
+        state = read_git_state(self.path)
+        if state is None:
+            return
+        self._state = state
+        self._settled = state if state.operation is None else self._settled
+        self._folder = self._folder_for(state)
+        self._last_head_change = time.monotonic()
 
     # ------------------------------------------------------------------ thread handoff
 
@@ -437,6 +460,11 @@ class DriftService:
 
     # ------------------------------------------------------------------ activity
 
+    def note_changed_paths(self, paths: Sequence[str]) -> None:
+        """Changed worktree paths reported by the editor (``didChangeWatchedFiles``; owner
+        thread): handled like the worktree watcher's batches."""
+        self._on_paths(list(paths))
+
     def _on_paths(self, paths: list[str]) -> None:
         """A batch of changed worktree paths (owner thread)."""
         if time.monotonic() - self._last_head_change < self.settings.checkout_quiet_s:
@@ -461,6 +489,9 @@ class DriftService:
         if session is None or session.status not in _LIVE:
             return
         self._recent.extend(paths)
+        idle = self.sessions.clock() - last_activity(session)
+        if not paths and not record and idle <= self.settings.stale_after:
+            return  # nothing new to weigh and not stale: skip the policy (appends stay cheap)
         if self._pending is None and session.boundary == folder.boundary:
             self._check_scope(folder, session)
         if record and paths:

@@ -118,6 +118,7 @@ class Store:
         self._db: sqlite_utils.Database | None = None
         self.path = path
         self.recovered_from: str | None = None
+        self.read_only = False
         self._lock = threading.RLock()
 
     @property
@@ -139,6 +140,7 @@ class Store:
         recover: bool = False,
         busy_timeout_ms: int = 10_000,
         max_pages: int | None = None,
+        read_only: bool = False,
     ) -> Store:
         """Open (creating and migrating as needed) the database at `path`.
 
@@ -146,7 +148,12 @@ class Store:
         not a usable database is moved aside and `CorruptDatabase` raised; with
         `recover=True` a fresh database is created instead and `recovered_from`
         names the moved file. `max_pages` caps the file size (tests of a full disk).
+        `read_only` opens an existing file for reading only (no migration); every
+        write then raises `ReadOnlyError`.
         """
+        if read_only:
+            target = Path(path).expanduser() if path is not None else default_db_path()
+            return cls._open_read_only(target, busy_timeout_ms)
         if path == ":memory:":
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             store = cls(conn, ":memory:")
@@ -186,6 +193,32 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        return store
+
+    @classmethod
+    def _open_read_only(cls, path: Path, busy_timeout_ms: int) -> Store:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as error:
+            raise ReadOnlyError(
+                f"cannot open the session database {path} read-only: {error}"
+            ) from error
+        store = cls(conn, str(path))
+        store.read_only = True
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            # Reading the schema is what proves the file is a database we can read.
+            version = schema.current_version(conn)
+        except sqlite3.Error as error:
+            conn.close()
+            raise ReadOnlyError(f"cannot read the session database {path}: {error}") from error
+        if version != schema.LATEST_VERSION:
+            conn.close()
+            raise ReadOnlyError(
+                f"the read-only session database {path} has schema version {version}, not "
+                f"{schema.LATEST_VERSION}; open it once with write access to migrate it"
+            )
         return store
 
     def _configure(self, busy_timeout_ms: int, max_pages: int | None) -> None:
