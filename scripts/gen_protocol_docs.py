@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
 
 from sidecar.protocol.methods import METHODS, NOTIFICATIONS  # noqa: E402
 from sidecar.protocol.names import command_name  # noqa: E402
+from sidecar.server.config import Settings  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "protocol.md"
 
@@ -50,14 +51,6 @@ A request without `params` is treated as `{}`.
 
 Params are strict: numbers are not strings, `true` is not `1`, and unknown
 fields are rejected, so a typo is reported instead of ignored.
-
-## initializationOptions and settings
-
-`initializationOptions` and `workspace/didChangeConfiguration` settings (flat,
-or under the key `sessionSidecar`) accept: `dbPath` (read at start only),
-`prompts` (`native`|`custom`|`off`), `staleHours`, `requester`, `task`,
-`phase`, `provider`. A value that does not validate is ignored with a
-`window/showMessage` warning; the previous value stays.
 
 ## Workspace folders
 
@@ -147,10 +140,32 @@ def _doc(cls: type) -> str:
     return " ".join((cls.__doc__ or "").split())
 
 
+SETTINGS_TEXT = """## initializationOptions and settings
+
+`initializationOptions` and `workspace/didChangeConfiguration` settings (flat,
+or under the key `sessionSidecar`) accept the fields below; `dbPath` is read at
+start only. A value that does not validate is ignored with a
+`window/showMessage` warning; the previous value stays.
+
+Environment variables of the server process: `SIDECAR_DB` (database file, when
+no `dbPath` is given), `SIDECAR_DB_MAX_PAGES` (cap the database size in SQLite
+pages; a full database refuses appends with a clear error), `SIDECAR_DB_READONLY=1`
+(open the database read-only: history is shown, nothing is recorded).
+"""
+
+
+def _intro_with_settings() -> list[str]:
+    """The introduction, then the settings table generated from the Settings model."""
+    head, marker, tail = INTRO.partition("## Workspace folders")
+    schema = Settings.model_json_schema(by_alias=True, mode="validation")
+    schema.pop("$defs", None)
+    return [head.rstrip("\n") + "\n", SETTINGS_TEXT, *_table(schema), marker + tail]
+
+
 def generate() -> str:
     """The full text of docs/protocol.md."""
     defs: dict[str, Any] = {}
-    out = [INTRO, "## Requests", ""]
+    out = [*_intro_with_settings(), "## Requests", ""]
     for spec in METHODS.values():
         params = spec.params.model_json_schema(by_alias=True, mode="validation")
         result = spec.result.model_json_schema(by_alias=True, mode="serialization")

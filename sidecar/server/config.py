@@ -34,11 +34,20 @@ class Settings(Model):
         default="native",
         description="native: window/showMessageRequest; custom: sidecar/driftDetected; off.",
     )
-    stale_hours: float = Field(default=8.0, gt=0, le=24 * 365)
+    stale_hours: float = Field(
+        default=8.0,
+        gt=0,
+        le=24 * 365,
+        description="Idle hours after which a session is stale (a reason to start fresh).",
+    )
     requester: str | None = Field(default=None, max_length=200, description="Overrides git email.")
-    task: str | None = Field(default=None, max_length=200)
-    phase: Phase | None = None
-    provider: str | None = Field(default=None, max_length=200)
+    task: str | None = Field(
+        default=None, max_length=200, description="Task of new sessions (ADR, issue, plan)."
+    )
+    phase: Phase | None = Field(default=None, description="Phase of new sessions.")
+    provider: str | None = Field(
+        default=None, max_length=200, description="Tool name recorded on new sessions."
+    )
     live_import: bool = Field(
         default=True,
         description="Import the workspace's Claude Code, Codex and Amplifier sessions live.",

@@ -72,7 +72,7 @@ export class SidecarClient implements vscode.Disposable {
     const config = vscode.workspace.getConfiguration('sessionSidecar', folder?.uri);
     const initializationOptions: Record<string, unknown> = {
       prompts: config.get<PromptMode>('prompts', 'native'),
-      staleHours: config.get<number>('staleHours', 12),
+      staleHours: config.get<number>('staleHours', 8),
     };
     const dbPath = config.get<string>('dbPath', '').trim();
     if (dbPath) initializationOptions.dbPath = dbPath;
