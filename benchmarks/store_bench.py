@@ -15,10 +15,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import pct, timed
 
 from sidecar.core.models import Boundary, NewEvent
 from sidecar.store import Store
@@ -28,23 +30,6 @@ WORDS = (
     "render widget layout branch commit rebase merge conflict test fixture mock server "
     "client request response timeout retry backoff queue worker thread lock"
 ).split()
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by nearest rank."""
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def timed(fn: Callable[[], object], runs: int) -> list[float]:
-    """Milliseconds per call over `runs` calls."""
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def sentence(rng: random.Random) -> str:
@@ -101,14 +86,20 @@ def main() -> None:
         else:
             t0 = time.perf_counter()
             ids, batch_rate = build(store, args.sessions, args.events, rng)
-            print(f"built {args.events:,} events / {args.sessions:,} sessions in "
-                  f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            print(
+                f"built {args.events:,} events / {args.sessions:,} sessions in "
+                f"{time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
         t0 = time.perf_counter()
         indexed = store.index_pending()
         index_s = time.perf_counter() - t0
 
-        single_sid = store.start_session(existing[0].boundary if existing else Boundary(
-            repository="r", worktree="/w", branch="b", requester="r", machine="m")).id
+        single_sid = store.start_session(
+            existing[0].boundary
+            if existing
+            else Boundary(repository="r", worktree="/w", branch="b", requester="r", machine="m")
+        ).id
         single = timed(
             lambda: store.append_events(single_sid, [NewEvent(kind="note", payload={"text": "x"})]),
             args.runs,
