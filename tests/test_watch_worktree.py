@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -224,3 +225,13 @@ def test_info_exclude_counts_as_root_gitignore(tmp_path: Path) -> None:
     matcher = IgnoreMatcher(tmp_path)
     assert matcher.is_ignored("secret.txt")
     assert not matcher.is_ignored("public.txt")
+
+
+def test_the_roots_git_folder_does_not_split_the_root_into_many_watches(tmp_path: Path) -> None:
+    # One watchdog thread per watch: a root split around .git would cost one per folder.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for i in range(30):
+        (tmp_path / f"pkg{i}" / "sub").mkdir(parents=True)
+    plan = plan_watches(IgnoreMatcher(tmp_path), 20_000)
+    assert plan.recursive == [""]
+    assert plan.flat == []

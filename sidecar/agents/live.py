@@ -39,14 +39,16 @@ from watchdog.observers.api import BaseObserver
 from sidecar.agents.importers.load import PROVIDERS
 from sidecar.agents.ingest import BoundaryResolver, import_one
 from sidecar.store import Store
+from sidecar.watch.gitdir import OBSERVER_TIMEOUT_S, WATCHED_EVENT_TYPES
 
 logger = logging.getLogger(__name__)
 
 HistoryCallback = Callable[[str, int], None]
 #: Seconds a burst of writes is given to settle before importing.
 DEFAULT_DEBOUNCE_S = 0.1
-#: How often missing project folders are looked for.
-RESCAN_INTERVAL_S = 1.0
+#: How often missing project folders are looked for, as a backstop: their
+#: nearest existing ancestor is watched, so a folder that appears is noticed at once.
+RESCAN_INTERVAL_S = 30.0
 STOP_TIMEOUT_S = 5.0
 
 
@@ -119,6 +121,16 @@ class _Handler(FileSystemEventHandler):
                 self.owner.mark(self.root, Path(path))
 
 
+class _AncestorHandler(FileSystemEventHandler):
+    """Something changed in a folder above a missing root: look for the roots again."""
+
+    def __init__(self, owner: LiveImporter) -> None:
+        self.owner = owner
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.owner.request_rescan()
+
+
 class LiveImporter:
     """Watches one workspace folder's agent session files and imports new lines."""
 
@@ -153,6 +165,8 @@ class LiveImporter:
         self._stopping = threading.Event()
         self._idle = threading.Event()
         self._watched: set[Path] = set()
+        self._ancestors: set[Path] = set()
+        self._rescan = threading.Event()
         self._codex_cwd: dict[Path, bool] = {}
         self._observer: BaseObserver | None = None
         self._worker: threading.Thread | None = None
@@ -165,7 +179,7 @@ class LiveImporter:
         """Start watching (and, with ``initial_import``, import what is there already)."""
         if self._worker is not None:
             return
-        self._observer = Observer()
+        self._observer = Observer(timeout=OBSERVER_TIMEOUT_S)
         self._observer.daemon = True
         self._observer.start()
         self._arm_roots(initial=True)
@@ -202,10 +216,18 @@ class LiveImporter:
         if observer is None:
             return
         for root in self.roots:
-            if root.path in self._watched or not root.path.is_dir():
+            if root.path in self._watched:
+                continue
+            if not root.path.is_dir():
+                self._watch_ancestor(observer, root.path)
                 continue
             try:
-                observer.schedule(_Handler(self, root), str(root.path), recursive=True)
+                observer.schedule(
+                    _Handler(self, root),
+                    str(root.path),
+                    recursive=True,
+                    event_filter=WATCHED_EVENT_TYPES,
+                )
             except OSError as error:
                 logger.warning("cannot watch %s: %s", root.path, error)
                 continue
@@ -213,6 +235,30 @@ class LiveImporter:
             if self.initial_import or not initial:
                 for path in self._existing(root):
                     self.mark(root, path)
+
+    def _watch_ancestor(self, observer: BaseObserver, missing: Path) -> None:
+        """Watch the nearest existing folder above `missing` (non-recursive)."""
+        ancestor = missing.parent
+        while not ancestor.is_dir() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if ancestor in self._ancestors or not ancestor.is_dir():
+            return
+        try:
+            observer.schedule(
+                _AncestorHandler(self),
+                str(ancestor),
+                recursive=False,
+                event_filter=WATCHED_EVENT_TYPES,
+            )
+        except OSError as error:
+            logger.warning("cannot watch %s: %s", ancestor, error)
+            return
+        self._ancestors.add(ancestor)
+
+    def request_rescan(self) -> None:
+        """Look for missing roots again soon (called from watchdog's thread)."""
+        self._rescan.set()
+        self._wake.set()
 
     def _existing(self, root: WatchRoot) -> list[Path]:
         if root.provider == "amplifier":
@@ -260,8 +306,10 @@ class LiveImporter:
                 woke = self._wake.wait(RESCAN_INTERVAL_S)
                 if self._stopping.is_set():
                     break
-                if not woke:
+                if not woke or self._rescan.is_set():
+                    self._rescan.clear()
                     self._arm_roots()
+                if not woke:
                     self._settle()
                     continue
                 # Let a burst of writes finish: wait until no new mark came for `debounce`.

@@ -117,6 +117,10 @@ class StatusResult(Model):
         default=False,
         description="The database cannot be written: history is shown, nothing is recorded.",
     )
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What the user must know about the storage (read-only, recovered).",
+    )
     workspaces: list[WorkspaceStatus]
 
 

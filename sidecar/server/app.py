@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from sidecar.core.models import Session
     from sidecar.server.runtime import Runtime
     from sidecar.services.folders import Folder
+    from sidecar.watch.database import DatabaseWatcher
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +48,9 @@ LEASE_SECONDS = 30.0
 HISTORY_BATCH_SECONDS = 0.05
 #: How long shutdown waits for the store thread to release holds.
 CLOSE_TIMEOUT_SECONDS = 10.0
-#: How often the database is checked for appends by other processes (one cheap PRAGMA).
-EXTERNAL_POLL_SECONDS = 0.3
+#: Appends by other processes are noticed through a watch on the database's WAL
+#: file; this slow poll only backs it up where file watching is unavailable.
+EXTERNAL_POLL_SECONDS = 5.0
 
 
 class HistoryBatcher:
@@ -162,6 +164,7 @@ class SidecarServer(LanguageServer):
         self._ready: asyncio.Future[Runtime] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._database_watcher: DatabaseWatcher | None = None
         self._watch_ids = 0
 
     # ------------------------------------------------------------------ plumbing
@@ -219,13 +222,38 @@ class SidecarServer(LanguageServer):
         self._ready.set_result(runtime)
         for problem in problems:
             self.show(types.MessageType.Warning, f"Session Sidecar setting ignored: {problem}")
+        for notice in runtime.notices:
+            self.show(types.MessageType.Warning, f"Session Sidecar: {notice}")
         self.run_task(self._renew_holds())
         self.run_task(self._poll_external())
 
     async def _poll_external(self) -> None:
-        """Announce appends other processes (hooks, the CLI, other editors) commit."""
+        """Announce appends other processes (hooks, the CLI, other editors) commit.
+
+        Woken by the database watcher when the WAL is written, else every
+        EXTERNAL_POLL_SECONDS; either way one `PRAGMA data_version` decides.
+        """
+        from sidecar.watch.database import DatabaseWatcher
+
+        loop = asyncio.get_running_loop()
+        written = asyncio.Event()
+        watcher = None
+        if self.runtime is not None and self.runtime.store.path != ":memory:":
+
+            def wake() -> None:
+                loop.call_soon_threadsafe(written.set)
+
+            watcher = DatabaseWatcher(self.runtime.store.path, wake)
+            try:
+                watcher.start()
+            except OSError as exc:
+                logger.warning("cannot watch the database folder (%s); polling instead", exc)
+                watcher = None
+        self._database_watcher = watcher
         while not self._closed:
-            await asyncio.sleep(EXTERNAL_POLL_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(written.wait(), EXTERNAL_POLL_SECONDS)
+            written.clear()
             runtime = self.runtime
             if runtime is None or self._closed:
                 continue
@@ -323,6 +351,9 @@ class SidecarServer(LanguageServer):
         if self._closed:
             return
         self._closed = True
+        watcher, self._database_watcher = self._database_watcher, None
+        if watcher is not None:
+            watcher.stop()
         if self.runtime is not None:
             future = self.store_thread.submit(self.runtime.close)
             try:

@@ -64,6 +64,7 @@ def status(rt: Runtime, p: m.StatusParams) -> m.StatusResult:
         watcher_mode=current.watcher_mode if current else "off",
         git_operation=_git_operation(rt, folder),
         read_only=rt.read_only,
+        notices=rt.notices,
         workspaces=workspaces,
     )
 

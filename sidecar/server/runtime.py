@@ -101,12 +101,18 @@ def open_store(path: str | None) -> tuple[Store, bool]:
     if os.environ.get(READ_ONLY_ENV, "").strip() in ("1", "true", "yes"):
         return Store.open(target, read_only=True), True
     try:
-        return Store.open(target, max_pages=max_pages), False
+        store = Store.open(target, max_pages=max_pages, recover=True)
     except ReadOnlyError as exc:
         logger.warning("%s; opening it read-only", exc)
         if not target.exists():
             raise
         return Store.open(target, read_only=True), True
+    # SQLite opens a file it cannot write without complaint and fails on the
+    # first write: find out now, so the user is told at start.
+    if not os.access(target, os.W_OK):
+        store.close()
+        return Store.open(target, read_only=True), True
+    return store, False
 
 
 class Runtime:
@@ -126,6 +132,8 @@ class Runtime:
         self.sessions = sessions
         self.links = links
         self.read_only = read_only
+        #: Things the user must know about the storage (read-only, recovered from corruption).
+        self.notices: list[str] = []
         self.workspaces = Workspaces(settings)
         self.version = sidecar.__version__
         self.closed = False
@@ -154,10 +162,16 @@ class Runtime:
             store, read_only = open_store(settings.db_path or os.environ.get("SIDECAR_DB"))
         except StoreError as exc:
             raise NotReady(f"the session database could not be opened: {exc}") from exc
+        notices: list[str] = []
         if read_only:
-            problems.append(
+            notices.append(
                 f"the session database {store.path} is read-only: history is shown, "
                 "but nothing new is recorded"
+            )
+        if store.recovered_from:
+            notices.append(
+                f"the session database {store.path} was corrupt: it was moved aside to "
+                f"{store.recovered_from} (nothing was overwritten) and a fresh one was created"
             )
         sessions = SessionService(
             store,
@@ -167,6 +181,7 @@ class Runtime:
             lease_seconds=lease_seconds,
         )
         runtime = cls(settings, store, sessions, links=links, read_only=read_only)
+        runtime.notices = notices
         runtime.poll_external()  # the baseline: only later changes are announced
         for uri in folder_uris:
             runtime.open_folder(uri)

@@ -26,9 +26,10 @@ def ts(value: datetime) -> str:
 
 
 def parse_ts(value: str | None) -> datetime | None:
+    """The datetime of a stored timestamp (`fromisoformat` is ~30x faster than strptime)."""
     if value is None:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
 
 
 def boundary_row(boundary: Boundary) -> dict[str, Any]:

@@ -67,6 +67,11 @@ WATCHED_EVENT_TYPES: list[type[FileSystemEvent]] = [
     DirMovedEvent,
 ]
 
+#: How long an observer's dispatcher thread sleeps between checks when no event
+#: arrives. Events and stop() wake it at once, so a long timeout costs nothing
+#: but keeps an idle server from waking every second (watchdog's default).
+OBSERVER_TIMEOUT_S = 30.0
+
 #: Entries of a worktree's git dir whose appearance, change or removal means
 #: the branch decision must be re-made. Reason strings are ``"head"`` or
 #: ``"operation:<NAME>"``.
@@ -189,7 +194,7 @@ class GitDirWatcher:
         with self._lock:
             if self._active:
                 return
-            observer = Observer()
+            observer = Observer(timeout=OBSERVER_TIMEOUT_S)
             handler = _Handler(self)
             folders = [(self.git_dir, False)]
             if self.common_dir != self.git_dir:

@@ -38,7 +38,12 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
-from sidecar.watch.gitdir import STOP_TIMEOUT_S, WATCHED_EVENT_TYPES, stop_observer
+from sidecar.watch.gitdir import (
+    OBSERVER_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    WATCHED_EVENT_TYPES,
+    stop_observer,
+)
 from sidecar.watch.ignore import IgnoreMatcher, walk_included_dirs
 
 logger = logging.getLogger(__name__)
@@ -97,7 +102,11 @@ def plan_watches(matcher: IgnoreMatcher, folder_budget: int) -> WatchPlan:
             return plan
         if rel:
             children.setdefault(rel.rpartition("/")[0], []).append(rel)
-        if any(_has_subfolder(matcher.root / child) for child in excluded):
+        # The root's .git is exempt: splitting the root around it would cost one
+        # watchdog thread per top-level folder, while its few hundred folders
+        # (objects/xx, refs, logs) are cheap watches whose events are filtered out.
+        heavy_children = [c for c in excluded if not (rel == "" and c == ".git")]
+        if any(_has_subfolder(matcher.root / child) for child in heavy_children):
             # Mark the folder and its ancestors: none of them may be watched recursively.
             node: str | None = rel
             while node is not None and node not in heavy:
@@ -197,7 +206,7 @@ class WorktreeWatcher:
             if len(plan.recursive) + len(plan.flat) > self.max_watches:
                 # Too scattered to cover cheaply: one recursive watch, events filtered.
                 plan = WatchPlan(recursive=[""], folder_count=plan.folder_count)
-            observer = Observer()
+            observer = Observer(timeout=OBSERVER_TIMEOUT_S)
             self._observer = observer
             self._active = True
             try:
