@@ -53,6 +53,29 @@ CLOSE_TIMEOUT_SECONDS = 10.0
 EXTERNAL_POLL_SECONDS = 5.0
 
 
+def release_startup_memory() -> None:
+    """Give back what start-up allocated only to throw away (folder walks, schema builds).
+
+    The server then idles for hours: returning freed heap to the OS keeps its
+    resident size at what it really uses.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        trim = getattr(libc, "malloc_trim", None)
+        if trim is not None:
+            trim(0)
+    except OSError:
+        return
+
+
 class HistoryBatcher:
     """Coalesces historyChanged per session: one notification per window, with the last seq."""
 
@@ -225,6 +248,7 @@ class SidecarServer(LanguageServer):
         for notice in runtime.notices:
             self.show(types.MessageType.Warning, f"Session Sidecar: {notice}")
         self.run_task(self._renew_holds())
+        await asyncio.to_thread(release_startup_memory)
         self.run_task(self._poll_external())
 
     async def _poll_external(self) -> None:
