@@ -177,6 +177,7 @@ def step_hook(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
         "UserPromptSubmit (same branch)": "hook",
         "PreToolUse": "hook_pretooluse",
         "UserPromptSubmit (branch changed, warning)": "hook_drift_warning",
+        "cold, no daemon: UserPromptSubmit (same branch)": "hook_cold",
         "anchor: python -c pass": "python_pass",
         "anchor: import sidecar.store": "import_store",
     }
@@ -459,8 +460,8 @@ BUDGETS = [
     Budget(
         "hook_ms_p50", "`session-sidecar hook claude-code` spawn -> exit, p50", "ms",
         "<= 150 ms", lambda v: v <= 150,
-        lambda f: f"`python -c pass` {_f(f, 'python_pass_ms_p50', digits=0)}; "
-        f"`import sidecar.store` {_f(f, 'import_store_ms_p50', digits=0)}",
+        lambda f: f"warm (resident helper); cold {_f(f, 'hook_cold_ms_p50', digits=0)}; "
+        f"`python -c pass` {_f(f, 'python_pass_ms_p50', digits=0)}",
     ),
 ]  # fmt: skip
 
@@ -562,12 +563,12 @@ def _why_jsonl(figures: Figures) -> str:
 
 def _why_hook(figures: Figures) -> str:
     return (
-        f"`python -c pass` takes {_f(figures, 'python_pass_ms_p50', digits=0)} and "
-        f"`import sidecar.store` {_f(figures, 'import_store_ms_p50', digits=0)} here: importing "
-        "the store imports pydantic and the models (about two thirds of it) plus, in a "
-        "development checkout, setuptools' editable-install finder. A hook path that appends "
-        "through the stdlib sqlite3 without the pydantic models, run from a regular install, "
-        "would bring it under budget."
+        "The figure is a warm call, served by the resident hook helper. A cold call (no "
+        f"helper running yet) takes {_f(figures, 'hook_cold_ms_p50', digits=0)} p50: it pays "
+        f"`import sidecar.store` ({_f(figures, 'import_store_ms_p50', digits=0)}: pydantic and "
+        "the models) and starts the helper for the next call. A warm miss means the machine "
+        "was loaded: compare with `python -c pass` "
+        f"({_f(figures, 'python_pass_ms_p50', digits=0)})."
     )
 
 
@@ -740,8 +741,11 @@ def render(
         "Agent hook (spawn -> exit)",
         ["case", "p50", "p95"],
         [
-            ["UserPromptSubmit, same branch", _f(figures, "hook_ms_p50", digits=0),
-             _f(figures, "hook_ms_p95", digits=0)],
+            ["UserPromptSubmit, same branch (warm: resident helper)",
+             _f(figures, "hook_ms_p50", digits=0), _f(figures, "hook_ms_p95", digits=0)],
+            ["UserPromptSubmit, same branch (cold: no helper running yet)",
+             _f(figures, "hook_cold_ms_p50", digits=0),
+             _f(figures, "hook_cold_ms_p95", digits=0)],
             ["PreToolUse", _f(figures, "hook_pretooluse_ms_p50", digits=0),
              _f(figures, "hook_pretooluse_ms_p95", digits=0)],
             ["UserPromptSubmit, branch changed (warning printed)",

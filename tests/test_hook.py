@@ -56,6 +56,8 @@ class Hook:
             **os.environ,
             "SIDECAR_DB": str(self.db),
             "XDG_STATE_HOME": str(self.state),
+            # The in-process hook; tests/test_hook_daemon.py covers the resident helper.
+            "SIDECAR_HOOK_DAEMON": "0",
             **(env or {}),
         }
         stdin = raw if raw is not None else json.dumps(data).encode()

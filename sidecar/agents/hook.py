@@ -24,6 +24,10 @@ It must never break the agent: every internal error is logged to
 ``hook.log`` in the user's state folder and the hook exits 0 with nothing on
 stdout. It runs on every prompt and tool call, so imports are lazy and git
 state is read from files (no pygls, lsprotocol, mcp or git subprocess).
+``session-sidecar hook claude-code`` goes further: a stdlib-only client
+(:mod:`sidecar.agents.hook_client`) hands the call to a resident helper
+(:mod:`sidecar.agents.hook_daemon`) that calls :func:`handle`, and runs this
+module in process when no helper answers.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -431,49 +436,69 @@ def _drift_event(session: Session, current: Boundary, rec: Recommendation) -> Ne
     )
 
 
-def run(raw: bytes, *, mode: str = "warn") -> dict[str, Any] | None:
+def run(raw: bytes, *, mode: str = "warn", store: Store | None = None) -> dict[str, Any] | None:
     """Handle one hook call: record it and return the JSON to print (None: print nothing).
 
-    Raises on any problem; :func:`main` turns that into a log line and exit 0.
+    ``store`` is an open store to use (and leave open), as the resident hook
+    helper keeps one per database; None opens ``$SIDECAR_DB`` for this call.
+    Raises on any problem; :func:`handle` turns that into a log line.
     """
     from sidecar.git.reader import read_git_state
-    from sidecar.store import Store
 
     hook = HookInput.parse(raw)
     size = transcript_size(hook.transcript_path)
     state = read_git_state(hook.cwd)
     current = _boundary(state, hook.cwd)
+    with _store_for_call(store) as opened:
+        return _record(opened, hook, size, state, current, mode)
+
+
+@contextlib.contextmanager
+def _store_for_call(store: Store | None) -> Iterator[Store]:
+    """The given store, left open; else a store opened and closed around the call."""
+    if store is not None:
+        yield store
+        return
+    from sidecar.store import Store
+
+    with Store.open() as opened:
+        yield opened
+
+
+def _record(
+    store: Store, hook: HookInput, size: int, state: GitState | None, current: Boundary, mode: str
+) -> dict[str, Any] | None:
+    """Append the call's events (and a drift event) and return the JSON to print."""
     output: dict[str, Any] | None = None
-    with Store.open() as store:
-        session, _ = _session_for(store, hook, current, state)
-        extra: list[NewEvent] = []
-        blocked = False
-        if hook.event in _DRIFT_EVENTS and mode != "off":
-            rec = _evaluate(store, session, current, state)
-            warning = drift_warning(rec, session, current)
-            if warning is not None:
-                output = hook_output(hook.event, warning, block=mode == "block")
-                blocked = "decision" in output
-                extra.append(_drift_event(session, current, rec))
-                _log(f"drift warning for {hook.session_id}: {session.boundary.branch} -> "
-                     f"{current.branch} ({'blocked' if blocked else 'warned'})")  # fmt: skip
-        if hook.event == "SessionStart" and session.status.value in ("ended", "archived"):
-            from sidecar.core.models import SessionStatus
+    session, _ = _session_for(store, hook, current, state)
+    extra: list[NewEvent] = []
+    blocked = False
+    if hook.event in _DRIFT_EVENTS and mode != "off":
+        rec = _evaluate(store, session, current, state)
+        warning = drift_warning(rec, session, current)
+        if warning is not None:
+            output = hook_output(hook.event, warning, block=mode == "block")
+            blocked = "decision" in output
+            extra.append(_drift_event(session, current, rec))
+            _log(f"drift warning for {hook.session_id}: {session.boundary.branch} -> "
+                 f"{current.branch} ({'blocked' if blocked else 'warned'})")  # fmt: skip
+    if hook.event == "SessionStart" and session.status.value in ("ended", "archived"):
+        from sidecar.core.models import SessionStatus
 
-            store.set_status(session.id, SessionStatus.ACTIVE)
-        prompt = hook.text("prompt")
-        if hook.event == "UserPromptSubmit" and prompt and _has_default_name(session):
-            # Name the session after its first prompt, as imports and editors do.
-            from sidecar.agents.importers.common import short_name
+        store.set_status(session.id, SessionStatus.ACTIVE)
+    prompt = hook.text("prompt")
+    if hook.event == "UserPromptSubmit" and prompt and _has_default_name(session):
+        # Name the session after its first prompt, as imports and editors do.
+        from sidecar.agents.importers.common import short_name
 
-            store.rename_session(session.id, short_name(prompt))
-        store.append_events(session.id, [*extra, *events_for(hook, size, blocked=blocked)])
-        if hook.event == "SessionEnd":
-            store.end_session(session.id)
+        store.rename_session(session.id, short_name(prompt))
+    store.append_events(session.id, [*extra, *events_for(hook, size, blocked=blocked)])
+    if hook.event == "SessionEnd":
+        store.end_session(session.id)
     return output
 
 
-def resolve_mode(block: bool = False, environ: dict[str, str] | None = None) -> str:
+def resolve_mode(block: bool = False, environ: Mapping[str, str] | None = None) -> str:
     """``block`` when asked by flag, else ``$SIDECAR_HOOK_MODE`` (warn, block, off), else warn."""
     if block:
         return "block"
@@ -502,21 +527,53 @@ def _log(message: str) -> None:
         pass  # the hook must never fail because logging failed
 
 
+def handle(
+    raw: bytes,
+    *,
+    block: bool = False,
+    environ: Mapping[str, str] | None = None,
+    store: Store | None = None,
+) -> tuple[str, str]:
+    """Run one hook call and return (stdout, stderr) text; never raises.
+
+    The mode comes from ``block`` and ``environ`` (default ``os.environ``).
+    Errors are logged and described on stderr; stdout then stays empty, so
+    the agent never reads a half answer.
+    """
+    try:
+        output = run(raw, mode=resolve_mode(block, environ), store=store)
+    except Exception as error:
+        return "", _failure(error)
+    return ("" if output is None else json.dumps(output, ensure_ascii=False) + "\n"), ""
+
+
+def _failure(error: Exception) -> str:
+    """Log an error and return the stderr line that describes it."""
+    message = f"{type(error).__name__}: {error}"
+    _log(f"error: {message}")
+    return f"session-sidecar hook: {' '.join(message.split())}\n"
+
+
 def main(*, block: bool = False, stdin: Any = None, stdout: Any = None) -> int:
     """Run the hook on stdin; always returns 0 (errors go to the log and stderr)."""
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout
     try:
         raw = source.read(MAX_INPUT_BYTES + 1)
-        output = run(raw, mode=resolve_mode(block))
-        if output is not None:
-            sink.write(json.dumps(output, ensure_ascii=False) + "\n")
-            sink.flush()
     except Exception as error:
-        message = f"{type(error).__name__}: {error}"
-        _log(f"error: {message}")
+        out, err = "", _failure(error)
+    else:
+        out, err = handle(raw, block=block)
+    if out:
+        try:
+            sink.write(out)
+            sink.flush()
+        except Exception as error:
+            err += _failure(error)
+    if err:
         with contextlib.suppress(Exception):  # stderr may be closed; the log has it
-            print(f"session-sidecar hook: {' '.join(message.split())}", file=sys.stderr)
+            sys.stderr.write(err)
+            sys.stderr.flush()
     return 0
 
 

@@ -1,7 +1,8 @@
 """The console entry point: a fast path for agent hooks, else the typer app.
 
 Agents run `session-sidecar hook claude-code` on every prompt, so that path
-must not pay for importing typer and building the command tree.
+must not pay for importing typer and building the command tree: it goes to
+the hook client, which hands the call to a resident helper process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ def main() -> None:
     """`session-sidecar` and `python -m sidecar`."""
     argv = sys.argv[1:]
     if argv[:2] == ["hook", "claude-code"] and all(a == "--block" for a in argv[2:]):
-        from sidecar.agents.hook import main as hook_main
+        # A thin client of the resident hook helper (stdlib only); it falls back to
+        # running the hook in this process.
+        from sidecar.agents.hook_client import main as hook_main
 
         raise SystemExit(hook_main(block="--block" in argv[2:]))
     if argv[:1] == ["serve"]:
