@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +24,7 @@ from lsprotocol import types
 from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from tests.envutil import isolated_env
 from tests.gitrepo import make_repo
 
 SERVER_COMMAND = [sys.executable, "-m", "sidecar", "serve"]
@@ -140,19 +140,7 @@ def server_tmp(tmp_path: Path) -> Path:
 @pytest.fixture
 def server_env(home: Path, db_path: Path, server_tmp: Path) -> dict[str, str]:
     """The environment of spawned servers: temp HOME/XDG, TMPDIR and database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SIDECAR_", "XDG_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        SIDECAR_DB=str(db_path),
-        TMPDIR=str(server_tmp),
-        GIT_CONFIG_NOSYSTEM="1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return isolated_env(home, db_path, server_tmp)
 
 
 @pytest.fixture

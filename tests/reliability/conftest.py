@@ -8,12 +8,12 @@ Server stderr goes to a file per server, printed when a test fails.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.envutil import isolated_env
 from tests.gitrepo import make_repo
 from tests.reliability.rpc import RawClient
 
@@ -36,19 +36,7 @@ def server_env(tmp_path: Path, db_path: Path) -> dict[str, str]:
         (home / sub).mkdir(parents=True, exist_ok=True)
     server_tmp = tmp_path / "server-tmp"
     server_tmp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SIDECAR_", "XDG_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local/state"),
-        SIDECAR_DB=str(db_path),
-        TMPDIR=str(server_tmp),
-        GIT_CONFIG_NOSYSTEM="1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
+    return isolated_env(home, db_path, server_tmp)
 
 
 @pytest.fixture
