@@ -494,17 +494,17 @@ def _why_startup(figures: Figures) -> str:
 
 def _why_rss(figures: Figures) -> str:
     return (
-        f"with its store open on a small repository the server already holds "
-        f"{_f(figures, 'rss_session_attached_mb', 'MB', 1)} (a bare pygls server "
-        f"{_f(figures, 'bare_pygls_rss_mb', 'MB', 1)}: lsprotocol.types alone is ~18 MB; then "
-        "pydantic and the models, sqlite-utils imported by the schema migration, watchdog and "
-        "the SQLite page caches). The big tree adds the rest, mostly threads: `.git/objects`, an "
-        "excluded folder with subfolders, sits under the root, so the worktree watcher's plan "
-        "makes the root non-recursive and gives each top-level folder its own recursive watch, "
-        f"i.e. its own watchdog emitter thread ({_f(figures, 'idle_threads', '', 0)} threads in "
-        "the idle server, ~15 on a small repository). Exempting `.git` from that rule (the git "
-        "directory has its own watcher) removes those; reaching 55 MB also needs sqlite-utils "
-        "off the server's import path and smaller SQLite caches."
+        f"a bare pygls server already holds {_f(figures, 'bare_pygls_rss_mb', 'MB', 1)} "
+        "(pygls and lsprotocol's attrs classes), which leaves 16 MB of the budget for "
+        "everything else. With its store open and the session attached on a small repository "
+        f"the sidecar holds {_f(figures, 'rss_session_attached_mb', 'MB', 1)}: pydantic and "
+        "the models with their validators, the store and SQLite, watchdog, the watchers' and "
+        "the live importer's threads. The 10,000-folder tree adds the rest: watchdog keeps an "
+        "inotify watch and its path for every folder (the worktree watcher alone adds "
+        f"{_f(figures, 'worktree_rss_delta_mb', 'MB', 1)} in process). What would close the "
+        "gap: a raw inotify worktree watcher with compact bookkeeping (one thread, paths "
+        "stored once), and a leaner protocol layer than lsprotocol's generated types, which "
+        "pygls imports whatever this project does."
     )
 
 
