@@ -7,7 +7,7 @@
  *   E2E_WORKSPACE  folder to open (a git repository on branch main)
  *   E2E_ARTIFACTS  folder for screenshots
  *   E2E_CHROMIUM   Chromium executable
- *   E2E_SCENARIO   "drift" (default) or "commands"
+ *   E2E_SCENARIO   "drift" (default), "commands", "missing-server" or "lifecycle"
  *   E2E_TIMEOUT_MS timeout of each wait (default 60000)
  * playwright-core is resolved from NODE_PATH (the extension's node_modules).
  */
@@ -253,7 +253,109 @@ async function missingServerScenario(page, result) {
   step('setting opened');
 }
 
-const scenarios = { drift: driftScenario, commands: commandsScenario, 'missing-server': missingServerScenario };
+/** Open the context menu of the session row labelled `label` and run its `action`. */
+async function contextAction(page, label, action) {
+  const row = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: label }).first();
+  await row.click({ button: 'right', timeout });
+  // The workbench renders context menus in a shadow root; locators pierce it.
+  const item = page.locator('.context-view .action-item', { hasText: action }).first();
+  await item.waitFor({ timeout });
+  // A synthetic click right after the menu opens is ignored; hovering focuses
+  // the item and Enter runs it, as a keyboard user would.
+  await item.hover({ timeout });
+  await page.locator('.context-view .action-item.focused', { hasText: action }).waitFor({ timeout });
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * Fork from the tree's context menu, resume the first session from the
+ * palette, export the fork to Markdown, then (prompts = "custom") switch
+ * branch and answer the extension's own drift notification.
+ */
+async function lifecycleScenario(page, result) {
+  await attached(page, result);
+
+  await contextAction(page, result.initialSession, 'Fork Session');
+  await answer(page, 'e2e fork');
+  await until('the status bar to name "e2e fork"', async () => (await statusText(page)) === 'main · e2e fork', page);
+  result.fork = await until(
+    'e2e fork under main',
+    async () => sessionsUnder(await treeRows(page), 'main').find((r) => r.label === 'e2e fork' && r.description.includes('current')),
+    page,
+  );
+  result.forkStatus = await statusText(page);
+  result.rowsAfterFork = await treeRows(page);
+  step('forked from the context menu');
+
+  await runCommand(page, 'Sessions: Resume Session');
+  await answer(page, result.initialSession, { pick: true });
+  await until('the status bar to name the first session again', async () => (await statusText(page)) === `main · ${result.initialSession}`, page);
+  result.resumeStatus = await statusText(page);
+  result.resumed = await until(
+    'the first session marked current',
+    async () => sessionsUnder(await treeRows(page), 'main').find((r) => r.label === result.initialSession && r.description.includes('current')),
+    page,
+  );
+  step('resumed the first session from the palette');
+
+  await runCommand(page, 'Sessions: Export Session');
+  const input = page.locator('.quick-input-widget input');
+  // Three questions in a row (session, format, file): the widget may stay open between them.
+  await input.waitFor({ timeout });
+  await input.fill('e2e fork');
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'e2e fork' }).first().waitFor({ timeout });
+  await input.press('Enter');
+  // The format quick pick, then the save dialog (the simple, quick-input one in the browser).
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'markdown' }).first().waitFor({ timeout });
+  await input.fill('markdown');
+  await input.press('Enter');
+  await until('the save dialog with the default file name', async () => /session-.*\.md$/.test(await input.inputValue().catch(() => '')), page);
+  result.savePath = await input.inputValue();
+  await input.press('Enter');
+  const toast = page.locator('.notification-toast').filter({ hasText: 'Exported to' });
+  await toast.first().waitFor({ timeout });
+  result.exportMessage = (await toast.first().locator('.notification-list-item-message').innerText()).trim();
+  await toast.first().locator('.monaco-button', { hasText: 'Open' }).click({ timeout });
+  const editor = page.locator('.editor-instance .view-lines');
+  const editorText = async () => ((await editor.count()) ? (await editor.first().innerText()).replace(/\u00a0/g, ' ') : '');
+  await until('the exported document', async () => (await editorText()).includes('# e2e fork'), page);
+  result.exportTab = (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
+  result.exportEditor = await editorText();
+  step('exported the fork to Markdown');
+  await page.screenshot({ path: path.join(artifacts, '02-exported.png') });
+
+  execFileSync('git', ['-C', workspace, 'switch', '--quiet', '-c', 'other'], { stdio: 'inherit' });
+  step('switched to other');
+  const prompt = page.locator('.notification-toast').filter({ has: page.locator('.monaco-button', { hasText: 'Start fresh' }) });
+  await prompt.first().waitFor({ timeout });
+  result.promptMessage = (await prompt.first().locator('.notification-list-item-message').innerText()).trim();
+  result.promptButtons = (await prompt.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+  result.promptCount = await prompt.count();
+  step(`custom drift prompt: ${JSON.stringify(result.promptButtons)}`);
+  await page.screenshot({ path: path.join(artifacts, '03-custom-prompt.png') });
+  await prompt.first().locator('.monaco-button', { hasText: 'Start fresh' }).click({ timeout });
+  await until(
+    'the status bar to name a new session on other',
+    async () => {
+      const text = await statusText(page);
+      return text.startsWith('other · ') && !text.endsWith(' drift') && text !== `other · ${result.initialSession}`;
+    },
+    page,
+  );
+  result.finalStatus = await statusText(page);
+  const name = result.finalStatus.replace(/^other · /, '').trim();
+  result.finalStatusSession = name;
+  result.freshSession = await until(
+    `session "${name}" under other`,
+    async () => sessionsUnder(await treeRows(page), 'other').find((r) => r.label === name),
+    page,
+  );
+  result.rows = await treeRows(page);
+  step('fresh session listed under other');
+  await page.screenshot({ path: path.join(artifacts, '04-fresh-on-other.png') });
+}
+
+const scenarios = { drift: driftScenario, commands: commandsScenario, 'missing-server': missingServerScenario, lifecycle: lifecycleScenario };
 const scenario = process.env.E2E_SCENARIO || 'drift';
 
 async function main() {

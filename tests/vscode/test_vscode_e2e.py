@@ -353,3 +353,60 @@ def test_missing_server_says_what_to_install_and_opens_the_setting(
     assert "Open Settings" in result["errorButtons"], context
     assert "offline" in result["status"], context
     assert "Server Command" in result["settingShown"], context
+
+
+def test_fork_resume_export_and_custom_drift_prompt(editor_env: dict[str, Any]) -> None:
+    """One session of the workbench: fork from the tree's context menu (the fork
+    is current under main), resume the first session from the palette, export
+    the fork to Markdown in the workspace, then with prompts = "custom" switch
+    branch and click "Start fresh" in the extension's own notification."""
+    settings_file = editor_env["user_data"] / "User" / "settings.json"
+    settings = json.loads(settings_file.read_text())
+    settings["sessionSidecar.prompts"] = "custom"
+    # The JSON-RPC trace in the output log shows which path the prompt took.
+    settings["sessionSidecar.trace.server"] = "messages"
+    settings_file.write_text(json.dumps(settings, indent=2))
+
+    result, context = _run_scenario(editor_env, "lifecycle")
+    assert result.get("ok"), context
+    first = result["initialSession"]
+
+    # Fork: listed under main, current, named in the status bar; the original stays.
+    assert result["forkStatus"] == "main · e2e fork", context
+    main_labels = [
+        r["label"]
+        for r in result["rowsAfterFork"]
+        if r["level"] == 2 and r["label"] in (first, "e2e fork")
+    ]
+    assert sorted(main_labels) == sorted([first, "e2e fork"]), context
+    assert "current" in result["fork"]["description"], context
+
+    # Resume: the first session is current again.
+    assert result["resumeStatus"] == f"main · {first}", context
+    assert "current" in result["resumed"]["description"], context
+
+    # Export: a Markdown file in the workspace whose first heading is the fork's name.
+    exported = list(editor_env["repo"].glob("session-*.md"))
+    assert len(exported) == 1, (exported, context)
+    assert exported[0].read_text().splitlines()[0] == "# e2e fork", context
+    assert result["exportTab"] == exported[0].name, context
+    assert str(exported[0]) in result["exportMessage"], context
+
+    # Custom drift prompt: one notification (the extension's, not also the server's).
+    assert result["promptCount"] == 1, context
+    assert result["promptButtons"][:3] == [
+        "Start fresh",
+        "Continue here",
+        "Don't ask again for this branch",
+    ], context
+    assert result["finalStatus"].startswith("other · "), context
+    assert result["freshSession"]["label"] == result["finalStatusSession"], context
+    assert "current" in result["freshSession"]["description"], context
+    assert result["finalStatusSession"] not in (first, "e2e fork"), context
+    # The answer went back as sidecar/drift/decide; the server never asked natively.
+    trace = "\n".join(
+        p.read_text(errors="replace") for p in editor_env["tmp"].rglob("*Session Sidecar*.log")
+    )
+    assert "Sending request 'sidecar/drift/decide" in trace, context
+    assert "Received notification 'sidecar/driftDetected'" in trace, context
+    assert "window/showMessageRequest" not in trace, context
