@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from sidecar.core.models import Action, EventKind, ReasonCode, SessionStatus
+from sidecar.git.reader import CommitInfo
 from sidecar.services.drift import (
     CONTINUE_HERE,
     DONT_ASK_AGAIN,
     START_FRESH,
     DriftService,
     DriftSettings,
+    commit_events,
 )
 from sidecar.store import Store
 from tests.driftrig import TIMEOUT_S, DriftRig
@@ -214,6 +216,47 @@ def test_commit_during_a_session_is_recorded(rig: DriftRig, repo: Path, check: S
     assert payload == {"sha": sha, "subject": "add b", "branch": "main"}
     assert check.get_session(session.id).head_sha == sha
     assert rig.recorder.drifts == [] and rig.recorder.asks == []
+
+
+def test_commits_by_others_that_arrive_are_a_note_not_the_sessions_work(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    service = rig.service(repo)
+    session = rig.active(service)
+    # As a fast-forward pull would: commits authored by someone else land on the branch.
+    git(repo, "add", "--all")
+    git(
+        repo,
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--author=Colleague <colleague@example.com>",
+        "-m",
+        "their change",
+    )
+    rig.recorder.wait(
+        "the note event", lambda: any(s == session.id for s, _ in rig.recorder.history)
+    )
+    rig.flush()
+    assert check.events(session.id, kinds=[EventKind.COMMIT]) == []
+    note = check.events(session.id, kinds=[EventKind.NOTE])[-1].payload
+    assert note["commits"][0]["subject"] == "their change"
+    assert note["commits"][0]["author"] == "colleague@example.com"
+
+
+def test_commit_events_keep_only_the_requesters_commits() -> None:
+    commits = [
+        CommitInfo(sha="a" * 40, subject="mine", author_email="Dev@Example.com"),
+        CommitInfo(sha="b" * 40, subject="theirs", author_email="other@example.com"),
+    ]
+    events = commit_events(commits, requester="dev@example.com", branch="main")
+    assert [(e.kind, e.payload.get("subject")) for e in events] == [
+        (EventKind.COMMIT, "mine"),
+        (EventKind.NOTE, None),
+    ]
+    # Without an email to compare, every commit counts as the session's.
+    anonymous = commit_events(commits, requester="dev", branch="main")
+    assert [e.kind for e in anonymous] == [EventKind.COMMIT, EventKind.COMMIT]
 
 
 def test_rebase_with_a_conflict_is_decided_once_after_it_ends(

@@ -561,6 +561,39 @@ def commits_between(
     return commits
 
 
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit as the history of a session records it."""
+
+    sha: str
+    subject: str
+    author_email: str
+
+
+def commit_log(
+    repo: str | os.PathLike[str],
+    old_sha: str | None,
+    new_sha: str,
+    *,
+    limit: int = DEFAULT_COMMIT_LIMIT,
+) -> list[CommitInfo]:
+    """Like :func:`commits_between`, with each commit's author email."""
+    if limit <= 0:
+        return []
+    revs = [new_sha] if old_sha is None else [new_sha, f"^{old_sha}"]
+    out = run_git(
+        repo, "log", f"--max-count={limit}", "--format=%H%x00%ae%x00%s", *revs, "--"
+    ).stdout
+    commits = []
+    for line in out.splitlines():
+        sha, _, rest = line.partition("\0")
+        email, _, subject = rest.partition("\0")
+        if sha:
+            commits.append(CommitInfo(sha=sha, subject=subject, author_email=email))
+    commits.reverse()
+    return commits
+
+
 def commit_subject(repo: str | os.PathLike[str], sha: str) -> str:
     """The subject line of commit ``sha``; GitError when there is no such commit."""
     return run_git(repo, "log", "-1", "--format=%s", f"{sha}^{{commit}}", "--").stdout.rstrip("\n")

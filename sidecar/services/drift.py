@@ -78,7 +78,7 @@ from sidecar.core.models import (
 )
 from sidecar.core.policy import DEFAULT_STALE_AFTER, DriftContext, last_activity, recommend
 from sidecar.git.command import GitError
-from sidecar.git.reader import GitState, commits_between, is_ancestor, read_git_state
+from sidecar.git.reader import CommitInfo, GitState, commit_log, is_ancestor, read_git_state
 from sidecar.services.boundary import boundary_from_state, machine_name
 from sidecar.services.errors import ServiceError
 from sidecar.services.folders import Folder
@@ -101,6 +101,42 @@ DONT_ASK_AGAIN = "Don't ask again for this branch"
 FAILED_ASSUMPTIONS = "failed_assumptions"
 
 _LIVE = (SessionStatus.ACTIVE, SessionStatus.IDLE)
+
+
+def commit_events(commits: Sequence[CommitInfo], *, requester: str, branch: str) -> list[NewEvent]:
+    """`commit` events for the commits this session produced, oldest first.
+
+    A commit counts as the session's when its author is the session's requester.
+    Commits by others that arrive on the branch (a fast-forward pull) are not
+    the session's work: one `note` lists them instead. When the requester is no
+    email (an OS user name), authorship cannot be told and every commit counts.
+    """
+    own_check = "@" in requester
+    own = [c for c in commits if not own_check or c.author_email.lower() == requester.lower()]
+    others = [c for c in commits if c not in own]
+    events = [
+        NewEvent(
+            kind=EventKind.COMMIT,
+            actor=Actor.SYSTEM,
+            payload={"sha": c.sha, "subject": c.subject, "branch": branch},
+        )
+        for c in own
+    ]
+    if others:
+        events.append(
+            NewEvent(
+                kind=EventKind.NOTE,
+                actor=Actor.SYSTEM,
+                payload={
+                    "text": f"{len(others)} commit(s) by others arrived on {branch}",
+                    "commits": [
+                        {"sha": c.sha, "subject": c.subject, "author": c.author_email}
+                        for c in others
+                    ],
+                },
+            )
+        )
+    return events
 
 
 def resume_title(session: Session) -> str:
@@ -436,15 +472,11 @@ class DriftService:
             return
         descendant = base is None or _descends(folder.worktree, base, new_sha)
         if descendant:
-            commits = commits_between(folder.worktree, base, new_sha)
-            events = [
-                NewEvent(
-                    kind=EventKind.COMMIT,
-                    actor=Actor.SYSTEM,
-                    payload={"sha": sha, "subject": subject, "branch": folder.boundary.branch},
-                )
-                for sha, subject in commits
-            ]
+            events = commit_events(
+                commit_log(folder.worktree, base, new_sha),
+                requester=session.boundary.requester,
+                branch=folder.boundary.branch,
+            )
             self.store.update_session(session.id, head_sha=new_sha)
             if events:
                 self.sessions.append(folder, session.id, events)
