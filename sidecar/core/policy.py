@@ -127,6 +127,40 @@ def _reason(code: ReasonCode, severity: Severity, message: str, **evidence: Any)
     return Reason(code=code, severity=severity, message=message, evidence=evidence)
 
 
+#: Boundary fields compared by :func:`boundary_signals`, hard ones first, with
+#: the sentence shown for a change ({old} and {new} are the two values).
+_BOUNDARY_FIELDS: tuple[tuple[str, ReasonCode, str], ...] = (
+    (
+        "repository",
+        ReasonCode.REPOSITORY_CHANGED,
+        "The workspace is now in repository '{new}'; the session belongs to '{old}'.",
+    ),
+    (
+        "requester",
+        ReasonCode.REQUESTER_CHANGED,
+        "The requester is now '{new}'; the session belongs to '{old}'. "
+        "Sessions are never shared between people.",
+    ),
+    (
+        "machine",
+        ReasonCode.MACHINE_CHANGED,
+        "This is machine '{new}'; the session was recorded on '{old}'. "
+        "Sessions are never shared between machines.",
+    ),
+    (
+        "worktree",
+        ReasonCode.WORKTREE_CHANGED,
+        "The workspace is now worktree '{new}'; the session works in '{old}'.",
+    ),
+    (
+        "branch",
+        ReasonCode.BRANCH_CHANGED,
+        "HEAD is now on '{new}'; the session was working on '{old}'.",
+    ),
+    ("task", ReasonCode.TASK_CHANGED, "The task is now '{new}'; the session was for '{old}'."),
+)
+
+
 def boundary_signals(old: Boundary, new: Boundary) -> list[Reason]:
     """The strong signals between two boundaries, hard ones first.
 
@@ -140,71 +174,13 @@ def boundary_signals(old: Boundary, new: Boundary) -> list[Reason]:
     ['branch_changed']
     """
     signals: list[Reason] = []
-    strong = Severity.STRONG
-    if old.repository != new.repository:
-        signals.append(
-            _reason(
-                ReasonCode.REPOSITORY_CHANGED,
-                strong,
-                f"The workspace is now in repository '{new.repository}'; "
-                f"the session belongs to '{old.repository}'.",
-                before=old.repository,
-                after=new.repository,
-            )
-        )
-    if old.requester != new.requester:
-        signals.append(
-            _reason(
-                ReasonCode.REQUESTER_CHANGED,
-                strong,
-                f"The requester is now '{new.requester}'; the session belongs to "
-                f"'{old.requester}'. Sessions are never shared between people.",
-                before=old.requester,
-                after=new.requester,
-            )
-        )
-    if old.machine != new.machine:
-        signals.append(
-            _reason(
-                ReasonCode.MACHINE_CHANGED,
-                strong,
-                f"This is machine '{new.machine}'; the session was recorded on "
-                f"'{old.machine}'. Sessions are never shared between machines.",
-                before=old.machine,
-                after=new.machine,
-            )
-        )
-    if old.worktree != new.worktree:
-        signals.append(
-            _reason(
-                ReasonCode.WORKTREE_CHANGED,
-                strong,
-                f"The workspace is now worktree '{new.worktree}'; the session works in "
-                f"'{old.worktree}'.",
-                before=old.worktree,
-                after=new.worktree,
-            )
-        )
-    if old.branch != new.branch:
-        signals.append(
-            _reason(
-                ReasonCode.BRANCH_CHANGED,
-                strong,
-                f"HEAD is now on '{new.branch}'; the session was working on '{old.branch}'.",
-                before=old.branch,
-                after=new.branch,
-            )
-        )
-    if old.task is not None and new.task is not None and old.task != new.task:
-        signals.append(
-            _reason(
-                ReasonCode.TASK_CHANGED,
-                strong,
-                f"The task is now '{new.task}'; the session was for '{old.task}'.",
-                before=old.task,
-                after=new.task,
-            )
-        )
+    for name, code, template in _BOUNDARY_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if name == "task" and (before is None or after is None):
+            continue  # a task counts as changed only when both are set
+        if before != after:
+            message = template.format(old=before, new=after)
+            signals.append(_reason(code, Severity.STRONG, message, before=before, after=after))
     return signals
 
 

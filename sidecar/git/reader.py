@@ -548,17 +548,7 @@ def commits_between(
     ``old_sha`` None (a first commit on an unborn branch) all history of
     ``new_sha`` counts.
     """
-    if limit <= 0:
-        return []
-    revs = [new_sha] if old_sha is None else [new_sha, f"^{old_sha}"]
-    out = run_git(repo, "log", f"--max-count={limit}", "--format=%H%x00%s", *revs, "--").stdout
-    commits = []
-    for line in out.splitlines():
-        sha, _, subject = line.partition("\0")
-        if sha:
-            commits.append((sha, subject))
-    commits.reverse()  # git lists newest first; --reverse would apply after the limit anyway
-    return commits
+    return [(c.sha, c.subject) for c in commit_log(repo, old_sha, new_sha, limit=limit)]
 
 
 @dataclass(frozen=True)
@@ -577,7 +567,7 @@ def commit_log(
     *,
     limit: int = DEFAULT_COMMIT_LIMIT,
 ) -> list[CommitInfo]:
-    """Like :func:`commits_between`, with each commit's author email."""
+    """The commits of :func:`commits_between`, oldest first, with their author emails."""
     if limit <= 0:
         return []
     revs = [new_sha] if old_sha is None else [new_sha, f"^{old_sha}"]
@@ -590,7 +580,7 @@ def commit_log(
         email, _, subject = rest.partition("\0")
         if sha:
             commits.append(CommitInfo(sha=sha, subject=subject, author_email=email))
-    commits.reverse()
+    commits.reverse()  # git lists newest first; --reverse would apply after the limit anyway
     return commits
 
 

@@ -108,6 +108,21 @@ class Client:
 Connect = Callable[..., Awaitable[Client]]
 
 
+async def stop_client(client: Client) -> None:
+    """Shut the server down (killing it if it does not answer)."""
+    process = client.lsp._server
+    try:
+        if process is not None and process.returncode is None:
+            await asyncio.wait_for(client.lsp.shutdown_session(), TIMEOUT)
+    except Exception:
+        pass
+    finally:
+        if process is not None and process.returncode is None:
+            process.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.lsp.stop(), TIMEOUT)
+
+
 @pytest.fixture(params=EDITORS)
 def editor(request: pytest.FixtureRequest) -> str:
     """The editor whose client capabilities the test client announces."""
@@ -196,14 +211,4 @@ async def connect(server_env: dict[str, str], editor: str, repo: Path) -> AsyncI
     yield _connect
 
     for client in clients:
-        process = client.lsp._server
-        try:
-            if process is not None and process.returncode is None:
-                await asyncio.wait_for(client.lsp.shutdown_session(), TIMEOUT)
-        except Exception:
-            pass
-        finally:
-            if process is not None and process.returncode is None:
-                process.kill()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.lsp.stop(), TIMEOUT)
+        await stop_client(client)

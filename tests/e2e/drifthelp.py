@@ -10,7 +10,6 @@ and records every prompt so a test can await it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,18 +141,3 @@ async def start_client(
     # The server watches once it has started (after the initialize reply): wait for that.
     await client.status()
     return client
-
-
-async def stop_client(client: Client) -> None:
-    """Shut the server down (killing it if it does not answer)."""
-    process = client.lsp._server
-    try:
-        if process is not None and process.returncode is None:
-            await asyncio.wait_for(client.lsp.shutdown_session(), TIMEOUT)
-    except Exception:
-        pass
-    finally:
-        if process is not None and process.returncode is None:
-            process.kill()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.lsp.stop(), TIMEOUT)

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from tests.e2e.drifthelp import DriftClient, start_client, stop_client
+from tests.e2e.conftest import stop_client
+from tests.e2e.drifthelp import DriftClient, start_client
 from tests.gitrepo import git, isolate_git_config
 
 pytestmark = pytest.mark.timeout(60)

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.drifthelp import DriftClient, start_client, stop_client
+from tests.e2e.conftest import stop_client
+from tests.e2e.drifthelp import DriftClient, start_client
 from tests.gitrepo import add_worktree, commit, git, isolate_git_config, switch
 
 pytestmark = pytest.mark.timeout(60)

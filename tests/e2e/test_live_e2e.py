@@ -23,7 +23,8 @@ from pygls.exceptions import JsonRpcException
 from sidecar.agents.importers.claude_code import project_slug
 from sidecar.core.models import Boundary, NewEvent
 from sidecar.store import Store
-from tests.e2e.drifthelp import DriftClient, start_client, stop_client
+from tests.e2e.conftest import stop_client
+from tests.e2e.drifthelp import DriftClient, start_client
 from tests.gitrepo import isolate_git_config
 
 pytestmark = pytest.mark.timeout(60)
