@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.importers.claude_code import project_slug
+from sidecar.importers.claude_code import project_slug
 from sidecar.store import Store
 from tests.gitrepo import isolate_git_config, make_repo
 

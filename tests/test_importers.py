@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.importers import (
+from sidecar.importers import (
     Cursor,
     discover_amplifier,
     discover_claude_code,
@@ -24,9 +24,9 @@ from sidecar.agents.importers import (
     parse_claude_code,
     parse_codex,
 )
-from sidecar.agents.importers.claude_code import project_slug as claude_slug
-from sidecar.agents.importers.common import TOOL_OUTPUT_LIMIT, ImportedSession, JsonlReader
-from sidecar.agents.importers.load import import_path, import_paths, state_key
+from sidecar.importers.claude_code import project_slug as claude_slug
+from sidecar.importers.common import TOOL_OUTPUT_LIMIT, ImportedSession, JsonlReader
+from sidecar.services.imports import import_path, import_paths, state_key
 from sidecar.core.models import Actor, Boundary, EventKind
 from sidecar.store import Store
 

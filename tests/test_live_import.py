@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.agents.importers.amplifier import project_slug as amplifier_slug
-from sidecar.agents.importers.claude_code import project_slug as claude_slug
+from sidecar.importers.amplifier import project_slug as amplifier_slug
+from sidecar.importers.claude_code import project_slug as claude_slug
 from sidecar.agents.live import LiveImporter
 from sidecar.store import Store
 from tests.gitrepo import isolate_git_config, make_repo

@@ -161,7 +161,7 @@ def _response_text(response: Any) -> str:
     if isinstance(response, str):
         return response
     if isinstance(response, list):
-        from sidecar.agents.importers.common import flatten_text
+        from sidecar.importers.common import flatten_text
 
         return flatten_text(response)
     return json.dumps(response, ensure_ascii=False, default=str)
@@ -178,7 +178,7 @@ def events_for(hook: HookInput, size: int, *, blocked: bool = False) -> list[New
             payload["blocked"] = True
         kind, actor, phase = EventKind.PROMPT, Actor.USER, "prompt"
     elif event == "PreToolUse":
-        from sidecar.agents.importers.common import tool_call_payload
+        from sidecar.importers.common import tool_call_payload
 
         payload = tool_call_payload(
             hook.data.get("tool_name"), hook.data.get("tool_input"), hook.data.get("tool_use_id")
@@ -489,7 +489,7 @@ def _record(
     prompt = hook.text("prompt")
     if hook.event == "UserPromptSubmit" and prompt and _has_default_name(session):
         # Name the session after its first prompt, as imports and editors do.
-        from sidecar.agents.importers.common import short_name
+        from sidecar.importers.common import short_name
 
         store.rename_session(session.id, short_name(prompt))
     store.append_events(session.id, [*extra, *events_for(hook, size, blocked=blocked)])

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sidecar.importers.claude_code import claude_home
+
 #: The hook events the sidecar listens to, in the order Claude Code fires them.
 HOOK_EVENTS = (
     "SessionStart",
@@ -162,12 +164,6 @@ def remove_hooks(settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
     if removed and not hooks:
         del result["hooks"]
     return result, removed
-
-
-def claude_home(env: dict[str, str] | None = None, home: Path | None = None) -> Path:
-    """Claude Code's config folder: ``$CLAUDE_CONFIG_DIR``, else ``~/.claude``."""
-    configured = (os.environ if env is None else env).get("CLAUDE_CONFIG_DIR")
-    return Path(configured) if configured else (home or Path.home()) / ".claude"
 
 
 def settings_path(scope: str, *, folder: Path | None = None) -> Path:

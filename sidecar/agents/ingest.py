@@ -1,6 +1,6 @@
 """Import other tools' session files for one project: shared by `import` and live ingestion.
 
-Wraps :mod:`sidecar.agents.importers.load` with what both callers need:
+Wraps :mod:`sidecar.services.imports` with what both callers need:
 
 * :class:`BoundaryResolver` builds an imported session's boundary from its
   working directory: the folder's real git state when the folder exists here
@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from sidecar.agents.importers.load import ImportReport, discover, import_path, import_paths
+from sidecar.services.imports import ImportReport, discover, import_path, import_paths
 from sidecar.core.models import Boundary
 from sidecar.store import Store
 

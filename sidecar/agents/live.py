@@ -36,7 +36,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from sidecar.agents.importers.load import PROVIDERS
+from sidecar.services.imports import PROVIDERS
 from sidecar.agents.ingest import BoundaryResolver, import_one
 from sidecar.store import Store
 from sidecar.watch.gitdir import OBSERVER_TIMEOUT_S, WATCHED_EVENT_TYPES
@@ -71,9 +71,9 @@ def watch_roots(
 ) -> list[WatchRoot]:
     """The folders to watch for ``folder``'s project (they need not exist yet)."""
     from sidecar.agents.hook_settings import claude_home as default_claude_home
-    from sidecar.agents.importers.amplifier import project_slug as amplifier_slug
-    from sidecar.agents.importers.claude_code import project_slug as claude_slug
-    from sidecar.agents.importers.codex import codex_home as default_codex_home
+    from sidecar.importers.amplifier import project_slug as amplifier_slug
+    from sidecar.importers.claude_code import project_slug as claude_slug
+    from sidecar.importers.codex import codex_home as default_codex_home
     from sidecar.agents.ingest import project_folders
 
     cwds = project_folders(folder)

@@ -36,7 +36,7 @@ AllOption = Annotated[
 
 
 def _claude_paths(path: Path) -> list[Path]:
-    from sidecar.agents.importers import discover_claude_code
+    from sidecar.importers import discover_claude_code
 
     if (path / "projects").is_dir():  # a Claude config folder (~/.claude)
         return list(discover_claude_code(root=path / "projects"))
@@ -46,7 +46,7 @@ def _claude_paths(path: Path) -> list[Path]:
 
 
 def _codex_paths(path: Path) -> list[Path]:
-    from sidecar.agents.importers import discover_codex
+    from sidecar.importers import discover_codex
 
     if (path / "sessions").is_dir() or (path / "archived_sessions").is_dir():
         return list(discover_codex(path))
@@ -54,7 +54,7 @@ def _codex_paths(path: Path) -> list[Path]:
 
 
 def _amplifier_paths(path: Path) -> list[Path]:
-    from sidecar.agents.importers import discover_amplifier
+    from sidecar.importers import discover_amplifier
 
     if (path / "transcript.jsonl").is_file() or (path / "metadata.json").is_file():
         return [path]

@@ -1,7 +1,8 @@
-"""Searchable text of an event: the strings a person would look for."""
+"""Text of events and sessions: what a person searches for, and the names they read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 #: Payload keys whose values are worth indexing first, in this order.
@@ -45,3 +46,20 @@ def prompt_preview(payload: dict[str, Any], *, max_chars: int = 200) -> str:
     text = payload.get("text") or payload.get("prompt") or event_text(payload, max_chars=max_chars)
     line = " ".join(str(text).split())
     return line if len(line) <= max_chars else line[: max_chars - 1] + "…"
+
+
+def short_name(text: str, limit: int = 50) -> str:
+    """A one-line session name from free text (first line, at most ``limit`` chars).
+
+    >>> short_name("fix the\\nlogin   bug")
+    'fix the login bug'
+    """
+    line = " ".join(text.strip().split())
+    if len(line) <= limit:
+        return line
+    return line[: limit - 1].rstrip() + "…"
+
+
+def default_session_name(branch: str, when: datetime) -> str:
+    """The name a session gets when nobody names it: ``<branch> <date time>``."""
+    return f"{branch} {when.strftime('%Y-%m-%d %H:%M')}"

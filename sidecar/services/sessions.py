@@ -1,65 +1,81 @@
-"""The session service: which session is active in each workspace folder, and appends to it.
+"""Sessions: start, attach, resume, fork, end, delete; who may write; the resume contract.
 
-Rules it implements (SPEC sections 3 and 5):
+Rules (SPEC sections 3 and 5), for every door:
 
-* Each workspace folder has one active session. On open the folder attaches
-  to the most recent resumable session of its boundary (same repository,
-  worktree, branch, requester and machine, active or idle, not stale; see
-  :func:`sidecar.core.policy.is_resumable`) that no other live connection
-  holds, else a new session starts. Either way ``sessionChanged`` is sent.
-* A session has one holder connection at a time: a lease in the store that
-  this service renews while the connection lives and releases on shutdown.
-  A lease whose holder process on this machine is gone is taken over at once,
-  so a client reconnecting after a crash does not wait for the lease to lapse.
-* Resume by id: a known id of the same repository, requester and machine
-  becomes active; anything else starts a new session and says why in a
-  warning; a session another live connection holds is not taken unless asked.
-* Appends go to the named session, or the folder's active one (started on
-  demand when there is none), and are announced with ``historyChanged``.
+* A session is appended to by one client *connection* at a time: a lease in
+  the store (``holder``), renewed while the connection lives. A
+  :class:`Writer` is either such a connection (the language server, ``watch``,
+  the MCP server: it holds what it works on) or a one-shot process (the CLI,
+  an agent hook, an import: it holds nothing, and is refused where a live
+  connection holds). The check itself lives in the store's append transaction.
+* Attach: a folder opened by a connection takes the most recent resumable
+  session of its boundary that no live connection holds and that no agent
+  records (an agent's own session is written by its hook), else a new one.
+* Resume by id: a known id of the same repository, requester and machine is
+  resumed; anything else starts a new session and says why in a warning; a
+  session another live connection holds is refused (fork it, or take it over).
+
+Not thread-safe: one owner thread (:mod:`sidecar.services.owner`) per service.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sidecar.core.models import (
-    Boundary,
-    NewEvent,
-    Session,
-    SessionStatus,
-    utcnow,
-)
+from sidecar.core.models import Boundary, NewEvent, Session, SessionStatus, utcnow
 from sidecar.core.policy import DEFAULT_STALE_AFTER, is_resumable
-from sidecar.services.errors import ServiceError
-from sidecar.services.folders import Folder
-from sidecar.store import Store, StoreError, UnknownSession
+from sidecar.services.boundary import Place
+from sidecar.store import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    SessionHeld,
+    Store,
+    StoreError,
+    UnknownSession,
+    new_holder_id,
+)
 
-#: How long a hold lasts without renewal; the server renews every third of it.
+#: How long a hold lasts without renewal; connections renew every third of it.
 DEFAULT_LEASE_SECONDS = 30.0
 #: How many recent sessions of a boundary are considered when attaching.
 ATTACH_CANDIDATES = 20
 
-_LIVE = (SessionStatus.ACTIVE, SessionStatus.IDLE)
+LIVE = (SessionStatus.ACTIVE, SessionStatus.IDLE)
 
 
-class Notifier(Protocol):
-    """Where the service announces changes (the server forwards them to clients)."""
+@dataclass(frozen=True)
+class Writer:
+    """Who appends: a connection that holds its sessions, or a one-shot process."""
 
-    def session_changed(self, folder: Folder, session: Session, reason: str) -> None:
-        """The folder's active session is now ``session`` (``reason``: attached, started...)."""
+    id: str
+    holds: bool
 
-    def history_changed(self, session_id: str, last_seq: int) -> None:
-        """``session_id`` has events up to ``last_seq`` (callers may batch these)."""
+    @classmethod
+    def connection(cls) -> Writer:
+        """A long-lived connection (editor, ``watch``, MCP): it holds what it writes to."""
+        return cls(new_holder_id(), True)
+
+    @classmethod
+    def one_shot(cls) -> Writer:
+        """A process that writes and exits (CLI, hook, import): it holds nothing."""
+        return cls(new_holder_id(), False)
+
+
+class HistoryListener(Protocol):
+    """Told when a session has new events (the server sends ``historyChanged``)."""
+
+    def __call__(self, session_id: str, last_seq: int) -> None: ...
+
+
+def _quiet(session_id: str, last_seq: int) -> None:
+    """No one to tell (one-shot doors)."""
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A warning to return with a result: machine-readable code and a sentence."""
+    """A warning to return with a result: a machine-readable code and a sentence."""
 
     code: str
     message: str
@@ -67,225 +83,173 @@ class Notice:
 
 @dataclass(frozen=True)
 class ResumeOutcome:
-    """What ``resume`` did: the folder's active session afterwards and why."""
+    """What ``resume`` did: the session to work in now, whether it was resumed, and why not."""
 
     session: Session
     resumed: bool
     warning: Notice | None = None
 
 
-def new_holder_id() -> str:
-    """An id for this connection: ``<machine>:<pid>:<random>`` (liveness is checkable)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
-
-
-def holder_is_gone(holder: str, *, machine: str | None = None) -> bool:
-    """True when ``holder`` names a process on this machine that no longer runs.
-
-    Holders on other machines, or in a shape this module did not write, are
-    assumed alive: only their lease can expire them.
-    """
-    parts = holder.split(":")
-    if len(parts) != 3 or parts[0] != (machine or socket.gethostname()):
-        return False
-    try:
-        pid = int(parts[1])
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # EPERM: it runs, under another user
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed child not yet reaped still answers kill(0); its state is Z."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
+def held_notice(error: SessionHeld, name: str) -> Notice:
+    """The warning for a session another live connection holds (the same for every door)."""
+    return Notice(
+        "held",
+        f"Session {name!r} is in use by another connection ({error.holder}). "
+        "Fork it to continue from its history, or resume it with takeOver: true "
+        "to take it over.",
+    )
 
 
 class SessionService:
-    """Active sessions per folder, holds, resume, fork, append. Not thread-safe: one thread."""
+    """Sessions of one writer (see the module docstring). One owner thread."""
 
     def __init__(
         self,
         store: Store,
-        notifier: Notifier,
+        writer: Writer,
         *,
-        holder: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        clock: Callable[[], datetime] = utcnow,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        on_history: HistoryListener = _quiet,
     ) -> None:
         self.store = store
-        self.notifier = notifier
-        self.holder = holder or new_holder_id()
+        self.writer = writer
+        self.clock = clock
         self.stale_after = stale_after
         self.lease_seconds = lease_seconds
-        self.clock = clock
-        self._active: dict[str, str] = {}  # folder uri -> session id
+        self.max_payload_bytes = max_payload_bytes
+        self.on_history = on_history
         self._held: set[str] = set()
 
     # ------------------------------------------------------------------ holds
 
-    def _acquire(self, session_id: str, *, take_over: bool = False) -> str | None:
-        """Hold ``session_id``; None on success, else the other live holder."""
-        other = self.store.acquire_hold(
-            session_id, self.holder, lease_seconds=self.lease_seconds, take_over=take_over
+    def hold(self, session_id: str, *, take_over: bool = False) -> str | None:
+        """Make this writer the session's one writer; None on success, else the other holder.
+
+        A one-shot writer takes no lease: it only checks that no live connection holds it.
+        """
+        if not self.writer.holds:
+            if take_over:
+                return None
+            return self.store.leases.other_holder(session_id, self.writer.id, now=self.clock())
+        other = self.store.leases.acquire(
+            session_id,
+            self.writer.id,
+            lease_seconds=self.lease_seconds,
+            take_over=take_over,
+            now=self.clock(),
         )
-        if other is not None and holder_is_gone(other):
-            other = self.store.acquire_hold(
-                session_id, self.holder, lease_seconds=self.lease_seconds, take_over=True
-            )
         if other is None:
             self._held.add(session_id)
         return other
 
-    def _release(self, session_id: str) -> None:
-        if session_id in self._held and session_id not in self._active.values():
-            self._held.discard(session_id)
-            self.store.release_hold(session_id, self.holder)
-            self._mark(session_id, SessionStatus.IDLE, only_from=SessionStatus.ACTIVE)
+    def release(self, session_id: str) -> None:
+        """Give up the hold on one session; an active session it held turns idle."""
+        if session_id not in self._held:
+            return
+        self._held.discard(session_id)
+        self.store.leases.release(session_id, self.writer.id)
+        self._mark_idle(session_id)
 
-    def _mark(
-        self, session_id: str, status: SessionStatus, *, only_from: SessionStatus
-    ) -> Session | None:
+    def _mark_idle(self, session_id: str) -> None:
         try:
-            session = self.store.get_session(session_id)
+            session = self.store.sessions.get(session_id)
         except StoreError:
-            return None
-        if session.status is only_from:
-            return self.store.set_status(session_id, status)
-        return session
+            return
+        if session.status is SessionStatus.ACTIVE:
+            self.store.sessions.set_status(session_id, SessionStatus.IDLE)
 
-    def renew_holds(self) -> int:
-        """Extend this connection's leases (call every ``lease_seconds / 3``)."""
-        if not self._held:
+    def holds(self, session_id: str) -> bool:
+        """True when this writer holds ``session_id``."""
+        return session_id in self._held
+
+    def renew(self) -> int:
+        """Extend this writer's leases (call every ``lease_seconds / 3``)."""
+        if not self.writer.holds:
             return 0
-        return self.store.renew_holds(self.holder, lease_seconds=self.lease_seconds)
+        return self.store.leases.renew(
+            self.writer.id, lease_seconds=self.lease_seconds, now=self.clock()
+        )
 
     def release_all(self) -> None:
-        """Give up every hold and mark held active sessions idle (connection closing)."""
+        """Give up every hold (the connection is closing); held active sessions turn idle."""
         held = list(self._held)
-        self._active.clear()
         self._held.clear()
-        self.store.release_all_holds(self.holder)
+        if self.writer.holds:
+            self.store.leases.release_all(self.writer.id)
         for session_id in held:
             try:
-                self._mark(session_id, SessionStatus.IDLE, only_from=SessionStatus.ACTIVE)
+                self._mark_idle(session_id)
             except Exception:  # best effort while closing; the lease lapses anyway
                 continue
 
-    def holds(self, session_id: str) -> bool:
-        """True when this connection holds ``session_id``."""
-        return session_id in self._held
-
-    # ------------------------------------------------------------------ active sessions
-
-    def active_id(self, folder: Folder) -> str | None:
-        """The id of the folder's active session, if any."""
-        return self._active.get(folder.uri)
-
-    def active_session(self, folder: Folder) -> Session | None:
-        """The folder's active session, or None (e.g. after it was ended or deleted)."""
-        session_id = self._active.get(folder.uri)
-        if session_id is None:
-            return None
-        try:
-            return self.store.get_session(session_id)
-        except UnknownSession:
-            return None
-
-    def folder_of(self, session_id: str) -> list[str]:
-        """The folder URIs whose active session is ``session_id``."""
-        return [uri for uri, sid in self._active.items() if sid == session_id]
-
-    def _activate(self, folder: Folder, session: Session, reason: str) -> Session:
-        previous = self._active.get(folder.uri)
-        self._active[folder.uri] = session.id
-        if previous is not None and previous != session.id:
-            self._release(previous)
-        if session.status is SessionStatus.IDLE:
-            session = self.store.set_status(session.id, SessionStatus.ACTIVE)
-        else:
-            session = self.store.get_session(session.id)  # with the hold just taken
-        self.notifier.session_changed(folder, session, reason)
-        return session
+    # ------------------------------------------------------------------ lifecycle
 
     def candidates(self, boundary: Boundary) -> list[Session]:
-        """Recent live sessions of this boundary, most recent first."""
-        page = self.store.list_sessions(
+        """Recent live sessions of exactly this boundary that a connection may attach to."""
+        page = self.store.sessions.list(
             repository=boundary.repository,
             worktree=boundary.worktree,
             branch=boundary.branch,
             requester=boundary.requester,
             machine=boundary.machine,
-            statuses=list(_LIVE),
+            statuses=list(LIVE),
+            with_provider_ref=False,
             limit=ATTACH_CANDIDATES,
         )
         return list(page.items)
 
-    def attach_or_start(self, folder: Folder) -> Session:
-        """Make the most recent resumable, unheld session of the folder active, else start one."""
+    def attach_or_start(self, place: Place) -> tuple[Session, str]:
+        """The most recent resumable, unheld session of the place, else a new one; and why."""
         now = self.clock()
-        for session in self.candidates(folder.boundary):
-            ok, _ = is_resumable(session, folder.boundary, now, self.stale_after)
-            if ok and self._acquire(session.id) is None:
-                return self._activate(folder, session, "attached")
-        return self.start(folder, reason="started")
+        for session in self.candidates(place.boundary):
+            ok, _ = is_resumable(session, place.boundary, now, self.stale_after)
+            if ok and self.hold(session.id) is None:
+                return self._activate(session), "attached"
+        return self.start(place), "started"
 
-    def forget_folder(self, folder_uri: str) -> None:
-        """The folder was closed: release its session."""
-        session_id = self._active.pop(folder_uri, None)
-        if session_id is not None:
-            self._release(session_id)
-
-    def ensure_active(self, folder: Folder) -> Session:
-        """The folder's active session, starting one when there is none."""
-        session = self.active_session(folder)
-        if session is not None and session.status in _LIVE:
-            return session
-        return self.start(folder, reason="started")
-
-    # ------------------------------------------------------------------ lifecycle
+    def _activate(self, session: Session) -> Session:
+        if session.status is not SessionStatus.ACTIVE:
+            return self.store.sessions.set_status(session.id, SessionStatus.ACTIVE)
+        return self.store.sessions.get(session.id)
 
     def start(
         self,
-        folder: Folder,
+        place: Place,
         *,
         name: str = "",
         description: str = "",
         parent_id: str | None = None,
         boundary: Boundary | None = None,
-        reason: str = "started",
     ) -> Session:
-        """Start a new session on the folder's boundary and make it active there."""
+        """A new session on the place's boundary (held by a connection from its first moment)."""
+        root_id = None
         if parent_id is not None:
-            self.store.get_session(parent_id)  # an unknown parent is an error, not a dangling id
-        session = self.store.start_session(
-            boundary or folder.boundary,
+            parent = self.store.sessions.get(parent_id)  # unknown parent: an error, not a dangle
+            root_id = parent.root_id or parent.id
+        session = self.store.sessions.create(
+            boundary or place.boundary,
             name=name,
             description=description,
             parent_id=parent_id,
-            head_sha=folder.head_sha,
+            root_id=root_id,
+            head_sha=place.head_sha,
+            holder=self.writer.id if self.writer.holds else None,
+            lease_seconds=self.lease_seconds,
+            now=self.clock(),
         )
-        self._acquire(session.id)
-        return self._activate(folder, session, reason)
+        if self.writer.holds:
+            self._held.add(session.id)
+        return session
 
-    def resume(self, folder: Folder, session_id: str, *, take_over: bool = False) -> ResumeOutcome:
-        """The resume contract of ``sidecar/sessions/resume`` (see the module docstring)."""
+    def resume(self, place: Place, session_id: str, *, take_over: bool = False) -> ResumeOutcome:
+        """The resume contract (see the module docstring); never raises for a bad id."""
         try:
-            session = self.store.get_session(session_id)
+            session = self.store.sessions.get(session_id)
         except UnknownSession:
-            fresh = self.start(folder, reason="fresh")
+            fresh = self.start(place)
             return ResumeOutcome(
                 fresh,
                 False,
@@ -295,11 +259,11 @@ class SessionService:
                     f"started a new session {fresh.name!r} instead.",
                 ),
             )
-        ok, why = is_resumable(session, folder.boundary, self.clock(), explicit=True)
+        ok, why = is_resumable(session, place.boundary, self.clock(), explicit=True)
         if not ok:
-            fresh = self.start(folder, reason="fresh")
+            fresh = self.start(place)
             code = why.code.value if why is not None else "ineligible"
-            detail = why.message if why is not None else "it belongs to another boundary"
+            detail = why.message if why is not None else "it belongs to another boundary."
             return ResumeOutcome(
                 fresh,
                 False,
@@ -309,90 +273,76 @@ class SessionService:
                     f"Started a new session {fresh.name!r} instead.",
                 ),
             )
-        other = self._acquire(session.id, take_over=take_over)
+        other = self.hold(session.id, take_over=take_over)
         if other is not None:
-            current = self.active_session(folder) or self.ensure_active(folder)
             return ResumeOutcome(
-                current,
-                False,
-                Notice(
-                    "held",
-                    f"Session {session.name!r} is in use by another connection ({other}). "
-                    "Fork it to continue from its history, or resume it with takeOver: true "
-                    "to take it over.",
-                ),
+                session, False, held_notice(SessionHeld(session.id, other), session.name)
             )
-        if session.status is SessionStatus.ENDED or session.status is SessionStatus.ARCHIVED:
-            session = self.store.set_status(session.id, SessionStatus.ACTIVE)
-        return ResumeOutcome(self._activate(folder, session, "resumed"), True)
+        return ResumeOutcome(self._activate(session), True)
 
     def fork(
-        self, folder: Folder, session_id: str, *, at_seq: int | None = None, name: str | None = None
+        self, place: Place, session_id: str, *, at_seq: int | None = None, name: str | None = None
     ) -> Session:
-        """Fork ``session_id`` at ``at_seq`` onto the folder's boundary; the fork becomes active."""
-        fork = self.store.fork_session(
-            session_id, at_seq=at_seq, name=name, boundary=folder.boundary
+        """Fork ``session_id`` at ``at_seq`` onto the place's boundary (held by a connection)."""
+        parent = self.store.sessions.get(session_id)
+        boundary = place.boundary.model_copy(
+            update={
+                "task": place.boundary.task or parent.boundary.task,
+                "phase": place.boundary.phase or parent.boundary.phase,
+                "provider": place.boundary.provider or parent.boundary.provider,
+            }
         )
-        self._acquire(fork.id)
-        return self._activate(folder, fork, "forked")
+        fork = self.store.sessions.fork(
+            session_id,
+            at_seq=at_seq,
+            name=name,
+            boundary=boundary,
+            holder=self.writer.id if self.writer.holds else None,
+            lease_seconds=self.lease_seconds,
+            now=self.clock(),
+        )
+        if self.writer.holds:
+            self._held.add(fork.id)
+        return fork
 
     def end(self, session_id: str) -> Session:
-        """End a session; folders it was active in get a new one on their next append."""
-        session = self.store.end_session(session_id)
-        self._detach(session_id)
-        return session
+        """End a session (its hold goes with it)."""
+        self._held.discard(session_id)
+        return self.store.sessions.end(session_id, now=self.clock())
 
     def delete(self, session_id: str) -> None:
-        """Delete a session and its events."""
-        self.store.get_session(session_id)
-        self._detach(session_id)
-        self.store.delete_session(session_id)
+        """Delete a session and everything derived from it."""
+        self.store.sessions.delete(session_id)
+        self._held.discard(session_id)
 
-    def _detach(self, session_id: str) -> None:
-        for uri in self.folder_of(session_id):
-            del self._active[uri]
-        if session_id in self._held:
-            self._held.discard(session_id)
-            self.store.release_hold(session_id, self.holder)
+    # ------------------------------------------------------------------ writing
 
-    # ------------------------------------------------------------------ events
+    def write(
+        self,
+        session_id: str,
+        events: Sequence[NewEvent],
+        *,
+        history: bool = False,
+        bookkeeping: bool = False,
+    ) -> list[int]:
+        """Store ``events`` (the store checks the hold, the size, redacts) and announce them.
 
-    def check_writable(self, session_id: str) -> None:
-        """Refuse appends to a session another live connection holds (e.g. took over)."""
-        session = self.store.get_session(session_id)
-        holder = session.holder
-        expires = session.holder_expires_at
-        if (
-            holder
-            and holder != self.holder
-            and expires is not None
-            and expires > self.clock()
-            and not holder_is_gone(holder)
-        ):
-            self._held.discard(session_id)
-            raise ServiceError(
-                f"session {session_id} is in use by another connection ({holder}); "
-                "resume it with takeOver: true, fork it, or start a new session"
-            )
-
-    def append(
-        self, folder: Folder | None, session_id: str | None, events: Sequence[NewEvent]
-    ) -> tuple[str, list[int]]:
-        """Append ``events`` to ``session_id`` (default: the folder's active session)."""
-        if session_id is None:
-            if folder is None:
-                raise ServiceError("no sessionId given and no workspace folder is open")
-            session_id = self.ensure_active(folder).id
-        self.check_writable(session_id)
-        seqs = self.store.append_events(session_id, events)
+        ``history`` marks events imported from the past (the session's activity
+        follows their times); ``bookkeeping`` marks the sidecar's own records
+        (drift, decisions), which a hold does not refuse.
+        """
+        seqs = self.store.events.append(
+            session_id,
+            events,
+            holder=None if bookkeeping else self.writer.id,
+            max_payload_bytes=self.max_payload_bytes,
+            now=self.clock(),
+            activity_from_events=history,
+        )
         if seqs:
-            self.notifier.history_changed(session_id, max(seqs))
-        return session_id, seqs
+            self.on_history(session_id, max(seqs))
+        return seqs
 
     def announce(self, session_id: str) -> None:
-        """Tell clients ``session_id`` changed (after a store call that appended an event)."""
-        self.notifier.history_changed(session_id, self.store.last_seq(session_id))
-
-    def sessions_of(self, folders: Iterable[Folder]) -> dict[str, Session | None]:
-        """The active session of each folder, by folder URI."""
-        return {folder.uri: self.active_session(folder) for folder in folders}
+        """Tell listeners ``session_id`` changed (after a store call that appended an event)."""
+        self.on_history(session_id, self.store.events.last_seq(session_id))

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from sidecar.agents.importers.claude_code import project_slug
+from sidecar.importers.claude_code import project_slug
 from sidecar.core.models import Boundary, NewEvent
 from sidecar.store import Store
 from tests.e2e.conftest import stop_client

@@ -2,7 +2,7 @@
 
 Every importer turns its tool's files into one :class:`ImportedSession` holding
 :class:`ImportedEvent` items. Nothing here touches the database: the loader
-(:mod:`sidecar.agents.importers.load`) maps the result onto the store.
+(:mod:`sidecar.services.imports`) maps the result onto the store.
 
 Files are streamed line by line and only *complete* lines (ending in a newline)
 are consumed. A trailing fragment without a newline is what a tool is still
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.core.models import Actor, EventKind
+from sidecar.core.text import short_name
 
 TOOL_OUTPUT_LIMIT = 4096
 """Characters of tool output kept per result; the rest is dropped and marked."""
@@ -387,11 +388,3 @@ def tool_call_payload(name: Any, tool_input: Any, tool_use_id: Any) -> dict[str,
     if cut:
         payload["truncated"] = True
     return payload
-
-
-def short_name(text: str, limit: int = 50) -> str:
-    """A one-line session name from free text (first line, at most ``limit`` chars)."""
-    line = " ".join(text.strip().split())
-    if len(line) <= limit:
-        return line
-    return line[: limit - 1].rstrip() + "…"

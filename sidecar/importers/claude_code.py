@@ -55,6 +55,12 @@ _TASK_TOOLS = frozenset({"Task", "Agent"})
 _NO_BRANCH = "\x00none"  # cursor marker: a line was seen and it had no branch
 
 
+def claude_home(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
+    """Claude Code's config folder: ``$CLAUDE_CONFIG_DIR``, else ``~/.claude``."""
+    configured = (os.environ if env is None else env).get("CLAUDE_CONFIG_DIR")
+    return Path(configured) if configured else (home or Path.home()) / ".claude"
+
+
 def project_slug(cwd: str | Path) -> str:
     """Claude Code's folder name for a working directory.
 

@@ -1,0 +1,217 @@
+"""Agent sessions: what an agent's hook call records, and whether the agent must be warned.
+
+An agent (Claude Code today) calls a hook for every prompt, tool call and
+lifecycle step. The door (``sidecar.agents.hook``) translates the agent's
+input into an :class:`AgentCall` and the answer back into the agent's output;
+the rules live here, the same for every agent:
+
+* the agent's own session id maps to exactly one sidecar session (provider,
+  provider reference): created on first sight, atomically, whatever the
+  number of hook processes racing (the store's unique index);
+* a session first seen mid-way (hooks installed during a session) is bound to
+  the branch it began on, when the agent recorded it;
+* on the calls that can carry context to the model (session start, a prompt)
+  the policy is asked about the agent's working folder now; a strong signal
+  that does not recommend continuing (another branch, worktree, repository,
+  person or machine) warns the agent, and in block mode refuses the prompt;
+* the first prompt names a session that still has its default name; a
+  session start re-opens an ended session; a session end ends it;
+* events go through the one append path: a session another live connection
+  holds refuses them, like every other door.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sidecar.core.decisions import drift_event
+from sidecar.core.models import (
+    Action,
+    Boundary,
+    NewEvent,
+    ReasonCode,
+    Recommendation,
+    Session,
+    SessionStatus,
+    Severity,
+)
+from sidecar.core.policy import recommend
+from sidecar.core.text import default_session_name, short_name
+from sidecar.services.append import Appended, append
+from sidecar.services.boundary import Place, Profile, boundary_for
+from sidecar.services.drift import DriftSettings, drift_context
+from sidecar.services.sessions import SessionService, Writer
+from sidecar.store import Store, UnknownSession
+
+#: Tag on sessions an agent's hook records (transcript imports leave them to the hook).
+HOOK_TAG = "hook"
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """One hook call, translated from the agent's own input."""
+
+    provider: str
+    """The agent: ``claude-code``."""
+    ref: str
+    """The agent's own session id."""
+    cwd: str
+    events: Callable[[bool], list[NewEvent]]
+    """The events to record; called with whether the prompt is blocked."""
+    check_drift: bool = False
+    """The call can carry context to the model (session start, a prompt)."""
+    prompt: str | None = None
+    """The prompt's text, on a prompt."""
+    starts_fresh: bool = False
+    """A session start that begins a new conversation (not a resume)."""
+    began_on: str | None = None
+    """The branch the agent recorded when the session began, if it did."""
+    reopens: bool = False
+    """A session start: an ended session becomes active again."""
+    ends: bool = False
+    """The agent's session ended."""
+
+
+@dataclass(frozen=True)
+class AgentOutcome:
+    """What a hook call did, and the warning the agent must read (None: nothing to say)."""
+
+    session: Session
+    current: Boundary
+    warning: Recommendation | None
+    resume_target: Session | None
+    blocked: bool
+    appended: Appended
+
+
+def agent_session(store: Store, call: AgentCall, place: Place) -> Session:
+    """The sidecar session of the agent's session, created on first sight (atomically)."""
+    found = store.sessions.find_by_provider_ref(call.provider, call.ref)
+    if found is not None:
+        return found
+    boundary = place.boundary
+    if not call.starts_fresh and call.began_on and place.head is not None:
+        if not place.head.detached:
+            boundary = boundary.model_copy(update={"branch": call.began_on})
+    session, _ = store.sessions.ensure_for_provider_ref(
+        boundary, call.ref, tags=(HOOK_TAG,), head_sha=place.head_sha
+    )
+    return session
+
+
+def warning_for(rec: Recommendation) -> bool:
+    """True when the agent must be warned: a strong signal, and continuing is not advised.
+
+    A deferred recommendation (a rebase or merge in progress) says nothing yet.
+    """
+    strong = any(r.severity is Severity.STRONG for r in rec.reasons)
+    return strong and not rec.deferred and rec.action is not Action.CONTINUE
+
+
+def _drift_key(session: Session, current: Boundary) -> str:
+    before = session.boundary
+    parts = [
+        session.id, before.repository, before.worktree, before.branch, current.worktree,
+        current.branch, current.repository, current.requester, current.machine,
+    ]  # fmt: skip
+    blob = json.dumps(parts, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+def _agent_drift_event(
+    session: Session, current: Boundary, rec: Recommendation, provider: str
+) -> NewEvent:
+    """A ``drift`` event recording the warning once per change of boundary."""
+    event = drift_event(
+        rec,
+        source=f"{provider} hook",
+        before={"branch": session.boundary.branch, "worktree": session.boundary.worktree},
+        after={"branch": current.branch, "worktree": current.worktree},
+    )
+    return event.model_copy(update={"client_event_id": f"agent:drift:{_drift_key(session, current)}"})
+
+
+def _resume_target(store: Store, rec: Recommendation) -> Session | None:
+    for reason in rec.reasons:
+        if reason.code is ReasonCode.RESUMABLE_SESSION:
+            target = reason.evidence.get("sessionId")
+            if isinstance(target, str):
+                try:
+                    return store.sessions.get(target)
+                except UnknownSession:
+                    return None
+    return None
+
+
+def _has_default_name(session: Session) -> bool:
+    """True while the session has no prompt yet and still the name it got by default."""
+    default = default_session_name(session.boundary.branch, session.created_at)
+    return session.last_prompt is None and session.name == default
+
+
+def record_agent_call(
+    store: Store,
+    call: AgentCall,
+    *,
+    mode: str = "warn",
+    writer: Writer | None = None,
+    settings: DriftSettings | None = None,
+) -> AgentOutcome:
+    """Record one hook call and decide the warning (see the module docstring).
+
+    ``mode`` is ``warn`` (add context), ``block`` (refuse the prompt) or
+    ``off`` (record only). Raises the store's errors (a held session, a
+    read-only or full database): the door logs them, the agent goes on.
+    """
+    settings = settings or DriftSettings()
+    place = boundary_for(call.cwd, Profile(provider=call.provider), store=store)
+    current = place.boundary
+    session = agent_session(store, call, place)
+    sessions = SessionService(store, writer or Writer.one_shot(), stale_after=settings.stale_after)
+    warning: Recommendation | None = None
+    target: Session | None = None
+    if call.check_drift and mode != "off":
+        rec = recommend(
+            drift_context(
+                store,
+                current,
+                session,
+                now=sessions.clock(),
+                stale_after=settings.stale_after,
+                agent=call.provider,
+                head_sha=place.head_sha,
+                operation=place.operation,
+            )
+        )
+        if warning_for(rec):
+            warning = rec
+            target = _resume_target(store, rec)
+    blocked = warning is not None and mode == "block" and call.prompt is not None
+    events = call.events(blocked)
+    if warning is not None:
+        events = [_agent_drift_event(session, current, warning, call.provider), *events]
+    if call.reopens and session.status in (SessionStatus.ENDED, SessionStatus.ARCHIVED):
+        session = store.sessions.set_status(session.id, SessionStatus.ACTIVE)
+    if call.prompt and _has_default_name(session):
+        store.sessions.rename(session.id, short_name(call.prompt))
+    appended = append(sessions, session.id, events, settings=settings)
+    if call.ends:
+        session = sessions.end(session.id)
+    else:
+        session = store.sessions.get(session.id)
+    return AgentOutcome(session, current, warning, target, blocked, appended)
+
+
+def describe_outcome(outcome: AgentOutcome) -> dict[str, Any]:
+    """A one-line summary for the hook log."""
+    return {
+        "session": outcome.session.id,
+        "from": outcome.session.boundary.branch,
+        "to": outcome.current.branch,
+        "warned": outcome.warning is not None,
+        "blocked": outcome.blocked,
+    }
