@@ -1,28 +1,40 @@
-"""A drift service wired as the server wires it: store thread, event loop, recording port.
+"""The core's drift handling wired as the language server wires it.
 
-``DriftRig`` runs a real :class:`~sidecar.services.drift.DriftService` on a
-real SQLite file and a real git repository: the store and session service
-live on a one-worker executor (the owner thread), prompts run on an asyncio
-loop in a background thread, and the port records every call and answers
-prompts from a script. Every wait is bounded.
+``DriftRig`` runs a real :class:`~sidecar.services.workspace.Workspace` with a
+:class:`~sidecar.services.tracker.GitTracker` per folder, fed by the real
+watch hub (:class:`~sidecar.watch.workspace.WorkspaceWatch`), on a real
+SQLite file and real git repositories. Everything runs on one owner thread
+(:class:`~sidecar.services.owner.Owner`), as in the server; the port records
+every call and answers prompts from a script, from another thread, as a
+client would. Every wait is bounded.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sidecar.core.models import Boundary, Recommendation, Session, utcnow
-from sidecar.services.drift import DriftService, DriftSettings
-from sidecar.services.folders import Folder
-from sidecar.services.sessions import SessionService
+from sidecar.core.models import (
+    Action,
+    Actor,
+    Boundary,
+    EventKind,
+    NewEvent,
+    Recommendation,
+    Session,
+    utcnow,
+)
+from sidecar.services.drift import DriftSettings
+from sidecar.services.owner import Owner
+from sidecar.services.sessions import SessionService, Writer
+from sidecar.services.tracker import GitTracker
+from sidecar.services.workspace import Folder, Workspace
 from sidecar.store import Store
+from sidecar.watch.workspace import WorkspaceWatch
 
 T = TypeVar("T")
 TIMEOUT_S = 10.0
@@ -30,6 +42,7 @@ TIMEOUT_S = 10.0
 
 @dataclass
 class DriftCall:
+    folder: str
     recommendation: Recommendation
     before: Boundary | None
     after: Boundary
@@ -37,6 +50,7 @@ class DriftCall:
 
 @dataclass
 class AskCall:
+    folder: str
     recommendation: Recommendation
     actions: list[str]
     answer: str | None = None
@@ -44,32 +58,55 @@ class AskCall:
 
 @dataclass
 class Recorder:
-    """The port and the session notifier in one: records calls, answers asks from ``script``."""
+    """The drift port and the history listener: records calls, answers asks from ``script``.
+
+    ``hold`` keeps the next answers back until :meth:`release_answers` (to answer a
+    prompt after a newer change made it stale).
+    """
 
     drifts: list[DriftCall] = field(default_factory=list)
     asks: list[AskCall] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)  # (session id, reason)
     history: list[tuple[str, int]] = field(default_factory=list)
     script: list[str | None] = field(default_factory=list)
+    hold: bool = False
+    held: list[Callable[[], None]] = field(default_factory=list)
     cond: threading.Condition = field(default_factory=threading.Condition)
 
     def notify_drift(
-        self, recommendation: Recommendation, before: Boundary | None, after: Boundary
+        self, folder: str, recommendation: Recommendation, before: Boundary | None, after: Boundary
     ) -> None:
         with self.cond:
-            self.drifts.append(DriftCall(recommendation, before, after))
+            self.drifts.append(DriftCall(folder, recommendation, before, after))
             self.cond.notify_all()
 
-    async def ask(self, recommendation: Recommendation, actions: list[str]) -> str | None:
+    def ask(
+        self,
+        folder: str,
+        recommendation: Recommendation,
+        actions: list[str],
+        answer: Callable[[str | None], None],
+    ) -> None:
         with self.cond:
-            answer = self.script.pop(0) if self.script else None
-            if answer is not None and answer.startswith("#"):
-                answer = actions[int(answer[1:])]  # "#0": the first action offered
-            self.asks.append(AskCall(recommendation, actions, answer))
+            reply = self.script.pop(0) if self.script else None
+            if reply is not None and reply.startswith("#"):
+                reply = actions[int(reply[1:])]  # "#0": the first action offered
+            self.asks.append(AskCall(folder, recommendation, actions, reply))
             self.cond.notify_all()
-        return answer
+            if self.hold:
+                self.held.append(lambda: answer(reply))
+                return
+        # As a client would: the answer arrives later, from another thread.
+        threading.Thread(target=answer, args=(reply,), daemon=True).start()
 
-    def session_changed(self, folder: Folder, session: Session, reason: str) -> None:
+    def release_answers(self) -> None:
+        with self.cond:
+            held, self.held = self.held, []
+            self.hold = False
+        for send in held:
+            send()
+
+    def session_changed(self, folder: str, session: Session, reason: str) -> None:
         with self.cond:
             self.changes.append((session.id, reason))
             self.cond.notify_all()
@@ -113,59 +150,136 @@ class Clock:
         return utcnow() + self.offset
 
 
+class Service:
+    """One watched folder of the rig: read its state on the owner thread."""
+
+    def __init__(self, rig: DriftRig, folder: Folder, watch: WorkspaceWatch | None) -> None:
+        self.rig = rig
+        self.folder = folder
+        self.watch = watch
+
+    @property
+    def pending(self) -> Recommendation | None:
+        return self.rig.call(lambda: self.folder.pending)
+
+    @property
+    def git_operation(self) -> str | None:
+        return self.rig.call(lambda: self.folder.place.operation)
+
+    @property
+    def watcher_mode(self) -> str:
+        return self.rig.call(lambda: self.folder.watcher_mode)
+
+    def evaluate(self) -> Recommendation:
+        return self.rig.call(lambda: self.rig.workspace.evaluate(self.folder))
+
+    def decide(self, action: Action, session_id: str | None = None) -> Session:
+        workspace = self.rig.workspace
+        return self.rig.call(
+            lambda: workspace.decide(workspace.refresh(self.folder), action, session_id=session_id)
+        )
+
+    def touch(self, paths: Sequence[str]) -> None:
+        """Work on ``paths`` as an agent's appended events report it (the one append path)."""
+        event = NewEvent(
+            kind=EventKind.FILE_CHANGE, actor=Actor.AGENT, payload={"paths": list(paths)}
+        )
+        self.rig.call(lambda: self.rig.workspace.append(self.folder, None, [event]))
+
+    def stop(self) -> None:
+        def stop() -> None:
+            if self.watch is not None:
+                self.watch.close()
+            self.rig.workspace.close(self.folder.uri)
+            self.folder.tracker = None
+
+        self.rig.call(stop)
+
+
 class DriftRig:
-    """One store thread, one loop thread, a session service and drift services on it."""
+    """One owner thread with a store, a session service and a workspace on it."""
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.recorder = Recorder()
         self.clock = Clock()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="test-store")
-        self.loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._loop_thread.start()
+        self.owner = Owner("test-owner")
         self.store: Store = self.call(Store.open, db)
         self.sessions: SessionService = self.call(
-            lambda: SessionService(self.store, self.recorder, clock=self.clock)
+            lambda: SessionService(
+                self.store,
+                Writer.connection(),
+                clock=self.clock,
+                on_history=self.recorder.history_changed,
+            )
         )
-        self.services: list[DriftService] = []
+        self.workspace = Workspace(self.sessions, self.recorder, post=self.owner.post)
+        self.services: list[Service] = []
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the store thread and return its result."""
-        return self.executor.submit(fn, *args).result(TIMEOUT_S)
+        """Run ``fn(*args)`` on the owner thread and return its result."""
+        return self.owner.submit(fn, *args).result(TIMEOUT_S)
 
     def flush(self) -> None:
-        """Wait until every job queued on the store thread so far has run."""
+        """Wait until every job queued on the owner thread so far has run."""
         self.call(lambda: None)
 
-    def service(self, path: Path, settings: DriftSettings | None = None) -> DriftService:
-        """Start a drift service on ``path`` (its own folder URI)."""
-        service = DriftService(
-            self.sessions,
-            path.as_uri(),
-            path,
-            self.recorder,
-            run=self.executor.submit,
-            loop=self.loop,
-            settings=settings or DriftSettings(watch_worktree=False),
-        )
-        self.call(service.start)
+    def service(self, path: Path, settings: DriftSettings | None = None) -> Service:
+        """Open ``path`` as a workspace folder, watched as the server watches it."""
+
+        def open_folder() -> Service:
+            if settings is not None:
+                self.workspace.settings = settings
+                self.sessions.stale_after = settings.stale_after
+            folder = self.workspace.open(path.as_uri(), attach=False)
+            place = folder.place
+            watch = None
+            if place.in_git and place.git_dir is not None:
+                uri = folder.uri
+                watch = WorkspaceWatch(
+                    git_dir=place.git_dir,
+                    common_dir=place.common_dir or place.git_dir,
+                    worktree=place.worktree,
+                    on_git=lambda reason: self._observe(uri, reason),
+                    on_paths=lambda changed: self._paths(uri, changed),
+                    post=self.owner.post,
+                    later=self.owner.later,
+                    folder_budget=20_000,
+                )
+                folder.watcher_mode = "editor" if watch.mode == "editor" else "native"
+            self.workspace.attach(folder)
+            if watch is not None:
+                GitTracker(self.workspace, folder)
+            return Service(self, folder, watch)
+
+        service = self.call(open_folder)
         self.flush()
         self.services.append(service)
         return service
 
-    def active(self, service: DriftService) -> Session:
-        """The service's active session (read on the store thread)."""
-        session = self.call(lambda: service.active_session)
+    def _folder(self, uri: str) -> Folder | None:
+        return next((f for f in self.workspace if f.uri == uri), None)
+
+    def _observe(self, uri: str, reason: str) -> None:
+        folder = self._folder(uri)
+        if folder is not None and folder.tracker is not None:
+            folder.tracker.observe(reason)
+
+    def _paths(self, uri: str, changed: list[str]) -> None:
+        folder = self._folder(uri)
+        if folder is not None and folder.tracker is not None:
+            folder.tracker.paths_changed(changed)
+
+    def active(self, service: Service) -> Session:
+        """The folder's active session (read on the owner thread)."""
+        session = self.call(lambda: self.workspace.active(service.folder))
         assert session is not None
         return session
 
     def close(self) -> None:
         for service in self.services:
-            self.call(service.stop)
-        self.call(self.sessions.release_all)
+            if service.watch is not None:
+                self.call(service.watch.close)
+        self.call(self.workspace.close_all)
         self.call(self.store.close)
-        self.executor.shutdown(wait=True)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._loop_thread.join(TIMEOUT_S)
-        self.loop.close()
+        self.owner.close()

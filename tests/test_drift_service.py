@@ -1,4 +1,5 @@
-"""DriftService on real git repositories, real SQLite and real watchers; every wait bounded."""
+"""The core's drift handling (workspace, git tracker, watch hub) on real git repositories,
+real SQLite and real watchers; every wait bounded."""
 
 from __future__ import annotations
 
@@ -9,16 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.core.models import Action, EventKind, ReasonCode, SessionStatus
+from sidecar.core.decisions import CONTINUE_HERE, DONT_ASK_AGAIN, START_FRESH
+from sidecar.core.models import Action, Actor, EventKind, NewEvent, ReasonCode, SessionStatus
+from sidecar.core.transitions import commit_events
 from sidecar.git.reader import CommitInfo
-from sidecar.services.drift import (
-    CONTINUE_HERE,
-    DONT_ASK_AGAIN,
-    START_FRESH,
-    DriftService,
-    DriftSettings,
-    commit_events,
-)
+from sidecar.services.drift import DriftSettings
 from sidecar.store import Store
 from tests.driftrig import TIMEOUT_S, DriftRig
 from tests.gitrepo import add_worktree, commit, git, isolate_git_config, make_repo, switch
@@ -50,11 +46,11 @@ def check(rig: DriftRig) -> Iterator[Store]:
 
 
 def kinds(store: Store, session_id: str) -> list[EventKind]:
-    return [e.kind for e in store.events(session_id)]
+    return [e.kind for e in store.events.page(session_id)]
 
 
 def only(store: Store, session_id: str, kind: EventKind) -> dict[str, object]:
-    found = store.events(session_id, kinds=[kind])
+    found = store.events.page(session_id, kinds=[kind])
     assert len(found) == 1, f"expected one {kind} event, got {found}"
     return found[0].payload
 
@@ -68,7 +64,7 @@ def test_start_attaches_a_session_on_the_current_branch(rig: DriftRig, repo: Pat
     assert session.status is SessionStatus.ACTIVE
     assert rig.recorder.changes == [(session.id, "started")]
     # A second service on the same folder later attaches to the same session.
-    assert rig.call(service.evaluate).action is Action.CONTINUE
+    assert service.evaluate().action is Action.CONTINUE
 
 
 def test_switch_asks_and_start_fresh_starts_a_new_session(
@@ -88,17 +84,17 @@ def test_switch_asks_and_start_fresh_starts_a_new_session(
     new_id = rig.recorder.wait_change("fresh")
     rig.flush()
     assert [a.actions for a in rig.recorder.asks] == [NOT_RESUME]
-    new = check.get_session(new_id)
+    new = check.sessions.get(new_id)
     assert new.boundary.branch == "feature" and new.status is SessionStatus.ACTIVE
     assert rig.active(service).id == new_id
-    assert check.get_session(old.id).status is SessionStatus.IDLE
+    assert check.sessions.get(old.id).status is SessionStatus.IDLE
     change = only(check, old.id, EventKind.BRANCH_CHANGE)
     assert change == {"from": "main", "to": "feature", "headSha": git(repo, "rev-parse", "HEAD")}
     assert kinds(check, old.id) == [EventKind.BRANCH_CHANGE, EventKind.DRIFT]
     decision = only(check, new_id, EventKind.DECISION)
     assert decision["action"] == "fresh" and decision["chosen"] == START_FRESH
     assert decision["branch"] == "feature" and decision["recommended"] == "fresh"
-    assert rig.call(lambda: service.pending) is None
+    assert service.pending is None
 
 
 def test_continue_here_rebinds_the_session_to_the_new_branch(
@@ -111,11 +107,11 @@ def test_continue_here_rebinds_the_session_to_the_new_branch(
     switch(repo, "feature")
     assert rig.recorder.wait_change("continued") == old.id
     rig.flush()
-    session = check.get_session(old.id)
+    session = check.sessions.get(old.id)
     assert session.status is SessionStatus.ACTIVE
     assert session.boundary.branch == "feature"
     assert only(check, old.id, EventKind.DECISION)["chosen"] == CONTINUE_HERE
-    assert check.remembered_choice(session.boundary.repository, "feature") is None
+    assert check.state.remembered_choice(session.boundary.repository, "feature") is None
 
 
 def test_dont_ask_again_remembers_and_is_not_asked_again(
@@ -128,7 +124,7 @@ def test_dont_ask_again_remembers_and_is_not_asked_again(
     switch(repo, "feature")
     rig.recorder.wait_change("continued")
     rig.flush()
-    choice = check.remembered_choice(old.boundary.repository, "feature")
+    choice = check.state.remembered_choice(old.boundary.repository, "feature")
     assert choice is not None and choice.action is Action.CONTINUE
     decision = only(check, old.id, EventKind.DECISION)
     assert decision["remember"] is True and decision["chosen"] == DONT_ASK_AGAIN
@@ -140,9 +136,9 @@ def test_dont_ask_again_remembers_and_is_not_asked_again(
     rig.recorder.wait_change("continued", count=2)
     rig.flush()
     assert len(rig.recorder.asks) == 2
-    last = check.events(old.id, kinds=[EventKind.DECISION])[-1].payload
+    last = check.events.page(old.id, kinds=[EventKind.DECISION])[-1].payload
     assert last["chosen"] == "remembered" and last["branch"] == "feature"
-    assert check.get_session(old.id).status is SessionStatus.ACTIVE
+    assert check.sessions.get(old.id).status is SessionStatus.ACTIVE
 
 
 def test_dismissed_prompt_leaves_the_recommendation_pending(
@@ -156,15 +152,15 @@ def test_dismissed_prompt_leaves_the_recommendation_pending(
     rig.recorder.wait("the ask", lambda: len(rig.recorder.asks) == 1)
     rig.flush()  # the (empty) answer is handled on the store thread
     rig.flush()
-    pending = rig.call(lambda: service.pending)
+    pending = service.pending
     assert pending is not None and pending.action is Action.FRESH
-    assert check.get_session(old.id).status is SessionStatus.IDLE
-    assert check.events(old.id, kinds=[EventKind.DECISION]) == []
+    assert check.sessions.get(old.id).status is SessionStatus.IDLE
+    assert check.events.page(old.id, kinds=[EventKind.DECISION]) == []
 
     # Deciding later through the request path (sidecar/drift/decide) clears it.
-    session = rig.call(lambda: service.decide(Action.FRESH))
+    session = service.decide(Action.FRESH)
     assert session.boundary.branch == "feature"
-    assert rig.call(lambda: service.pending) is None
+    assert service.pending is None
     assert only(check, session.id, EventKind.DECISION)["chosen"] == "command"
 
 
@@ -183,9 +179,9 @@ def test_switching_back_recommends_resume_first(rig: DriftRig, repo: Path, check
     assert ask.recommendation.target_session_id == first.id
     assert ask.actions == [f'Resume "{first.name}"', *NOT_RESUME]
     assert rig.active(service).id == first.id
-    assert check.get_session(first.id).status is SessionStatus.ACTIVE
-    assert check.get_session(second_id).status is SessionStatus.IDLE
-    decision = check.events(first.id, kinds=[EventKind.DECISION])[-1].payload
+    assert check.sessions.get(first.id).status is SessionStatus.ACTIVE
+    assert check.sessions.get(second_id).status is SessionStatus.IDLE
+    decision = check.events.page(first.id, kinds=[EventKind.DECISION])[-1].payload
     assert decision["action"] == "resume" and decision["chosen"] == f'Resume "{first.name}"'
 
 
@@ -201,7 +197,7 @@ def test_same_branch_checked_out_again_does_nothing(
     rig.flush()
     assert drift.before is not None and drift.before.branch == "main"
     assert len(rig.recorder.drifts) == 1
-    assert len(check.events(session.id, kinds=[EventKind.BRANCH_CHANGE])) == 1
+    assert len(check.events.page(session.id, kinds=[EventKind.BRANCH_CHANGE])) == 1
 
 
 def test_commit_during_a_session_is_recorded(rig: DriftRig, repo: Path, check: Store) -> None:
@@ -214,7 +210,7 @@ def test_commit_during_a_session_is_recorded(rig: DriftRig, repo: Path, check: S
     rig.flush()
     payload = only(check, session.id, EventKind.COMMIT)
     assert payload == {"sha": sha, "subject": "add b", "branch": "main"}
-    assert check.get_session(session.id).head_sha == sha
+    assert check.sessions.get(session.id).head_sha == sha
     assert rig.recorder.drifts == [] and rig.recorder.asks == []
 
 
@@ -238,8 +234,8 @@ def test_commits_by_others_that_arrive_are_a_note_not_the_sessions_work(
         "the note event", lambda: any(s == session.id for s, _ in rig.recorder.history)
     )
     rig.flush()
-    assert check.events(session.id, kinds=[EventKind.COMMIT]) == []
-    note = check.events(session.id, kinds=[EventKind.NOTE])[-1].payload
+    assert check.events.page(session.id, kinds=[EventKind.COMMIT]) == []
+    note = check.events.page(session.id, kinds=[EventKind.NOTE])[-1].payload
     assert note["commits"][0]["subject"] == "their change"
     assert note["commits"][0]["author"] == "colleague@example.com"
 
@@ -273,7 +269,7 @@ def test_rebase_with_a_conflict_is_decided_once_after_it_ends(
     rebase = git(repo, "rebase", "main", check=False)
     assert (repo / ".git" / "rebase-merge").is_dir(), rebase
     deadline = time.monotonic() + TIMEOUT_S
-    while rig.call(lambda: service.git_operation) != "rebase":  # no event to await here
+    while service.git_operation != "rebase":  # no event to await here
         assert time.monotonic() < deadline, "the service never saw the rebase"
         time.sleep(0.01)
     (repo / "a.txt").write_text("resolved\n", encoding="utf-8")
@@ -292,9 +288,9 @@ def test_rebase_with_a_conflict_is_decided_once_after_it_ends(
     rig.recorder.wait("the sentinel commit", lambda: len(rig.recorder.history) > seen)
     rig.flush()
     assert len(rig.recorder.drifts) == 1 and rig.recorder.asks == []
-    assert check.events(session.id, kinds=[EventKind.BRANCH_CHANGE]) == []
-    assert len(check.events(session.id, kinds=[EventKind.DRIFT])) == 1
-    assert check.events(session.id, kinds=[EventKind.COMMIT])[-1].payload["sha"] == sha
+    assert check.events.page(session.id, kinds=[EventKind.BRANCH_CHANGE]) == []
+    assert len(check.events.page(session.id, kinds=[EventKind.DRIFT])) == 1
+    assert check.events.page(session.id, kinds=[EventKind.COMMIT])[-1].payload["sha"] == sha
     assert rig.active(service).id == session.id
 
 
@@ -307,7 +303,7 @@ def test_detached_head_is_a_branch_change(rig: DriftRig, repo: Path) -> None:
     assert drift.after.branch == f"detached@{head[:7]}"
     rig.recorder.wait("the ask", lambda: len(rig.recorder.asks) == 1)
     assert rig.recorder.asks[0].actions == NOT_RESUME
-    assert rig.call(lambda: service.pending) is not None
+    assert service.pending is not None
 
 
 def test_a_linked_worktree_has_its_own_boundary(
@@ -333,37 +329,37 @@ def test_a_linked_worktree_has_its_own_boundary(
     assert len(rig.recorder.drifts) == 1  # the main worktree's service saw nothing
     assert rig.active(main_service).id == main_session.id
     assert rig.active(linked_service).boundary.branch == "wt-2"
-    assert check.get_session(main_session.id).status is SessionStatus.ACTIVE
+    assert check.sessions.get(main_session.id).status is SessionStatus.ACTIVE
 
 
 def test_prompts_off_applies_the_recommendation(rig: DriftRig, repo: Path, check: Store) -> None:
-    service = rig.service(repo, DriftSettings(prompts="off", watch_worktree=False))
+    service = rig.service(repo, DriftSettings(prompts="off"))
     old = rig.active(service)
     switch(repo, "feature")
     new_id = rig.recorder.wait_change("fresh")
     rig.flush()
     assert rig.recorder.asks == []
-    assert check.get_session(new_id).boundary.branch == "feature"
+    assert check.sessions.get(new_id).boundary.branch == "feature"
     assert only(check, new_id, EventKind.DECISION)["chosen"] == "automatic"
-    assert check.get_session(old.id).status is SessionStatus.IDLE
+    assert check.sessions.get(old.id).status is SessionStatus.IDLE
 
 
 def test_prompts_custom_only_notifies(rig: DriftRig, repo: Path) -> None:
-    service = rig.service(repo, DriftSettings(prompts="custom", watch_worktree=False))
+    service = rig.service(repo, DriftSettings(prompts="custom"))
     switch(repo, "feature")
     rig.recorder.wait_drifts(1)
     rig.flush()
     assert rig.recorder.asks == []
-    assert rig.call(lambda: service.pending) is not None
+    assert service.pending is not None
 
 
 def test_activity_after_the_stale_limit_asks_about_a_fresh_session(
     rig: DriftRig, repo: Path
 ) -> None:
     rig.recorder.script = [None]
-    service = rig.service(repo, DriftSettings(stale_after=timedelta(hours=8), watch_worktree=False))
+    service = rig.service(repo, DriftSettings(stale_after=timedelta(hours=8)))
     rig.clock.offset = timedelta(hours=9)
-    rig.call(lambda: service.note_activity(["a.txt"]))
+    service.touch(["a.txt"])
     drift = rig.recorder.wait_drifts(1)
     assert ReasonCode.STALE in {r.code for r in drift.recommendation.reasons}
     assert drift.recommendation.action is Action.FRESH
@@ -373,21 +369,21 @@ def test_activity_after_the_stale_limit_asks_about_a_fresh_session(
 def test_worktree_activity_outside_the_footprint_warns_once(
     rig: DriftRig, repo: Path, check: Store
 ) -> None:
-    service = rig.service(repo, DriftSettings(watch_worktree=True, checkout_quiet_s=0.0))
+    service = rig.service(repo, DriftSettings(checkout_quiet_s=0.0))
     session = rig.active(service)
-    assert rig.call(lambda: service.watcher_mode) == "native"
+    assert service.watcher_mode == "native"
     (repo / "src").mkdir()
     (repo / "src" / "core.py").write_text("x = 1\n", encoding="utf-8")
     rig.recorder.wait("the watcher's file_change", lambda: bool(rig.recorder.history))
     rig.flush()
-    assert check.events(session.id, kinds=[EventKind.FILE_CHANGE])[0].payload["paths"] == [
+    assert check.events.page(session.id, kinds=[EventKind.FILE_CHANGE])[0].payload["paths"] == [
         "src/core.py"
     ]
-    rig.call(lambda: service.note_activity([f"docs/page{i}.md" for i in range(8)]))
+    service.touch([f"docs/page{i}.md" for i in range(8)])
     drift = rig.recorder.wait_drifts(1)
     assert ReasonCode.FOOTPRINT_DRIFT in {r.code for r in drift.recommendation.reasons}
     assert drift.recommendation.action is Action.CONTINUE
-    rig.call(lambda: service.note_activity([f"docs/more{i}.md" for i in range(8)]))
+    service.touch([f"docs/more{i}.md" for i in range(8)])
     rig.flush()
     assert len(rig.recorder.drifts) == 1 and rig.recorder.asks == []
 
@@ -395,22 +391,22 @@ def test_worktree_activity_outside_the_footprint_warns_once(
 def test_stop_ends_nothing(rig: DriftRig, repo: Path, check: Store) -> None:
     service = rig.service(repo)
     session = rig.active(service)
-    rig.call(service.stop)
+    service.stop()
     switch(repo, "feature")
     git(repo, "rev-parse", "HEAD")
     rig.flush()
     assert rig.recorder.drifts == []
-    assert check.get_session(session.id).status is SessionStatus.ACTIVE
+    assert check.sessions.get(session.id).status is SessionStatus.ACTIVE
 
 
-def test_not_a_repository_is_refused(rig: DriftRig, tmp_path: Path) -> None:
+def test_a_folder_outside_git_is_recorded_but_not_watched(rig: DriftRig, tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    service = DriftService(
-        rig.sessions, plain.as_uri(), plain, rig.recorder, run=rig.executor.submit
-    )
-    with pytest.raises(Exception, match="not inside a git worktree"):
-        rig.call(service.start)
+    service = rig.service(plain)
+    session = rig.active(service)
+    assert session.boundary.branch == "-"
+    assert session.boundary.worktree == str(plain)
+    assert service.watch is None and service.watcher_mode == "off"
 
 
 def test_a_commit_on_a_detached_head_follows_it_without_asking(
@@ -427,5 +423,91 @@ def test_a_commit_on_a_detached_head_follows_it_without_asking(
     rig.recorder.wait("the commit event", lambda: len(rig.recorder.history) > seen)
     rig.flush()
     assert len(rig.recorder.drifts) == 1 and len(rig.recorder.asks) == 1
-    assert check.events(session.id, kinds=[EventKind.COMMIT])[-1].payload["sha"] == sha
-    assert check.get_session(session.id).boundary.branch == f"detached@{sha[:7]}"
+    assert check.events.page(session.id, kinds=[EventKind.COMMIT])[-1].payload["sha"] == sha
+    assert check.sessions.get(session.id).boundary.branch == f"detached@{sha[:7]}"
+
+
+# ---------------------------------------------------------------- behaviour once left unpinned
+
+
+def test_files_the_checkout_writes_are_not_recorded_as_the_sessions_work(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    switch(repo, "feature")
+    commit(repo, "feature edit", {"a.txt": "feature\n", "f.txt": "only on feature\n"})
+    switch(repo, "main")
+    service = rig.service(repo, DriftSettings(prompts="custom"))
+    session = rig.active(service)
+    switch(repo, "feature")  # rewrites a.txt and creates f.txt
+    rig.recorder.wait_drifts(1)
+    # Past the quiet window, real work: the sentinel proves the watcher's batches got through.
+    time.sleep(DriftSettings().checkout_quiet_s + 0.2)
+    (repo / "work.txt").write_text("mine\n", encoding="utf-8")
+
+    def recorded() -> list[str]:
+        events = check.events.page(session.id, kinds=[EventKind.FILE_CHANGE])
+        return [p for e in events for p in e.payload["paths"]]
+
+    deadline = time.monotonic() + TIMEOUT_S
+    while "work.txt" not in recorded():
+        assert time.monotonic() < deadline, f"the sentinel never arrived: {recorded()}"
+        time.sleep(0.02)
+    assert recorded() == ["work.txt"]
+
+
+def test_an_answer_to_a_prompt_made_stale_by_a_newer_change_is_ignored(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    rig.recorder.script = [START_FRESH, None]
+    rig.recorder.hold = True
+    service = rig.service(repo)
+    first = rig.active(service)
+    switch(repo, "feature")
+    rig.recorder.wait("the first ask", lambda: len(rig.recorder.asks) == 1)
+    switch(repo, "main")  # back before the user answered: the first prompt is stale
+    rig.recorder.wait("the second ask", lambda: len(rig.recorder.asks) == 2)
+    rig.recorder.release_answers()  # "Start fresh" for feature arrives now
+    rig.flush()
+    rig.flush()
+    assert [r for _, r in rig.recorder.changes if r == "fresh"] == []
+    assert rig.active(service).id == first.id
+    assert check.events.page(first.id, kinds=[EventKind.DECISION]) == []
+    assert check.sessions.list(branch="feature").items == []
+
+
+def test_continue_rebinds_the_session_when_the_folder_is_not_watched(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    folder = rig.call(lambda: rig.workspace.open(repo.as_uri()))  # no watcher, no tracker
+    session = rig.call(lambda: rig.workspace.active(folder))
+    assert session is not None and session.boundary.branch == "main"
+    switch(repo, "feature")
+    decided = rig.call(lambda: rig.workspace.decide(rig.workspace.refresh(folder), Action.CONTINUE))
+    assert decided.id == session.id
+    assert decided.boundary.branch == "feature"
+    assert check.sessions.get(session.id).boundary.branch == "feature"
+
+
+def test_paths_in_appended_agent_events_reach_footprint_drift(rig: DriftRig, repo: Path) -> None:
+    service = rig.service(repo, DriftSettings(prompts="custom"))
+    session = rig.active(service)
+    work = [
+        NewEvent(
+            kind=EventKind.TOOL_CALL,
+            actor=Actor.AGENT,
+            payload={"name": "Edit", "input": {"file_path": str(repo / "src" / f"m{i}.py")}},
+        )
+        for i in range(6)
+    ]
+    rig.call(lambda: rig.workspace.append(service.folder, session.id, work))
+    elsewhere = [
+        NewEvent(
+            kind=EventKind.TOOL_CALL,
+            actor=Actor.AGENT,
+            payload={"name": "Write", "input": {"file_path": str(repo / "docs" / f"p{i}.md")}},
+        )
+        for i in range(12)
+    ]
+    rig.call(lambda: rig.workspace.append(service.folder, session.id, elsewhere))
+    drift = rig.recorder.wait_drifts(1)
+    assert ReasonCode.FOOTPRINT_DRIFT in {r.code for r in drift.recommendation.reasons}

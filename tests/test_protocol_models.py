@@ -1,4 +1,4 @@
-"""The protocol models, the method table and the generated reference agree."""
+"""The protocol models, the method registry and the generated files agree."""
 
 from __future__ import annotations
 
@@ -11,40 +11,69 @@ import pytest
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
-from scripts.gen_protocol_docs import OUTPUT, generate
-from sidecar.cli.serve import ServeError, check_loopback, serve
+from scripts.gen_protocol import OUTPUTS, methods
 from sidecar.protocol import messages as m
-from sidecar.protocol import names
-from sidecar.protocol.methods import METHODS, NOTIFICATIONS
+from sidecar.protocol.notifications import NOTIFICATIONS
 from sidecar.server.config import Settings, merge_settings
-from sidecar.server.routes import ROUTES
+from sidecar.server.feature import Feature, command_name, declared_methods, request
+from sidecar.server.serve import ServeError, check_loopback, serve
+from sidecar.server.setup import FEATURES, create_server
 from sidecar.server.validation import field_path, parse_params
 from sidecar.services.errors import InvalidArgument
 from sidecar.services.export import check_export_path
-from sidecar.services.sessions import holder_is_gone, new_holder_id
+from sidecar.store import holder_is_gone, new_holder_id
+
+METHODS = {decl.name: decl for decl in methods()}
 
 
-def test_every_method_has_models_and_a_route() -> None:
-    assert tuple(METHODS) == names.REQUESTS
-    assert set(ROUTES) == set(METHODS)
-    assert tuple(NOTIFICATIONS) == names.NOTIFICATIONS
-    assert all(spec.summary for spec in METHODS.values())
+def test_every_declared_method_has_models_a_summary_and_is_registered() -> None:
+    assert len(METHODS) == 23
+    for decl in METHODS.values():
+        assert issubclass(decl.params, m.Params), decl.name
+        assert issubclass(decl.result, m.Model), decl.name
+        assert decl.summary, decl.name
+    server = create_server()
+    registered = set(server.protocol.fm.features)
+    commands = set(server.protocol.fm.commands)
+    for name, decl in METHODS.items():
+        assert name in registered, name
+        assert decl.command in commands, decl.command
+    for note in NOTIFICATIONS:
+        assert issubclass(getattr(m, note.params), m.Model), note.name
+
+
+def test_a_method_declared_twice_is_refused() -> None:
+    class One(Feature):
+        @request("sidecar/x")
+        def first(self, p: m.StatusParams) -> m.StatusResult:
+            raise NotImplementedError
+
+    class Two(Feature):
+        @request("sidecar/x")
+        def second(self, p: m.StatusParams) -> m.StatusResult:
+            raise NotImplementedError
+
+    with pytest.raises(ValueError, match="declared twice"):
+        list(declared_methods([One, Two]))
+    assert [d.name for d in declared_methods(FEATURES)] == list(METHODS)
 
 
 def test_command_names() -> None:
-    assert names.command_name("sidecar/sessions/list") == "sidecar.sessions.list"
-    assert len({names.command_name(m) for m in names.REQUESTS}) == len(names.REQUESTS)
+    assert command_name("sidecar/sessions/list") == "sidecar.sessions.list"
+    assert len({command_name(name) for name in METHODS}) == len(METHODS)
 
 
-def test_generated_reference_is_up_to_date() -> None:
-    assert OUTPUT.read_text(encoding="utf-8") == generate(), (
-        "docs/protocol.md is out of date: run python scripts/gen_protocol_docs.py"
+@pytest.mark.parametrize("path, make", OUTPUTS, ids=lambda v: getattr(v, "name", ""))
+def test_generated_files_are_up_to_date(path: Path, make: object) -> None:
+    assert callable(make)
+    assert path.read_text(encoding="utf-8") == make(), (
+        f"{path.name} is out of date: run python scripts/gen_protocol.py"
     )
 
 
-def test_check_mode_fails_on_a_stale_reference(tmp_path: Path) -> None:
+def test_check_mode_passes_on_the_committed_files(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "scripts/gen_protocol_docs.py", "--check"],
+        [sys.executable, "scripts/gen_protocol.py", "--check"],
         cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
         text=True,
@@ -54,7 +83,7 @@ def test_check_mode_fails_on_a_stale_reference(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-@pytest.mark.parametrize("method", names.REQUESTS)
+@pytest.mark.parametrize("method", list(METHODS))
 def test_params_reject_unknown_fields_and_use_camel_case(method: str) -> None:
     model = METHODS[method].params
     with pytest.raises(ValidationError) as err:
@@ -143,13 +172,13 @@ def test_holder_liveness() -> None:
     "argv", [["--help"], ["--tcp", "--port"], ["--port", "x"], ["--port", "0"], ["--verbose"]]
 )
 def test_fast_serve_path_defers_to_the_full_cli(argv: list[str]) -> None:
-    from sidecar.cli.serve import run_from_argv
+    from sidecar.server.serve import run_from_argv
 
     assert run_from_argv(argv) is None
 
 
 def test_fast_serve_path_refuses_other_hosts(capsys: pytest.CaptureFixture[str]) -> None:
-    from sidecar.cli.serve import run_from_argv
+    from sidecar.server.serve import run_from_argv
 
     assert run_from_argv(["--tcp", "--host=0.0.0.0", "--port", "9"]) == 2
     assert "loopback" in capsys.readouterr().err

@@ -45,12 +45,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sidecar.core.models import Boundary, NewEvent, Recommendation, Session
-    from sidecar.git.reader import GitState
     from sidecar.store import Store
 
 PROVIDER = "claude-code"
-#: Tag on sessions this hook records, so transcript imports leave them alone.
-HOOK_TAG = "hook"
 MODE_VARIABLE = "SIDECAR_HOOK_MODE"
 MODES = ("warn", "block", "off")
 #: Hook input larger than this is not parsed (a huge tool response); the hook logs and exits.
@@ -63,8 +60,6 @@ PROMPT_LIMIT = 65536
 TRANSCRIPT_HEAD_BYTES = 256 * 1024
 LOG_NAME = "hook.log"
 LOG_MAX_BYTES = 1024 * 1024
-#: Branch label used outside git (as the language server uses it).
-NO_BRANCH = "-"
 
 _DRIFT_EVENTS = ("SessionStart", "UserPromptSubmit")
 
@@ -224,16 +219,12 @@ def _note_text(hook: HookInput) -> str:
 # ---------------------------------------------------------------- drift (pure)
 
 
-def drift_warning(rec: Recommendation, session: Session, current: Boundary) -> str | None:
-    """The warning for the agent, or None when nothing strong changed or continuing is fine.
+def drift_warning(
+    rec: Recommendation, session: Session, current: Boundary, resume_ref: str | None = None
+) -> str:
+    """The warning for the agent (the core decided that one is due), written as facts."""
+    from sidecar.core.models import ReasonCode, Severity
 
-    Deferred recommendations (a rebase or merge in progress) say nothing.
-    """
-    from sidecar.core.models import Action, ReasonCode, Severity
-
-    strong = [r for r in rec.reasons if r.severity is Severity.STRONG]
-    if rec.deferred or rec.action is Action.CONTINUE or not strong:
-        return None
     before = session.boundary
     if before.branch != current.branch:
         head = (
@@ -244,11 +235,11 @@ def drift_warning(rec: Recommendation, session: Session, current: Boundary) -> s
     else:
         head = "[Session Sidecar] This Claude Code session's boundary changed."
     lines = [head, f"Recommendation ({rec.action.value}): {rec.summary}"]
-    target_ref = _resume_hint(rec)
-    if target_ref:
-        lines.append(f"To resume that session: claude --resume {target_ref}")
+    if resume_ref:
+        lines.append(f"To resume that session: claude --resume {resume_ref}")
     lines.append("Reasons:")
     lines.extend(f"- {r.message}" for r in rec.reasons if r.severity is not Severity.INFO)
+    strong = [r for r in rec.reasons if r.severity is Severity.STRONG]
     if any(r.code is ReasonCode.BRANCH_CHANGED for r in strong):
         lines.append(
             f"Before editing files or committing, tell the user the branch changed and ask "
@@ -258,17 +249,6 @@ def drift_warning(rec: Recommendation, session: Session, current: Boundary) -> s
     else:
         lines.append("Before editing files or committing, confirm with the user how to go on.")
     return "\n".join(lines)
-
-
-def _resume_hint(rec: Recommendation) -> str | None:
-    """The Claude Code session id to resume, carried in the resumable_session reason."""
-    from sidecar.core.models import ReasonCode
-
-    for reason in rec.reasons:
-        if reason.code is ReasonCode.RESUMABLE_SESSION:
-            ref = reason.evidence.get("providerRef")
-            return ref if isinstance(ref, str) else None
-    return None
 
 
 def hook_output(event: str, warning: str, *, block: bool) -> dict[str, Any]:
@@ -284,29 +264,6 @@ def hook_output(event: str, warning: str, *, block: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- shell
-
-
-def _boundary(state: GitState | None, cwd: str) -> Boundary:
-    from sidecar.core.models import Boundary
-    from sidecar.services.boundary import boundary_from_state, machine_name
-
-    if state is None:
-        import getpass
-
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = "unknown"
-        path = os.path.realpath(cwd)
-        return Boundary(
-            repository=path,
-            worktree=path,
-            branch=NO_BRANCH,
-            requester=user,
-            machine=machine_name(),
-            provider=PROVIDER,
-        )
-    return boundary_from_state(state, machine=machine_name(), provider=PROVIDER)
 
 
 def transcript_branch(path: str | None) -> str | None:
@@ -336,106 +293,6 @@ def transcript_branch(path: str | None) -> str | None:
     return None
 
 
-def _session_for(
-    store: Store, hook: HookInput, current: Boundary, state: GitState | None
-) -> tuple[Session, bool]:
-    """The store session of the agent's session, created on first sight; and whether new."""
-    found = store.find_by_provider_ref(PROVIDER, hook.session_id)
-    if found is not None:
-        return found, False
-    boundary = current
-    fresh_start = hook.event == "SessionStart" and hook.text("source") in (None, "startup", "clear")
-    if not fresh_start:
-        began_on = transcript_branch(hook.transcript_path)
-        if began_on and state is not None and not state.detached:
-            boundary = current.model_copy(update={"branch": began_on})
-    session = store.start_session(
-        boundary,
-        provider_ref=hook.session_id,
-        tags=(HOOK_TAG,),
-        head_sha=state.head_sha if state is not None else None,
-    )
-    return session, True
-
-
-def _has_default_name(session: Session) -> bool:
-    """True while the session has no prompt yet and still the store's default name."""
-    default = f"{session.boundary.branch} {session.created_at.strftime('%Y-%m-%d %H:%M')}"
-    return session.last_prompt is None and session.name == default
-
-
-def _evaluate(
-    store: Store, session: Session, current: Boundary, state: GitState | None
-) -> Recommendation:
-    """The policy's recommendation for the agent's session on the boundary now."""
-    from sidecar.core.models import SessionStatus, utcnow
-    from sidecar.core.policy import DriftContext, recommend
-
-    page = store.list_sessions(
-        repository=current.repository,
-        requester=current.requester,
-        machine=current.machine,
-        statuses=[SessionStatus.ACTIVE, SessionStatus.IDLE],
-        limit=20,
-    )
-    # Only Claude Code sessions are offered: the agent can resume those (claude --resume).
-    candidates = [s for s in page.items if s.boundary.provider == PROVIDER and s.id != session.id]
-    failed = frozenset(
-        s.id for s in [session, *candidates] if store.has_annotation(s.id, "failed_assumptions")
-    )
-    ctx = DriftContext(
-        current=current,
-        now=utcnow(),
-        session=session,
-        candidates=candidates,
-        remembered=store.remembered_choice(current.repository, current.branch),
-        operation_in_progress=(
-            state.operation.value if state is not None and state.operation else None
-        ),
-        head_sha=state.head_sha if state is not None else None,
-        failed_assumptions=session.id in failed,
-        failed_session_ids=failed,
-    )
-    rec = recommend(ctx)
-    return _with_provider_refs(rec, candidates)
-
-
-def _with_provider_refs(rec: Recommendation, candidates: list[Session]) -> Recommendation:
-    """Add the Claude Code id of a resume target to its reason, for the resume hint."""
-    from sidecar.core.models import ReasonCode
-
-    refs = {s.id: s.provider_ref for s in candidates if s.provider_ref}
-    reasons = []
-    for reason in rec.reasons:
-        ref = refs.get(str(reason.evidence.get("sessionId")))
-        if reason.code is ReasonCode.RESUMABLE_SESSION and ref:
-            reason = reason.model_copy(update={"evidence": {**reason.evidence, "providerRef": ref}})
-        reasons.append(reason)
-    return rec.model_copy(update={"reasons": reasons})
-
-
-def _drift_event(session: Session, current: Boundary, rec: Recommendation) -> NewEvent:
-    """A ``drift`` event recording the warning once per change of boundary."""
-    from sidecar.core.models import Actor, EventKind, NewEvent
-
-    before = session.boundary
-    key = _digest(
-        session.id, before.repository, before.worktree, before.branch, current.worktree,
-        current.branch, current.repository, current.requester, current.machine,
-    )  # fmt: skip
-    return NewEvent(
-        kind=EventKind.DRIFT,
-        actor=Actor.SYSTEM,
-        payload={
-            "source": "claude-code hook",
-            "before": {"branch": before.branch, "worktree": before.worktree},
-            "after": {"branch": current.branch, "worktree": current.worktree},
-            "recommendation": rec.to_json(),
-        },
-        client_event_id=f"cc:drift:{key}",
-    )
-
-
 def run(raw: bytes, *, mode: str = "warn", store: Store | None = None) -> dict[str, Any] | None:
     """Handle one hook call: record it and return the JSON to print (None: print nothing).
 
@@ -443,14 +300,10 @@ def run(raw: bytes, *, mode: str = "warn", store: Store | None = None) -> dict[s
     helper keeps one per database; None opens ``$SIDECAR_DB`` for this call.
     Raises on any problem; :func:`handle` turns that into a log line.
     """
-    from sidecar.git.reader import read_git_state
-
     hook = HookInput.parse(raw)
     size = transcript_size(hook.transcript_path)
-    state = read_git_state(hook.cwd)
-    current = _boundary(state, hook.cwd)
     with _store_for_call(store) as opened:
-        return _record(opened, hook, size, state, current, mode)
+        return _record(opened, hook, size, mode)
 
 
 @contextlib.contextmanager
@@ -465,36 +318,36 @@ def _store_for_call(store: Store | None) -> Iterator[Store]:
         yield opened
 
 
-def _record(
-    store: Store, hook: HookInput, size: int, state: GitState | None, current: Boundary, mode: str
-) -> dict[str, Any] | None:
-    """Append the call's events (and a drift event) and return the JSON to print."""
-    output: dict[str, Any] | None = None
-    session, _ = _session_for(store, hook, current, state)
-    extra: list[NewEvent] = []
-    blocked = False
-    if hook.event in _DRIFT_EVENTS and mode != "off":
-        rec = _evaluate(store, session, current, state)
-        warning = drift_warning(rec, session, current)
-        if warning is not None:
-            output = hook_output(hook.event, warning, block=mode == "block")
-            blocked = "decision" in output
-            extra.append(_drift_event(session, current, rec))
-            _log(f"drift warning for {hook.session_id}: {session.boundary.branch} -> "
-                 f"{current.branch} ({'blocked' if blocked else 'warned'})")  # fmt: skip
-    if hook.event == "SessionStart" and session.status.value in ("ended", "archived"):
-        from sidecar.core.models import SessionStatus
+def _record(store: Store, hook: HookInput, size: int, mode: str) -> dict[str, Any] | None:
+    """Record the call through the core and return the JSON to print."""
+    from sidecar.services.agents import AgentCall, record_agent_call
 
-        store.set_status(session.id, SessionStatus.ACTIVE)
-    prompt = hook.text("prompt")
-    if hook.event == "UserPromptSubmit" and prompt and _has_default_name(session):
-        # Name the session after its first prompt, as imports and editors do.
-        from sidecar.importers.common import short_name
-
-        store.rename_session(session.id, short_name(prompt))
-    store.append_events(session.id, [*extra, *events_for(hook, size, blocked=blocked)])
-    if hook.event == "SessionEnd":
-        store.end_session(session.id)
+    fresh_start = hook.event == "SessionStart" and hook.text("source") in (None, "startup", "clear")
+    call = AgentCall(
+        provider=PROVIDER,
+        ref=hook.session_id,
+        cwd=hook.cwd,
+        events=lambda blocked: events_for(hook, size, blocked=blocked),
+        check_drift=hook.event in _DRIFT_EVENTS,
+        prompt=hook.text("prompt") if hook.event == "UserPromptSubmit" else None,
+        starts_fresh=fresh_start,
+        began_on=lambda: transcript_branch(hook.transcript_path),
+        reopens=hook.event == "SessionStart",
+        ends=hook.event == "SessionEnd",
+    )
+    outcome = record_agent_call(store, call, mode=mode)
+    if outcome.warning is None:
+        return None
+    target = outcome.resume_target
+    warning = drift_warning(
+        outcome.warning,
+        outcome.session,
+        outcome.current,
+        target.provider_ref if target is not None else None,
+    )
+    output = hook_output(hook.event, warning, block=mode == "block")
+    _log(f"drift warning for {hook.session_id}: {outcome.session.boundary.branch} -> "
+         f"{outcome.current.branch} ({'blocked' if outcome.blocked else 'warned'})")  # fmt: skip
     return output
 
 

@@ -9,14 +9,17 @@ the language server, so an agent and an editor see one history.
   its git boundary again on every call, so a branch switch is seen at once.
 * One server process is one connection: it holds the sessions it appends to
   (a lease renewed while it runs). After a crash a new process may take them
-  over at once, because the old holder process is gone.
+  over at once, because the old holder process is gone. Every tool goes
+  through the same core as the editor (:class:`~sidecar.services.workspace.
+  Workspace`): one append path (the payload limit, holds, drift activity),
+  one resume contract, one drift evaluation.
 * ``resume_session`` follows the resume contract: an unknown or ineligible id
   is rejected, a new session is started instead and the result says so in
   ``warning``. ``append_events`` takes ``clientEventId`` per event, so
   re-sending a batch after a lost reply stores nothing twice.
 
-Every store call runs on one dedicated thread (the store is one SQLite
-connection); tool coroutines await it, so the stdio loop stays responsive.
+Every store call runs on one owner thread (:mod:`sidecar.services.owner`);
+tool coroutines await it, so the stdio loop stays responsive.
 """
 
 from __future__ import annotations
@@ -24,23 +27,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import Field
 
-from sidecar.core.models import (
-    EventKind,
-    NewEvent,
-    Phase,
-    Scope,
-    Session,
-    SessionStatus,
-)
+from sidecar.core.boundary import scope_filters
+from sidecar.core.models import EventKind, NewEvent, Phase, Scope, SessionStatus
+from sidecar.services.boundary import Profile
 from sidecar.services.errors import ServiceError
-from sidecar.services.folders import Folder
-from sidecar.services.sessions import DEFAULT_LEASE_SECONDS, SessionService
+from sidecar.services.owner import Owner
+from sidecar.services.sessions import DEFAULT_LEASE_SECONDS, SessionService, Writer
+from sidecar.services.workspace import Folder, QuietPort, Workspace
 from sidecar.store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -61,18 +59,9 @@ INSTRUCTIONS = (
 )
 
 
-class _Quiet:
-    """The MCP server has no editor to notify; changes are visible through the tools."""
-
-    def session_changed(self, folder: Folder, session: Session, reason: str) -> None:
-        """Nothing to announce over MCP."""
-
-    def history_changed(self, session_id: str, last_seq: int) -> None:
-        """Nothing to announce over MCP."""
-
-
 class SidecarTools:
-    """The state behind the tools: one store, one session service, one folder."""
+    """The core behind the tools: one store and one workspace with one folder, on the
+    owner thread (the MCP server is one connection; it shows nothing and asks nobody)."""
 
     def __init__(
         self, folder: Path, *, db: Path | None = None, provider: str = DEFAULT_PROVIDER
@@ -80,42 +69,40 @@ class SidecarTools:
         self.folder = folder.resolve()
         self.db = db
         self.provider = provider
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="sidecar-mcp-store")
-        self._sessions: SessionService | None = None
+        self.owner = Owner("sidecar-mcp-owner")
+        self._workspace: Workspace | None = None
 
-    async def run(self, fn: Callable[[SessionService], T]) -> T:
-        """Run ``fn`` with the session service on the store thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn)
+    async def run(self, fn: Callable[[Workspace, Folder], T]) -> T:
+        """Run ``fn(workspace, folder)`` on the owner thread, the folder's git state read now."""
+        return await asyncio.wrap_future(self.owner.submit(self._call, fn))
 
-    def _call(self, fn: Callable[[SessionService], T]) -> T:
-        if self._sessions is None:
-            self._sessions = SessionService(Store.open(self.db), _Quiet())
-        return fn(self._sessions)
+    def _call(self, fn: Callable[[Workspace, Folder], T]) -> T:
+        if self._workspace is None:
+            sessions = SessionService(Store.open(self.db), Writer.connection())
+            self._workspace = Workspace(
+                sessions, QuietPort(), profile=Profile(provider=self.provider)
+            )
+        workspace = self._workspace
+        uri = str(self.folder)
+        folder = workspace.open(uri, attach=False)
+        return fn(workspace, folder)
 
-    def resolve(self, provider: str | None = None) -> Folder:
-        """The workspace folder with its boundary now (git state read from files)."""
-        from sidecar.server.config import Settings
-        from sidecar.server.workspace import resolve_folder
-
-        return resolve_folder(str(self.folder), Settings(provider=provider or self.provider))
+    def renew(self) -> None:
+        """Extend the holds of the sessions this connection works on."""
+        if self._workspace is not None:
+            self._workspace.sessions.renew()
 
     def close(self) -> None:
-        """Release holds and close the store (on the store thread)."""
+        """Release holds and close the store."""
 
-        def shut(sessions: SessionService) -> None:
-            sessions.release_all()
-            sessions.store.close()
+        def shut() -> None:
+            if self._workspace is not None:
+                self._workspace.close_all()
+                self._workspace.store.close()
 
-        if self._sessions is not None:
-            with contextlib.suppress(Exception):
-                self._executor.submit(self._call, shut).result(timeout=5)
-        self._executor.shutdown(wait=False)
-
-
-def _warning(outcome: Any) -> dict[str, str] | None:
-    warning = outcome.warning
-    return None if warning is None else {"code": warning.code, "message": warning.message}
+        with contextlib.suppress(Exception):
+            self.owner.submit(shut).result(timeout=5)
+        self.owner.close()
 
 
 def build_server(tools: SidecarTools) -> MCPServer[None]:
@@ -131,7 +118,7 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
             while True:
                 await asyncio.sleep(DEFAULT_LEASE_SECONDS / 3)
                 with contextlib.suppress(StoreError):
-                    await tools.run(lambda s: s.renew_holds())
+                    await tools.run(lambda workspace, folder: tools.renew())
 
         task = asyncio.create_task(renew())
         try:
@@ -148,7 +135,7 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
         log_level="WARNING",
     )
 
-    async def guarded(fn: Callable[[SessionService], T]) -> T:
+    async def guarded(fn: Callable[[Workspace, Folder], T]) -> T:
         try:
             return await tools.run(fn)
         except (StoreError, ServiceError, LookupError, ValueError) as error:
@@ -164,10 +151,12 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
     ) -> dict[str, Any]:
         """Start a new session on the workspace's current boundary and make it active."""
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            folder = tools.resolve(provider)
-            boundary = folder.boundary.model_copy(update={"task": task, "phase": phase})
-            session = sessions.start(folder, name=name, description=description, boundary=boundary)
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            update: dict[str, Any] = {"task": task, "phase": phase}
+            if provider:
+                update["provider"] = provider
+            boundary = folder.place.boundary.model_copy(update=update)
+            session = workspace.start(folder, name=name, description=description, boundary=boundary)
             return {"session": session.to_json()}
 
         return await guarded(go)
@@ -182,12 +171,14 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
         """Resume a session by id. An unknown or ineligible id is rejected: a new session is
         started instead and `warning` says why. `resumed` tells which happened."""
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            outcome = sessions.resume(tools.resolve(), session_id, take_over=take_over)
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            outcome = workspace.resume(folder, session_id, take_over=take_over)
             return {
                 "session": outcome.session.to_json(),
                 "resumed": outcome.resumed,
-                "warning": _warning(outcome),
+                "warning": None
+                if outcome.warning is None
+                else {"code": outcome.warning.code, "message": outcome.warning.message},
             }
 
         return await guarded(go)
@@ -209,10 +200,17 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
     ) -> dict[str, Any]:
         """Append events to a session; returns their seqs (re-sent client ids return old seqs)."""
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            folder = tools.resolve()
-            target, seqs = sessions.append(folder, session_id, events)
-            return {"sessionId": target, "seqs": seqs, "lastSeq": sessions.store.last_seq(target)}
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            done = workspace.append(folder, session_id, events)
+            last = workspace.store.events.last_seq(done.session_id)
+            result: dict[str, Any] = {
+                "sessionId": done.session_id,
+                "seqs": done.seqs,
+                "lastSeq": last,
+            }
+            if done.drift is not None:
+                result["drift"] = done.drift.to_json()
+            return result
 
         return await guarded(go)
 
@@ -227,19 +225,17 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
         cursor: str | None = None,
     ) -> dict[str, Any]:
         """Sessions around the workspace, most recently active first (pass nextCursor on)."""
-        from sidecar.services.boundary import scope_filters
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            folder = tools.resolve()
-            page = sessions.store.list_sessions(
-                **scope_filters(scope, folder.boundary),
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            page = workspace.store.sessions.list(
+                **scope_filters(scope, folder.place.boundary),
                 statuses=statuses,
                 text=text,
                 limit=limit,
                 cursor=cursor,
             )
             result = page.to_json()
-            result["activeSessionId"] = sessions.active_id(folder)
+            result["activeSessionId"] = folder.active_id
             return result
 
         return await guarded(go)
@@ -253,15 +249,16 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
     ) -> dict[str, Any]:
         """A page of a session's events after `after_seq`, oldest first."""
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            target = session_id or sessions.active_id(tools.resolve())
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            target = session_id or folder.active_id
             if target is None:
                 raise ValueError("no session is active here: pass session_id, or start/resume one")
-            events = sessions.store.events(target, after_seq=after_seq, limit=limit, kinds=kinds)
+            store = workspace.store
+            events = store.events.page(target, after_seq=after_seq, limit=limit, kinds=kinds)
             return {
                 "sessionId": target,
                 "events": [e.to_json() for e in events],
-                "lastSeq": sessions.store.last_seq(target),
+                "lastSeq": store.events.last_seq(target),
             }
 
         return await guarded(go)
@@ -270,14 +267,13 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
     async def check_drift() -> dict[str, Any]:
         """The drift policy's recommendation for the workspace now (continue, resume, fork or
         fresh, with reasons), and the current boundary."""
-        from sidecar.services.drift_requests import evaluate
 
-        def go(sessions: SessionService) -> dict[str, Any]:
-            folder = tools.resolve()
+        def go(workspace: Workspace, folder: Folder) -> dict[str, Any]:
+            recommendation = workspace.evaluate(folder)
             return {
-                "boundary": folder.boundary.to_json(),
-                "activeSessionId": sessions.active_id(folder),
-                "recommendation": evaluate(sessions, folder).to_json(),
+                "boundary": folder.place.boundary.to_json(),
+                "activeSessionId": folder.active_id,
+                "recommendation": recommendation.to_json(),
             }
 
         return await guarded(go)

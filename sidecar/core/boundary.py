@@ -14,10 +14,6 @@ from sidecar.core.models import Boundary, Scope
 #: and drift prompts never fire because the branch cannot change.
 NO_BRANCH = "-"
 
-#: The repository id prefix of a repository without an origin remote: its root
-#: commit, which travels with the repository when its folder moves.
-LOCAL_PREFIX = "local:"
-
 
 class ScopeFilters(TypedDict, total=False):
     """Keyword filters for listing and searching sessions."""
@@ -45,12 +41,3 @@ def scope_filters(scope: Scope, boundary: Boundary) -> ScopeFilters:
     if scope is Scope.REPOSITORY:
         return {"repository": boundary.repository}
     return {}
-
-
-def local_repository_id(root_commit: str) -> str:
-    """The id of a repository known by its root commit.
-
-    >>> local_repository_id("ab" * 20)[:10]
-    'local:abab'
-    """
-    return LOCAL_PREFIX + root_commit

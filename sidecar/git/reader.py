@@ -82,7 +82,7 @@ class GitState:
     origin_url: str | None
     """``remote.origin.url`` exactly as configured."""
     repository_id: str
-    """Normalized origin URL, else the main worktree's root path (see ``main_root``)."""
+    """Normalized origin URL, else the main worktree's root path."""
     user_email: str | None
     """``git config user.email`` (all levels), None when unset or empty."""
     operation: GitOperation | None
@@ -90,8 +90,6 @@ class GitState:
     operation_branch: str | None
     """The branch a rebase or bisect started from (HEAD is detached meanwhile)."""
     is_linked_worktree: bool
-    main_root: str = ""
-    """Root folder of the repository's main worktree (shared by its linked worktrees)."""
 
     @property
     def branch_label(self) -> str:
@@ -453,8 +451,10 @@ def locate(path: str | os.PathLike[str]) -> GitState | NotARepository:
         config = _config_values_with_git(worktree, keys)
     operation, operation_branch = _operation(git_dir)
     origin_url = config.get("remote.origin.url") or None
-    main_root = _main_worktree_root(common_dir, config)
-    repository_id = normalize_origin_url(origin_url) if origin_url else main_root
+    if origin_url:
+        repository_id = normalize_origin_url(origin_url)
+    else:
+        repository_id = _main_worktree_root(common_dir, config)
     return GitState(
         worktree=worktree,
         git_dir=git_dir,
@@ -468,7 +468,6 @@ def locate(path: str | os.PathLike[str]) -> GitState | NotARepository:
         operation=operation,
         operation_branch=operation_branch,
         is_linked_worktree=git_dir != common_dir,
-        main_root=main_root,
     )
 
 
@@ -528,20 +527,6 @@ def is_ancestor(repo: str | os.PathLike[str], old_sha: str, new_sha: str) -> boo
             return False
         run_git(repo, "merge-base", "--is-ancestor", old_sha, new_sha, ok_codes=(0, 1))
     return proc.returncode == 0
-
-
-def root_commit(repo: str | os.PathLike[str]) -> str | None:
-    """The root commit of HEAD's first-parent history; None before the first commit.
-
-    It identifies a repository wherever its folder is: a move, a rename or a
-    fresh clone keeps it, and merging an unrelated history does not change it
-    (only the first-parent chain is followed).
-    """
-    proc = run_git(repo, "rev-list", "--max-parents=0", "--first-parent", "HEAD", ok_codes=(0, 128))
-    if proc.returncode != 0:
-        return None
-    lines = proc.stdout.split()
-    return lines[-1] if lines and _SHA.match(lines[-1]) else None
 
 
 def commit_exists(repo: str | os.PathLike[str], sha: str) -> bool:

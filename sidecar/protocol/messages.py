@@ -5,7 +5,7 @@ snake_case in Python and camelCase on the wire. Params models are strict
 (validated from JSON, so ``"5"`` is not an integer and ``1`` is not ``true``)
 and forbid unknown fields, so a typo gets a -32602 error naming it instead of
 being ignored. docs/protocol.md is generated from these models' JSON Schema
-(``scripts/gen_protocol_docs.py``).
+(``scripts/gen_protocol.py``).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""The language server: LSP lifecycle and the sidecar's JSON-RPC methods, routed.
+"""The language server: the LSP door onto the application core.
 
-The event loop only routes: each request is validated and served on the one
-store thread (:mod:`sidecar.server.runtime`), so a slow disk never blocks
-reading the next message and writes keep their order. Every request method is
-registered twice, as itself and as a ``workspace/executeCommand`` command
-(``sidecar/sessions/list`` -> ``sidecar.sessions.list`` with arguments
-``[params]``), and every handler is wrapped so an unexpected exception becomes
-a -32603 answer, never a dropped request.
+The event loop only routes. Every request is validated and served on the one
+owner thread (:mod:`sidecar.services.owner`), where the store, git and the
+services live: a slow disk never blocks reading the next message, and writes
+keep their order. Each request method is declared once, on the feature that
+handles it (:func:`sidecar.server.feature.request`); it is registered as
+itself and as a ``workspace/executeCommand`` command, and every failure
+becomes a JSON-RPC answer, never a dropped request.
 
-Start-up is kept short: the store, services and pydantic models load on the
-store thread after the initialize reply has been written. Requests that
+Start-up is kept short: the store, the services and the pydantic models load
+on the owner thread after the initialize reply has been written. Requests that
 arrive meanwhile wait for them.
 """
 
@@ -19,9 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
@@ -29,28 +27,23 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInva
 from pygls.lsp.server import LanguageServer
 
 import sidecar
-from sidecar.protocol import names
+from sidecar.protocol import notifications
+from sidecar.server.feature import Feature, MethodDecl, declared_methods, load_lazy_modules
 from sidecar.server.jsonrpc import SidecarProtocol
+from sidecar.services.owner import Owner
 
 if TYPE_CHECKING:
-    from sidecar.core.models import Session
-    from sidecar.server.runtime import Runtime
-    from sidecar.services.folders import Folder
-    from sidecar.watch.database import DatabaseWatcher
+    from sidecar.server.state import ServerState
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FeatureT = TypeVar("FeatureT", bound=Feature)
 
-#: Holds last this long without renewal; renewed every third of it.
-LEASE_SECONDS = 30.0
 #: historyChanged notifications for one session are coalesced over this window.
 HISTORY_BATCH_SECONDS = 0.05
-#: How long shutdown waits for the store thread to release holds.
+#: How long shutdown waits for the owner thread to release holds.
 CLOSE_TIMEOUT_SECONDS = 10.0
-#: Appends by other processes are noticed through a watch on the database's WAL
-#: file; this slow poll only backs it up where file watching is unavailable.
-EXTERNAL_POLL_SECONDS = 5.0
 
 
 def release_startup_memory() -> None:
@@ -96,75 +89,21 @@ class HistoryBatcher:
         self._timer = None
         pending, self._pending = self._pending, {}
         for session_id, last_seq in pending.items():
-            self._send(names.HISTORY_CHANGED, {"sessionId": session_id, "lastSeq": last_seq})
+            self._send(
+                notifications.HISTORY_CHANGED, {"sessionId": session_id, "lastSeq": last_seq}
+            )
 
 
-class LoopNotifier:
-    """The session service's notifier: hands notifications from the store thread to the loop."""
-
-    def __init__(self, server: SidecarServer, loop: asyncio.AbstractEventLoop) -> None:
-        self._server = server
-        self._loop = loop
-
-    def session_changed(self, folder: Folder, session: Session, reason: str) -> None:
-        """Send sidecar/sessionChanged."""
-        params = {"folder": folder.uri, "session": session.to_json(), "reason": reason}
-        self._loop.call_soon_threadsafe(self._server.send, names.SESSION_CHANGED, params)
-
-    def history_changed(self, session_id: str, last_seq: int) -> None:
-        """Queue sidecar/historyChanged (batched)."""
-        self._loop.call_soon_threadsafe(self._server.history.add, session_id, last_seq)
-
-
-def _start_runtime(
-    init_options: Any,
-    folders: list[str],
-    notifier: LoopNotifier,
-    server: SidecarServer,
-    loop: asyncio.AbstractEventLoop,
-) -> tuple[Runtime, list[str]]:
-    # Imported here, on the store thread, after the initialize reply went out.
-    from sidecar.server.drift_port import ServerDriftPort
-    from sidecar.server.runtime import Runtime, ServerLinks
-
-    def history_changed(session_id: str, last_seq: int) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed: nobody to tell
-            loop.call_soon_threadsafe(server.history.add, session_id, last_seq)
-
-    def editor_watching(uri: str) -> None:
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(server.watch_files_for, uri)
-
-    links = ServerLinks(
-        run=server.store_thread.submit,
-        loop=loop,
-        port_for=lambda uri: ServerDriftPort(server, loop, uri),
-        history_changed=history_changed,
-        editor_watching=editor_watching,
-    )
-    return Runtime.start(
-        init_options,
-        folders,
-        notifier,
-        holder=server.holder,
-        lease_seconds=LEASE_SECONDS,
-        links=links,
-    )
-
-
-def _serve(runtime: Runtime, method: str, raw: Any) -> Any:
-    from sidecar.protocol.methods import METHODS
-    from sidecar.server.routes import ROUTES
-    from sidecar.server.validation import parse_params
-
-    params = parse_params(METHODS[method].params, raw, method)
-    return ROUTES[method](runtime, params).to_json()
-
-
-def _error_for(method: str, exc: Exception) -> JsonRpcException:
-    from sidecar.server.validation import to_jsonrpc_error
-
-    return to_jsonrpc_error(method, exc)
+def folder_uris(params: types.InitializeParams) -> list[str]:
+    """The workspace folders of an initialize request (the working folder when none)."""
+    if params.workspace_folders:
+        return [f.uri for f in params.workspace_folders]
+    if params.root_uri:
+        return [params.root_uri]
+    if params.root_path:
+        return [params.root_path]
+    # No workspace (e.g. Neovim editing a single file): the server's working directory.
+    return [os.getcwd()]
 
 
 class SidecarServer(LanguageServer):
@@ -172,23 +111,44 @@ class SidecarServer(LanguageServer):
 
     protocol: SidecarProtocol
 
-    def __init__(self) -> None:
+    def __init__(self, features: Sequence[type[Feature]]) -> None:
         super().__init__(
             name="session-sidecar",
             version=sidecar.__version__,
             protocol_cls=SidecarProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.None_,
-            max_workers=4,
+            max_workers=1,
         )
-        self.store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sidecar-store")
+        self.owner = Owner("sidecar-owner")
         self.history = HistoryBatcher(self.send)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
-        self.runtime: Runtime | None = None
-        self._ready: asyncio.Future[Runtime] | None = None
+        self.state: ServerState | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._features: dict[type[Feature], Feature] = {cls: cls(self) for cls in features}
+        self._ready: asyncio.Future[ServerState] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._database_watcher: DatabaseWatcher | None = None
-        self._watch_ids = 0
+        self._renewal: Any = None
+
+    # ------------------------------------------------------------------ features
+
+    @property
+    def features(self) -> list[Feature]:
+        """The feature instances, in registration order."""
+        return list(self._features.values())
+
+    def get_feature(self, cls: type[FeatureT]) -> FeatureT:
+        """The instance of feature ``cls``."""
+        found = self._features[cls]
+        assert isinstance(found, cls)
+        return found
+
+    def each_feature(self, hook: str, *args: Any) -> None:
+        """Call ``hook(*args)`` on every feature; one failing never stops the others."""
+        for feature in self.features:
+            try:
+                getattr(feature, hook)(*args)
+            except Exception:
+                logger.exception("%s.%s failed", type(feature).__name__, hook)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -199,12 +159,28 @@ class SidecarServer(LanguageServer):
         except Exception:  # the client went away; nothing to tell it
             logger.exception("could not send %s", method)
 
-    async def on_store(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the store thread and await its result."""
-        return await asyncio.wrap_future(self.store_thread.submit(fn, *args))
+    def to_loop(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run ``fn(*args)`` on the event loop (from any thread); dropped once it closed."""
+        loop = self.loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody to tell
+            loop.call_soon_threadsafe(fn, *args)
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification from any thread (written at once, nothing batched)."""
+        self.to_loop(self.send, method, params)
+
+    def history_changed(self, session_id: str, last_seq: int) -> None:
+        """Queue ``sidecar/historyChanged`` (batched per session), from any thread."""
+        self.to_loop(self.history.add, session_id, last_seq)
+
+    async def on_owner(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the owner thread and await its result."""
+        return await asyncio.wrap_future(self.owner.submit(fn, *args))
 
     def run_task(self, coro: Any) -> None:
-        """Run a background task, keeping a reference and logging its failure."""
+        """Run a background task on the loop, keeping a reference and logging its failure."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
 
@@ -219,202 +195,181 @@ class SidecarServer(LanguageServer):
         """Log server-side errors instead of popping a message per malformed notification."""
         logger.error("server error (%s): %s", getattr(source, "__name__", source), error)
 
+    def show(self, kind: types.MessageType, message: str) -> None:
+        """window/showMessage (loop thread)."""
+        try:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        except Exception:
+            logger.exception("could not show message")
+
     # ------------------------------------------------------------------ lifecycle
 
     def begin(self, init_options: Any, folders: list[str]) -> None:
-        """Start opening the store and attaching folders (after the initialize reply)."""
-        loop = asyncio.get_running_loop()
-        self._ready = loop.create_future()
-        self.run_task(self._setup(init_options, folders, loop))
+        """Start the core on the owner thread (after the initialize reply)."""
+        self.loop = asyncio.get_running_loop()
+        self._ready = self.loop.create_future()
+        self.run_task(self._setup(init_options, folders))
 
-    async def _setup(
-        self, init_options: Any, folders: list[str], loop: asyncio.AbstractEventLoop
-    ) -> None:
+    async def _setup(self, init_options: Any, folders: list[str]) -> None:
         assert self._ready is not None
         try:
-            runtime, problems = await self.on_store(
-                _start_runtime, init_options, folders, LoopNotifier(self, loop), self, loop
-            )
+            state, problems = await self.on_owner(self._start, init_options, folders)
         except Exception as exc:
             logger.exception("the sidecar could not start")
             self._ready.set_exception(exc)
             self._ready.exception()  # mark retrieved: requests report it one by one
             self.show(types.MessageType.Error, f"Session Sidecar could not start: {exc}")
             return
-        self.runtime = runtime
-        self._ready.set_result(runtime)
+        self._ready.set_result(state)
         for problem in problems:
             self.show(types.MessageType.Warning, f"Session Sidecar setting ignored: {problem}")
-        for notice in runtime.notices:
+        for notice in state.notices:
             self.show(types.MessageType.Warning, f"Session Sidecar: {notice}")
-        self.run_task(self._renew_holds())
-        await asyncio.to_thread(release_startup_memory)
-        self.run_task(self._poll_external())
+        self.owner.post(release_startup_memory)
 
-    async def _poll_external(self) -> None:
-        """Announce appends other processes (hooks, the CLI, other editors) commit.
+    def _start(self, init_options: Any, folders: list[str]) -> tuple[ServerState, list[str]]:
+        """Owner thread: open the store, build the core, open the folders."""
+        load_lazy_modules()
+        from sidecar.server.port import ServerPort
+        from sidecar.server.state import LEASE_SECONDS, build_state
+        from sidecar.services.sessions import Writer
 
-        Woken by the database watcher when the WAL is written, else every
-        EXTERNAL_POLL_SECONDS; either way one `PRAGMA data_version` decides.
-        """
-        from sidecar.watch.database import DatabaseWatcher
-
-        loop = asyncio.get_running_loop()
-        written = asyncio.Event()
-        watcher = None
-        if self.runtime is not None and self.runtime.store.path != ":memory:":
-
-            def wake() -> None:
-                loop.call_soon_threadsafe(written.set)
-
-            watcher = DatabaseWatcher(self.runtime.store.path, wake)
-            try:
-                watcher.start()
-            except OSError as exc:
-                logger.warning("cannot watch the database folder (%s); polling instead", exc)
-                watcher = None
-        self._database_watcher = watcher
-        while not self._closed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(written.wait(), EXTERNAL_POLL_SECONDS)
-            written.clear()
-            runtime = self.runtime
-            if runtime is None or self._closed:
-                continue
-            try:
-                changed = await self.on_store(runtime.poll_external)
-            except Exception:  # e.g. the store closed under us while shutting down
-                if not self._closed:
-                    logger.exception("could not poll the database for other writers")
-                continue
-            for session_id, last_seq in changed:
-                self.history.add(session_id, last_seq)
-
-    def watch_files_for(self, uri: str) -> None:
-        """Ask the client to report the folder's file changes (loop thread)."""
-        self.run_task(self._register_watched_files(uri))
-
-    async def _register_watched_files(self, uri: str) -> None:
-        from pygls.capabilities import get_capability
-
-        dynamic = get_capability(
-            self.client_capabilities,
-            "workspace.did_change_watched_files.dynamic_registration",
-            False,
+        state, problems = build_state(
+            init_options,
+            writer=Writer.connection(),
+            port=ServerPort(self),
+            on_history=self.history_changed,
+            post=self.owner.post,
         )
-        if not dynamic:
-            logger.warning(
-                "the client cannot register file watchers dynamically: file activity in %s "
-                "is not recorded",
-                uri,
-            )
-            return
-        relative = get_capability(
-            self.client_capabilities,
-            "workspace.did_change_watched_files.relative_pattern_support",
-            False,
-        )
-        pattern: types.GlobPattern = (
-            types.RelativePattern(base_uri=uri, pattern="**/*") if relative else "**/*"
-        )
-        self._watch_ids += 1
-        registration = types.Registration(
-            id=f"sidecar-watch-{self._watch_ids}",
-            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-            register_options=types.DidChangeWatchedFilesRegistrationOptions(
-                watchers=[types.FileSystemWatcher(glob_pattern=pattern)]
-            ),
-        )
+        self.state = state
+        self.each_feature("started")
+        for uri in folders:
+            self.open_folder(uri)
+        self._renewal = self.owner.later(LEASE_SECONDS / 3, self._renew)
+        return state, problems
+
+    def open_folder(self, uri: str) -> None:
+        """Owner thread: add a workspace folder, watch it, attach its session."""
+        state = self.state
+        assert state is not None
+        workspace = state.workspace
         try:
-            await asyncio.wait_for(
-                self.client_register_capability_async(
-                    types.RegistrationParams(registrations=[registration])
-                ),
-                CLOSE_TIMEOUT_SECONDS,
-            )
+            folder = workspace.open(uri, attach=False)
         except Exception:
-            logger.exception("the client refused to watch files of %s", uri)
+            # One unreadable folder must not take the others (or the server) down.
+            logger.exception("could not open workspace folder %s", uri)
             return
-        logger.warning("registered workspace/didChangeWatchedFiles for %s", uri)
-
-    async def on_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
-        """Feed editor-reported file changes to the folders the editor watches for us."""
+        # Watching starts before the session is attached to the state it reads, so a
+        # branch switch in between is seen.
+        self.each_feature("folder_added", folder)
         try:
-            runtime = await self.ready()
-            uris = [change.uri for change in params.changes or []]
-            await self.on_store(runtime.record_watched_files, uris)
+            workspace.attach(folder)
+        except Exception as exc:
+            from sidecar.store import StoreError
+
+            if not isinstance(exc, StoreError):
+                logger.exception("could not attach a session in %s", uri)
+            else:  # read-only or full: keep the folder, its history stays readable
+                logger.warning("no session for %s: %s", uri, exc)
+        self.each_feature("folder_opened", folder)
+
+    def close_folder(self, uri: str) -> None:
+        """Owner thread: stop watching a folder and release its session."""
+        state = self.state
+        assert state is not None
+        try:
+            folder = state.workspace.find(uri)
         except Exception:
-            logger.exception("could not record watched file changes")
+            return
+        self.each_feature("folder_closed", folder)
+        state.workspace.close(uri)
 
-    async def _renew_holds(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(LEASE_SECONDS / 3)
-            if self.runtime is not None and not self._closed:
-                try:
-                    await self.on_store(self.runtime.renew)
-                except Exception:  # retried next round; the lease still has time
-                    logger.exception("could not renew holds")
+    def _renew(self) -> None:
+        from sidecar.server.state import LEASE_SECONDS
 
-    async def ready(self) -> Runtime:
-        """The runtime, once started; raises why it could not start."""
+        state = self.state
+        if state is None or self._closed:
+            return
+        try:
+            state.sessions.renew()
+        except Exception:  # retried next round; the lease still has time
+            logger.exception("could not renew holds")
+        self.each_feature("tick")
+        self._renewal = self.owner.later(LEASE_SECONDS / 3, self._renew)
+
+    async def ready(self) -> ServerState:
+        """The state, once started; raises why it could not start."""
         if self._ready is None:
             raise JsonRpcException(
                 "the server is not initialized: send initialize first", code=-32002
             )
         return await asyncio.shield(self._ready)
 
-    def show(self, kind: types.MessageType, message: str) -> None:
-        """window/showMessage."""
-        try:
-            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-        except Exception:
-            logger.exception("could not show message")
+    def _close_on_owner(self) -> None:
+        self.each_feature("shutdown")
+        if self.state is not None:
+            self.state.close()
 
     def close(self) -> None:
-        """Release holds and close the store; idempotent, safe from any thread but the store's."""
+        """Stop watching, release holds, close the store; idempotent, from any thread but
+        the owner's."""
         if self._closed:
             return
         self._closed = True
-        watcher, self._database_watcher = self._database_watcher, None
-        if watcher is not None:
-            watcher.stop()
-        if self.runtime is not None:
-            future = self.store_thread.submit(self.runtime.close)
-            try:
-                future.result(timeout=CLOSE_TIMEOUT_SECONDS)
-            except Exception:  # leases lapse by themselves
-                logger.exception("could not release holds on close")
-        self.store_thread.shutdown(wait=False)
+        if self._renewal is not None:
+            self._renewal.cancel()
+        try:
+            self.owner.submit(self._close_on_owner).result(timeout=CLOSE_TIMEOUT_SECONDS)
+        except Exception:  # leases lapse by themselves
+            logger.exception("could not release holds on close")
+        self.owner.close(timeout=CLOSE_TIMEOUT_SECONDS)
 
     async def aclose(self) -> None:
         """:meth:`close` without blocking the loop."""
-        await asyncio.to_thread(self.close)
+        if self._closed:
+            return
+        self._closed = True
+        if self._renewal is not None:
+            self._renewal.cancel()
+        try:
+            await asyncio.wait_for(self.on_owner(self._close_on_owner), CLOSE_TIMEOUT_SECONDS)
+        except Exception:
+            logger.exception("could not release holds on shutdown")
 
     # ------------------------------------------------------------------ requests
 
-    async def handle_request(self, method: str, raw: Any) -> Any:
-        """Serve one sidecar request: validate, run on the store thread, return JSON."""
+    def _serve(self, decl: MethodDecl, raw: Any) -> Any:
+        from sidecar.server.validation import parse_params
+
+        params = parse_params(decl.params, raw, decl.name)
+        result = decl.handler(self._features[decl.feature], params)
+        return result.to_json()
+
+    async def handle_request(self, decl: MethodDecl, raw: Any) -> Any:
+        """Serve one sidecar request: validate, run on the owner thread, return JSON."""
         try:
-            runtime = await self.ready()
+            await self.ready()
             if self._closed:
                 raise JsonRpcInvalidRequest("the server is shutting down")
-            return await self.on_store(_serve, runtime, method, raw)
+            return await self.on_owner(self._serve, decl, raw)
         except JsonRpcException:
             raise
         except Exception as exc:
-            error = _error_for(method, exc)
+            from sidecar.server.validation import to_jsonrpc_error
+
+            error = to_jsonrpc_error(decl.name, exc)
             if error.code == -32603:
-                logger.exception("unexpected error serving %s", method)
+                logger.exception("unexpected error serving %s", decl.name)
             raise error from exc
 
-    async def handle_command(self, method: str, args: tuple[Any, ...]) -> Any:
+    async def handle_command(self, decl: MethodDecl, args: tuple[Any, ...]) -> Any:
         """Serve ``workspace/executeCommand`` for a sidecar command: arguments ``[params]``."""
         if len(args) > 1:
             raise JsonRpcInvalidParams(
-                f"invalid arguments for {names.command_name(method)}: expected one argument "
-                f"(the params object of {method}), got {len(args)}"
+                f"invalid arguments for {decl.command}: expected one argument "
+                f"(the params object of {decl.name}), got {len(args)}"
             )
-        return await self.handle_request(method, args[0] if args else None)
+        return await self.handle_request(decl, args[0] if args else None)
 
     async def pull_settings(self) -> Any:
         """The ``sessionSidecar`` section through workspace/configuration, if the client has it."""
@@ -430,107 +385,45 @@ class SidecarServer(LanguageServer):
         )
         return result[0] if result else None
 
-    async def on_documents(self, uri: str, action: str) -> None:
-        """Record an editor document event; failures are logged (notifications get no answer)."""
+    async def on_state(self, what: str, fn: Callable[..., object], *args: Any) -> None:
+        """Run a notification's work on the owner thread; failures are logged (notifications
+        get no answer)."""
         try:
-            runtime = await self.ready()
-            await self.on_store(runtime.record_document, uri, action)
+            await self.ready()
+            await self.on_owner(fn, *args)
         except Exception:
-            logger.exception("could not record %s of %s", action, uri)
+            logger.exception("could not %s", what)
 
-
-def _folder_uris(params: types.InitializeParams) -> list[str]:
-    if params.workspace_folders:
-        return [f.uri for f in params.workspace_folders]
-    if params.root_uri:
-        return [params.root_uri]
-    if params.root_path:
-        return [params.root_path]
-    # No workspace (e.g. Neovim editing a single file): the server's working directory.
-    return [os.getcwd()]
-
-
-def _request_handler(method: str) -> Callable[..., Any]:
-    async def handler(ls: SidecarServer, params: Any) -> Any:
-        return await ls.handle_request(method, params)
-
-    handler.__name__ = "handle_" + method.replace("/", "_")
-    return handler
-
-
-def _command_handler(method: str) -> Callable[..., Any]:
-    async def handler(ls: SidecarServer, *args: Any) -> Any:
-        return await ls.handle_command(method, args)
-
-    handler.__name__ = "command_" + method.replace("/", "_")
-    return handler
-
-
-def create_server() -> SidecarServer:
-    """A server with every LSP lifecycle handler and sidecar method registered."""
-    server = SidecarServer()
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: SidecarServer, params: types.InitializeParams) -> None:
-        # Scheduled, not run: the initialize reply is written before the loop gets to it.
-        asyncio.get_running_loop().call_soon(
-            ls.begin, params.initialization_options, _folder_uris(params)
-        )
-
-    @server.feature(types.SHUTDOWN)
-    async def shutdown(ls: SidecarServer, params: Any) -> None:
-        await ls.aclose()
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(
-        ls: SidecarServer, params: types.DidChangeConfigurationParams
-    ) -> None:
-        try:
-            runtime = await ls.ready()
-            settings = params.settings
-            if settings is None:
-                # Pull-model clients (vscode-languageclient) send null and expect a pull.
-                settings = await ls.pull_settings()
-            problems = await ls.on_store(runtime.update_settings, settings)
-        except Exception:
-            logger.exception("could not apply configuration")
-            return
+    def apply_settings(self, raw: Any) -> None:
+        """Owner thread: new settings; problems are shown to the user."""
+        state = self.state
+        assert state is not None
+        problems = state.apply_settings(raw)
+        self.each_feature("settings_changed")
         for problem in problems:
-            ls.show(types.MessageType.Warning, f"Session Sidecar setting ignored: {problem}")
+            self.to_loop(
+                self.show, types.MessageType.Warning, f"Session Sidecar setting ignored: {problem}"
+            )
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-    async def did_change_folders(
-        ls: SidecarServer, params: types.DidChangeWorkspaceFoldersParams
-    ) -> None:
-        try:
-            runtime = await ls.ready()
-            for removed in params.event.removed or []:
-                await ls.on_store(runtime.close_folder, removed.uri)
-            for added in params.event.added or []:
-                await ls.on_store(runtime.open_folder, added.uri)
-        except Exception:
-            logger.exception("could not change workspace folders")
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    async def did_open(ls: SidecarServer, params: types.DidOpenTextDocumentParams) -> None:
-        await ls.on_documents(params.text_document.uri, "open")
+def register_methods(server: SidecarServer, features: Sequence[type[Feature]]) -> None:
+    """Register every declared request method, and its executeCommand alias."""
+    for decl in declared_methods(features):
+        server.feature(decl.name)(_request_handler(decl))
+        server.command(decl.command)(_command_handler(decl))
 
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    async def did_save(ls: SidecarServer, params: types.DidSaveTextDocumentParams) -> None:
-        await ls.on_documents(params.text_document.uri, "save")
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(ls: SidecarServer, params: types.DidCloseTextDocumentParams) -> None:
-        await ls.on_documents(params.text_document.uri, "close")
+def _request_handler(decl: MethodDecl) -> Callable[..., Any]:
+    async def handler(ls: SidecarServer, params: Any) -> Any:
+        return await ls.handle_request(decl, params)
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    async def did_change_watched_files(
-        ls: SidecarServer, params: types.DidChangeWatchedFilesParams
-    ) -> None:
-        await ls.on_watched_files(params)
+    handler.__name__ = "handle_" + decl.name.replace("/", "_")
+    return handler
 
-    for method in names.REQUESTS:
-        server.feature(method)(_request_handler(method))
-        server.command(names.command_name(method))(_command_handler(method))
 
-    return server
+def _command_handler(decl: MethodDecl) -> Callable[..., Any]:
+    async def handler(ls: SidecarServer, *args: Any) -> Any:
+        return await ls.handle_command(decl, args)
+
+    handler.__name__ = "command_" + decl.name.replace("/", "_")
+    return handler

@@ -3,7 +3,7 @@
 A feature is one concern of the server (sessions, drift, live import,
 documents...) as a class with lifecycle hooks. Features are created and
 registered at one point (:mod:`sidecar.server.setup`), and a feature asks the
-server for another by type (``self.server.feature(DriftFeature)``).
+server for another by type (``self.server.get_feature(DriftFeature)``).
 
 A request method is one declaration: a feature method decorated with
 :func:`request` and the method name, whose annotations name the params and
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from sidecar.server.app import SidecarServer
     from sidecar.server.state import ServerState
+    from sidecar.services.workspace import Folder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -172,10 +173,13 @@ class Feature:
     def started(self) -> None:
         """The store is open and the state built; folders open next."""
 
-    def folder_opened(self, uri: str) -> None:
-        """A workspace folder was opened and its session attached."""
+    def folder_added(self, folder: Folder) -> None:
+        """A workspace folder was added; its session is attached next (start watching here)."""
 
-    def folder_closed(self, uri: str) -> None:
+    def folder_opened(self, folder: Folder) -> None:
+        """A workspace folder was added and its session attached."""
+
+    def folder_closed(self, folder: Folder) -> None:
         """A workspace folder is being closed (still in the workspace)."""
 
     def settings_changed(self) -> None:

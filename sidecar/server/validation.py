@@ -102,10 +102,22 @@ def to_jsonrpc_error(method: str, exc: Exception) -> JsonRpcException:
     Unknown ids are -32602 ("unknown session <id>: ..."), refusals -32001 and
     the like with the service's own sentence, anything unexpected -32603.
     """
-    from sidecar.store import InvalidRequest, StoreError, UnknownId, UnknownSession
+    from sidecar.store import (
+        InvalidRequest,
+        PayloadTooLarge,
+        StoreError,
+        UnknownId,
+        UnknownSession,
+    )
 
     if isinstance(exc, JsonRpcException):
         return exc
+    if isinstance(exc, PayloadTooLarge):
+        field = f"events[{exc.index}].payload"
+        return JsonRpcInvalidParams(
+            f"invalid params for {method}: {exc} (setting maxPayloadBytes)",
+            data=[{"field": field, "problem": f"at most {exc.limit} bytes", "got": str(exc.size)}],
+        )
     if isinstance(exc, UnknownSession):
         return JsonRpcInvalidParams(
             f"unknown session {exc.session_id}: list sessions to see valid ids",

@@ -68,8 +68,9 @@ class AgentCall:
     """The prompt's text, on a prompt."""
     starts_fresh: bool = False
     """A session start that begins a new conversation (not a resume)."""
-    began_on: str | None = None
-    """The branch the agent recorded when the session began, if it did."""
+    began_on: Callable[[], str | None] | None = None
+    """The branch the agent recorded when the session began, if it did (asked on first
+    sight only: it may read a file)."""
     reopens: bool = False
     """A session start: an ended session becomes active again."""
     ends: bool = False
@@ -94,9 +95,10 @@ def agent_session(store: Store, call: AgentCall, place: Place) -> Session:
     if found is not None:
         return found
     boundary = place.boundary
-    if not call.starts_fresh and call.began_on and place.head is not None:
-        if not place.head.detached:
-            boundary = boundary.model_copy(update={"branch": call.began_on})
+    if not call.starts_fresh and call.began_on is not None and place.head is not None:
+        began_on = call.began_on()
+        if began_on and not place.head.detached:
+            boundary = boundary.model_copy(update={"branch": began_on})
     session, _ = store.sessions.ensure_for_provider_ref(
         boundary, call.ref, tags=(HOOK_TAG,), head_sha=place.head_sha
     )
@@ -132,7 +134,9 @@ def _agent_drift_event(
         before={"branch": session.boundary.branch, "worktree": session.boundary.worktree},
         after={"branch": current.branch, "worktree": current.worktree},
     )
-    return event.model_copy(update={"client_event_id": f"agent:drift:{_drift_key(session, current)}"})
+    return event.model_copy(
+        update={"client_event_id": f"agent:drift:{_drift_key(session, current)}"}
+    )
 
 
 def _resume_target(store: Store, rec: Recommendation) -> Session | None:
@@ -168,7 +172,7 @@ def record_agent_call(
     read-only or full database): the door logs them, the agent goes on.
     """
     settings = settings or DriftSettings()
-    place = boundary_for(call.cwd, Profile(provider=call.provider), store=store)
+    place = boundary_for(call.cwd, Profile(provider=call.provider))
     current = place.boundary
     session = agent_session(store, call, place)
     sessions = SessionService(store, writer or Writer.one_shot(), stale_after=settings.stale_after)
@@ -199,10 +203,7 @@ def record_agent_call(
     if call.prompt and _has_default_name(session):
         store.sessions.rename(session.id, short_name(call.prompt))
     appended = append(sessions, session.id, events, settings=settings)
-    if call.ends:
-        session = sessions.end(session.id)
-    else:
-        session = store.sessions.get(session.id)
+    session = sessions.end(session.id) if call.ends else store.sessions.get(session.id)
     return AgentOutcome(session, current, warning, target, blocked, appended)
 
 

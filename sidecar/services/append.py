@@ -56,9 +56,7 @@ def append(
     verdict = None
     if check_activity and not history and events:
         session = store.sessions.get(session_id)
-        verdict = activity_check(
-            store, session, events, now=sessions.clock(), settings=settings
-        )
+        verdict = activity_check(store, session, events, now=sessions.clock(), settings=settings)
     seqs = sessions.write(session_id, events, history=history)
     if verdict is None:
         return Appended(session_id, seqs)

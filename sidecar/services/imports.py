@@ -384,7 +384,7 @@ class BoundaryResolver:
         key = cwd
         if key not in self._places:
             try:
-                self._places[key] = boundary_for(cwd, store=self._store).boundary
+                self._places[key] = boundary_for(cwd).boundary
             except Exception:  # an unreadable repository: the folder itself, outside git
                 from sidecar.core.boundary import NO_BRANCH
                 from sidecar.services.boundary import machine_name, os_user

@@ -113,7 +113,9 @@ class Owner:
 
         with self._cond:
             if self._closed:
-                logger.debug("job %s dropped: %s is closed", getattr(fn, "__name__", fn), self._name)
+                logger.debug(
+                    "job %s dropped: %s is closed", getattr(fn, "__name__", fn), self._name
+                )
                 return
             self._start()
             self._ready.append((job, None))

@@ -145,17 +145,29 @@ class Workspace:
         path = uri_to_path(uri)
         if path is None:
             raise InvalidArgument(f"workspace folder {uri!r} is not a file: URI or path")
-        return boundary_for(path, self.profile, store=None if self.store.read_only else self.store)
+        return boundary_for(path, self.profile)
 
     def open(self, uri: str, *, attach: bool = True) -> Folder:
         """Add a folder (re-resolving it when already open) and attach or start its session."""
-        folder = self._folders.get(uri) or Folder(uri=uri, place=self.resolve(uri))
-        folder.place = self.resolve(uri)
+        place = self.resolve(uri)
+        folder = self._folders.get(uri) or Folder(uri=uri, place=place)
+        folder.place = place
         self._folders[uri] = folder
-        if attach and not self.store.read_only and folder.active_id is None:
-            session, reason = self.sessions.attach_or_start(folder.place)
-            self._set_active(folder, session, reason)
+        if attach:
+            self.attach(folder)
         return folder
+
+    def attach(self, folder: Folder) -> Session | None:
+        """Attach (or start) the folder's session on its git state now; None when read-only.
+
+        A door that watches the folder starts watching before this (so a change
+        in between is seen) and builds its tracker after it.
+        """
+        folder.place = self.resolve(folder.uri)
+        if self.store.read_only or folder.active_id is not None:
+            return self.active(folder)
+        session, reason = self.sessions.attach_or_start(folder.place)
+        return self._set_active(folder, session, reason)
 
     def close(self, uri: str) -> Folder | None:
         """Remove a folder and release its session (nothing is ended)."""
@@ -300,7 +312,9 @@ class Workspace:
         shown = [f for f in self.folders_of(session_id) if watching in (None, f.uri)]
         # While a branch decision is pending the work is not the session's scope to judge.
         check = all(f.pending is None for f in shown)
-        done = append(self.sessions, session_id, events, settings=self.settings, check_activity=check)
+        done = append(
+            self.sessions, session_id, events, settings=self.settings, check_activity=check
+        )
         if done.drift is not None:
             for target in shown or ([folder] if folder is not None else []):
                 session = self.active(target)

@@ -15,6 +15,7 @@ import type {
   PromptMode,
   SessionChangedParams,
 } from './protocol';
+import type { NotificationMethod, RequestMethod } from './protocol.generated';
 import { discoverServer } from './serverDiscovery';
 
 export type ClientState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -104,9 +105,9 @@ export class SidecarClient implements vscode.Disposable {
     });
     // Registered before start so notifications sent during startup
     // (the session attached to the workspace) are not lost.
-    client.onNotification('sidecar/sessionChanged', (p: SessionChangedParams) => this.sessionChangedEmitter.fire(p));
-    client.onNotification('sidecar/historyChanged', (p: HistoryChangedParams) => this.historyChangedEmitter.fire(p));
-    client.onNotification('sidecar/driftDetected', (p: DriftDetectedParams) => this.driftDetectedEmitter.fire(p));
+    client.onNotification(notification('sidecar/sessionChanged'), (p: SessionChangedParams) => this.sessionChangedEmitter.fire(p));
+    client.onNotification(notification('sidecar/historyChanged'), (p: HistoryChangedParams) => this.historyChangedEmitter.fire(p));
+    client.onNotification(notification('sidecar/driftDetected'), (p: DriftDetectedParams) => this.driftDetectedEmitter.fire(p));
     this.client = client;
     try {
       await client.start();
@@ -153,8 +154,11 @@ export class SidecarClient implements vscode.Disposable {
     await this.start();
   }
 
-  /** Send a request; rejects with a readable error when the server is not running. */
-  async request<T>(method: string, params: object = {}): Promise<T> {
+  /**
+   * Send a request; rejects with a readable error when the server is not running.
+   * `method` must be one the server registers (generated from its registry).
+   */
+  async request<T>(method: RequestMethod, params: object = {}): Promise<T> {
     if (!this.client || this._state !== 'running') {
       throw new Error(`Session Sidecar server is not running${this._error ? ` (${this._error})` : ''}`);
     }
@@ -168,4 +172,9 @@ export class SidecarClient implements vscode.Disposable {
     this.historyChangedEmitter.dispose();
     this.driftDetectedEmitter.dispose();
   }
+}
+
+/** A notification name, checked against the server's at compile time. */
+function notification(name: NotificationMethod): string {
+  return name;
 }

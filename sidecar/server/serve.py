@@ -63,7 +63,7 @@ def serve(
     if tcp or ws:
         check_loopback(host)
     _configure_logging()
-    from sidecar.server.app import create_server
+    from sidecar.server.setup import create_server
 
     server = create_server()
     try:

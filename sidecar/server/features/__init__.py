@@ -1,0 +1,1 @@
+"""The language server's features: one concern each, registered in :mod:`sidecar.server.setup`."""
