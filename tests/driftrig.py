@@ -187,10 +187,11 @@ class Service:
         self.rig.call(lambda: self.rig.workspace.append(self.folder, None, [event]))
 
     def stop(self) -> None:
+        """Stop watching (as the server does when a folder closes, before releasing it)."""
+
         def stop() -> None:
             if self.watch is not None:
                 self.watch.close()
-            self.rig.workspace.close(self.folder.uri)
             self.folder.tracker = None
 
         self.rig.call(stop)

@@ -119,10 +119,10 @@ def test_prompt_after_a_branch_switch_carries_the_warning(
     assert "Recommendation (fresh)" in warning
     assert "HEAD is now on 'feature'; the session was working on 'main'." in warning
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
         assert session.boundary.branch == "main"
-        events = store.events(session.id)
+        events = store.events.page(session.id)
     assert [e.kind.value for e in events] == ["note", "drift", "prompt"]
     assert events[1].payload["after"]["branch"] == "feature"
     assert events[2].payload["text"] == "add the login test"
@@ -135,10 +135,10 @@ def test_prompt_on_the_same_branch_prints_nothing(tmp_path: Path, repo: Path) ->
     assert proc.returncode == 0
     assert proc.stdout == b""
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
         assert session.name == "fix the parser"  # named after its first prompt
-        assert [e.kind.value for e in store.events(session.id)] == ["note", "prompt"]
+        assert [e.kind.value for e in store.events.page(session.id)] == ["note", "prompt"]
 
 
 def test_switching_back_to_the_session_branch_stops_the_warning(tmp_path: Path, repo: Path) -> None:
@@ -190,9 +190,9 @@ def test_block_mode_refuses_the_prompt(tmp_path: Path, repo: Path, how: str) -> 
     assert "began on branch 'main'" in out["reason"]
     assert "blocked" in out["reason"]
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
-        prompt = store.events(session.id, kinds=["prompt"])[0]
+        prompt = store.events.page(session.id, kinds=["prompt"])[0]
     assert prompt.payload["blocked"] is True
 
 
@@ -226,10 +226,10 @@ def test_tool_events_are_recorded_once_and_big_responses_cut(tmp_path: Path, rep
         proc = hook.run("PostToolUse", **call, tool_response={"content": big})
         assert proc.returncode == 0 and proc.stdout == b""
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
-        events = store.events(session.id)
-        footprint = [f.path for f in store.footprint(session.id)]
+        events = store.events.page(session.id)
+        footprint = [f.path for f in store.sessions.footprint(session.id)]
     assert [e.kind.value for e in events] == ["tool_call", "tool_result"]
     assert events[0].payload["name"] == "Read"
     assert events[0].client_event_id == "cc:toolu_01:call"
@@ -246,9 +246,9 @@ def test_the_same_prompt_twice_is_two_events(tmp_path: Path, repo: Path) -> None
     hook.grow_transcript({"type": "user", "message": {"content": "yes"}})
     hook.run("UserPromptSubmit", prompt="yes")
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
-        assert len(store.events(session.id, kinds=["prompt"])) == 2
+        assert len(store.events.page(session.id, kinds=["prompt"])) == 2
 
 
 def test_stop_and_session_end_are_notes_and_end_the_session(tmp_path: Path, repo: Path) -> None:
@@ -258,10 +258,10 @@ def test_stop_and_session_end_are_notes_and_end_the_session(tmp_path: Path, repo
     proc = hook.run("SessionEnd", reason="logout")
     assert proc.returncode == 0 and proc.stdout == b""
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
         assert session.status.value == "ended"
-        notes = [e.payload["hook"] for e in store.events(session.id)]
+        notes = [e.payload["hook"] for e in store.events.page(session.id)]
     assert notes == ["SessionStart", "Stop", "SessionEnd"]
 
 
@@ -273,6 +273,55 @@ def test_outside_git_the_hook_records_without_warning(tmp_path: Path, repo: Path
     proc = hook.run("UserPromptSubmit", prompt="hello")
     assert proc.returncode == 0 and proc.stdout == b""
     with hook.store() as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
         assert session.boundary.branch == "-"
+
+
+TRIALS = 8
+RACERS = 8
+
+
+def test_parallel_hook_processes_meeting_a_new_session_record_it_once(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Parallel tool calls start several hook processes for a session none has seen yet."""
+    hook = Hook(tmp_path, repo)
+    env = {**os.environ, "SIDECAR_DB": str(hook.db), "XDG_STATE_HOME": str(hook.state)}
+    env["SIDECAR_HOOK_DAEMON"] = "0"
+    for trial in range(TRIALS):
+        ref = f"race-{trial}"
+        calls = [
+            {
+                "session_id": ref,
+                "cwd": str(repo),
+                "hook_event_name": "PreToolUse",
+                "tool_name": "Read",
+                "tool_input": {"file_path": str(repo / f"f{i}.txt")},
+                "tool_use_id": f"toolu_{trial}_{i}",
+            }
+            for i in range(RACERS)
+        ]
+        procs = [
+            subprocess.Popen(
+                hook.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+            for _ in calls
+        ]
+        for proc, call in zip(procs, calls, strict=True):
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(call).encode())
+            proc.stdin.close()
+        for proc in procs:
+            assert proc.wait(timeout=60) == 0
+            assert proc.stderr is not None and proc.stderr.read() == b""
+        with hook.store() as store:
+            sessions = [s for s in store.sessions.list(limit=100).items if s.provider_ref == ref]
+            assert len(sessions) == 1, f"trial {trial}: {len(sessions)} sessions for one agent"
+            events = store.events.page(sessions[0].id)
+        ids = sorted(e.client_event_id or "" for e in events)
+        assert ids == sorted(f"cc:toolu_{trial}_{i}:call" for i in range(RACERS)), trial

@@ -122,10 +122,10 @@ def served_by(proc: subprocess.CompletedProcess[bytes]) -> str:
 
 def prompts(db: Path) -> list[str]:
     with Store.open(db) as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         if session is None:
             return []
-        return [e.payload["text"] for e in store.events(session.id, kinds=["prompt"])]
+        return [e.payload["text"] for e in store.events.page(session.id, kinds=["prompt"])]
 
 
 @pytest.fixture
@@ -176,9 +176,9 @@ def test_first_call_runs_in_process_and_starts_the_daemon_that_serves_the_next(
     warning = json.loads(warm.stdout)["hookSpecificOutput"]["additionalContext"]
     assert "began on branch 'main'" in warning and "now on branch 'feature'" in warning
     with Store.open(client.db) as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
-        assert [e.kind.value for e in store.events(session.id)] == [
+        assert [e.kind.value for e in store.events.page(session.id)] == [
             "note", "prompt", "drift", "prompt",
         ]  # fmt: skip
 
@@ -288,9 +288,9 @@ def test_concurrent_first_calls_leave_one_daemon_and_lose_nothing(client: Client
     with ThreadPoolExecutor(max_workers=6) as pool:
         procs += list(pool.map(call, range(6, 12)))
     with Store.open(client.db) as store:
-        session = store.find_by_provider_ref("claude-code", SESSION)
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
         assert session is not None
-        ids = sorted(e.client_event_id or "" for e in store.events(session.id))
+        ids = sorted(e.client_event_id or "" for e in store.events.page(session.id))
     assert ids == sorted(f"cc:t{i}:call" for i in range(12))
 
 

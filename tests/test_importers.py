@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sidecar.core.models import Actor, Boundary, EventKind
 from sidecar.importers import (
     Cursor,
     discover_amplifier,
@@ -27,8 +28,14 @@ from sidecar.importers import (
 from sidecar.importers.claude_code import project_slug as claude_slug
 from sidecar.importers.common import TOOL_OUTPUT_LIMIT, ImportedSession, JsonlReader
 from sidecar.services.imports import import_path, import_paths, state_key
-from sidecar.core.models import Actor, Boundary, EventKind
+from sidecar.services.sessions import SessionService, Writer
 from sidecar.store import Store
+
+
+def _one_shot(store: Store) -> SessionService:
+    """The importer's writer: a one-shot process that holds nothing."""
+    return SessionService(store, Writer.one_shot())
+
 
 FIXTURES = Path(__file__).parent / "fixtures" / "agents"
 CLAUDE = FIXTURES / "claude" / "projects"
@@ -424,17 +431,17 @@ def copy_claude(tmp_path: Path) -> Path:
 def test_import_twice_adds_nothing_the_second_time(tmp_path: Path, store: Store) -> None:
     folder = copy_claude(tmp_path)
     paths = list(discover_claude_code(root=folder.parent))
-    first = import_paths(store, "claude-code", paths, boundary_for_cwd=boundary_for)
+    first = import_paths(_one_shot(store), "claude-code", paths, boundary_for_cwd=boundary_for)
     assert (first.sessions_created, first.skipped) == (3, 1)
     assert first.events_added == 11 + 2 + 4  # main, fork (own events), agent
-    second = import_paths(store, "claude-code", paths, boundary_for_cwd=boundary_for)
+    second = import_paths(_one_shot(store), "claude-code", paths, boundary_for_cwd=boundary_for)
     assert (second.sessions_created, second.sessions_updated, second.events_added) == (0, 0, 0)
     # Even with the cursors forgotten, client event ids keep re-import idempotent.
     for path in paths:
-        store.put_state(state_key("claude-code", path), None)
-    third = import_paths(store, "claude-code", paths, boundary_for_cwd=boundary_for)
+        store.state.put(state_key("claude-code", path), None)
+    third = import_paths(_one_shot(store), "claude-code", paths, boundary_for_cwd=boundary_for)
     assert (third.sessions_created, third.events_added) == (0, 0)
-    main = store.find_by_provider_ref("claude-code", MAIN_ID)
+    main = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
     assert main is not None and main.event_count == 11
     assert main.name == "Login redirect fix"
     assert main.boundary.branch == "feat/login" and main.boundary.provider == "claude-code"
@@ -442,16 +449,16 @@ def test_import_twice_adds_nothing_the_second_time(tmp_path: Path, store: Store)
 
 def test_import_appends_only_new_lines(tmp_path: Path, store: Store) -> None:
     path = copy_claude(tmp_path) / f"{MAIN_ID}.jsonl"
-    import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
+    import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
     with path.open("a") as handle:
         handle.write(' fix."}]},"uuid":"c0000000-0000-4000-8000-000000000011"}\n')
         handle.write('{"type":"custom-title","customTitle":"Redirect fix, final"}\n')
-    report = import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
+    report = import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
     assert report is not None
     assert (report.sessions_created, report.sessions_updated, report.events_added) == (0, 1, 1)
-    session = store.find_by_provider_ref("claude-code", MAIN_ID)
+    session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
     assert session is not None and session.name == "Redirect fix, final"
-    (last,) = store.events(session.id, after_seq=11)
+    (last,) = store.events.page(session.id, after_seq=11)
     assert last.payload["text"] == "The redirect now uses the fix."
     # No timestamp on that line: it takes the previous event's time, not the import time.
     assert last.time == datetime(2025, 7, 28, 10, 3, tzinfo=UTC)
@@ -465,16 +472,16 @@ def test_import_keeps_fork_and_sub_agent_lineage(tmp_path: Path, store: Store) -
         folder / "agent-a1b2c3d4.jsonl",
         folder / f"{MAIN_ID}.jsonl",
     ]
-    import_paths(store, "claude-code", paths, boundary_for_cwd=boundary_for)
-    main = store.find_by_provider_ref("claude-code", MAIN_ID)
-    fork = store.find_by_provider_ref("claude-code", FORK_ID)
-    agent = store.find_by_provider_ref("claude-code", f"{MAIN_ID}/agent-a1b2c3d4")
+    import_paths(_one_shot(store), "claude-code", paths, boundary_for_cwd=boundary_for)
+    main = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
+    fork = store.sessions.find_by_provider_ref("claude-code", FORK_ID)
+    agent = store.sessions.find_by_provider_ref("claude-code", f"{MAIN_ID}/agent-a1b2c3d4")
     assert main and fork and agent
     assert (agent.parent_id, agent.root_id, agent.agent_name) == (main.id, main.id, "Explore")
     assert fork.parent_id == main.id
     # The fork point is the parent's reply the fork copied last (seq 2 in the parent).
     assert fork.forked_at_seq == 2
-    history = store.events(fork.id)
+    history = store.events.page(fork.id)
     assert [e.payload.get("text") for e in history] == [
         "Please fix the login redirect loop",
         "I will read the auth module.",
@@ -493,46 +500,50 @@ def test_import_waits_for_the_unfinished_line(tmp_path: Path, store: Store) -> N
         message={"role": "user", "content": "one"},
     )
     path.write_text(first + first.replace("u1", "u2").replace("one", "two")[:40])
-    report = import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
+    report = import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
     assert report is not None and (report.events_added, report.skipped) == (1, 0)
     assert report.pending_bytes == 40
     path.write_text(first + first.replace("u1", "u2").replace("one", "two"))
-    report = import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
+    report = import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
     assert report is not None and report.events_added == 1
 
 
 def test_import_starts_over_when_the_session_was_deleted(tmp_path: Path, store: Store) -> None:
     path = copy_claude(tmp_path) / f"{MAIN_ID}.jsonl"
-    import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
-    session = store.find_by_provider_ref("claude-code", MAIN_ID)
+    import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
+    session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
     assert session is not None
-    store.delete_session(session.id)
-    report = import_path(store, "claude-code", path, boundary_for_cwd=boundary_for)
+    store.sessions.delete(session.id)
+    report = import_path(_one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for)
     assert report is not None and (report.sessions_created, report.events_added) == (1, 11)
 
 
 def test_import_in_small_chunks_matches_one_pass(tmp_path: Path, store: Store) -> None:
     path = copy_claude(tmp_path) / f"{MAIN_ID}.jsonl"
-    report = import_path(store, "claude-code", path, boundary_for_cwd=boundary_for, max_lines=2)
+    report = import_path(
+        _one_shot(store), "claude-code", path, boundary_for_cwd=boundary_for, max_lines=2
+    )
     assert report is not None and report.events_added == 11
-    session = store.find_by_provider_ref("claude-code", MAIN_ID)
+    session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
     assert session is not None
-    assert [e.kind.value for e in store.events(session.id)] == kinds(parse_claude_code(MAIN))
+    assert [e.kind.value for e in store.events.page(session.id)] == kinds(parse_claude_code(MAIN))
 
 
 def test_import_codex_fork_and_amplifier_sub_agent(tmp_path: Path, store: Store) -> None:
     codex_report = import_paths(
-        store, "codex", [CODEX_FORK, CODEX_MAIN], boundary_for_cwd=boundary_for
+        _one_shot(store), "codex", [CODEX_FORK, CODEX_MAIN], boundary_for_cwd=boundary_for
     )
     assert (codex_report.sessions_created, codex_report.events_added) == (2, 10)
-    parent = store.find_by_provider_ref("codex", CODEX_ID)
-    child = store.find_by_provider_ref("codex", CODEX_FORK_ID)
+    parent = store.sessions.find_by_provider_ref("codex", CODEX_ID)
+    child = store.sessions.find_by_provider_ref("codex", CODEX_FORK_ID)
     assert parent and child and child.parent_id == parent.id
     assert parent.boundary.branch == "feat/health"
-    amp = import_paths(store, "amplifier", [AMP_AGENT, AMP_MAIN], boundary_for_cwd=boundary_for)
+    amp = import_paths(
+        _one_shot(store), "amplifier", [AMP_AGENT, AMP_MAIN], boundary_for_cwd=boundary_for
+    )
     assert (amp.sessions_created, amp.events_added) == (2, 9)
-    main = store.find_by_provider_ref("amplifier", AMP_ID)
-    agent = store.find_by_provider_ref("amplifier", f"{AMP_ID}_zen-architect")
+    main = store.sessions.find_by_provider_ref("amplifier", AMP_ID)
+    agent = store.sessions.find_by_provider_ref("amplifier", f"{AMP_ID}_zen-architect")
     assert main and agent
     assert (agent.parent_id, agent.root_id, agent.agent_name) == (main.id, main.id, "zen-architect")
     assert main.name == "Session store design"
@@ -547,12 +558,14 @@ def test_import_amplifier_fork_starts_after_the_copied_turns(tmp_path: Path, sto
     (fork / "transcript.jsonl").write_text("".join(copied) + own)
     meta = {"session_id": "fork-1", "parent_id": AMP_ID, "forked_from_turn": 1, "working_dir": "/w"}
     (fork / "metadata.json").write_text(json.dumps(meta))
-    import_paths(store, "amplifier", [fork, AMP_MAIN], boundary_for_cwd=boundary_for)
-    parent = store.find_by_provider_ref("amplifier", AMP_ID)
-    child = store.find_by_provider_ref("amplifier", "fork-1")
+    import_paths(_one_shot(store), "amplifier", [fork, AMP_MAIN], boundary_for_cwd=boundary_for)
+    parent = store.sessions.find_by_provider_ref("amplifier", AMP_ID)
+    child = store.sessions.find_by_provider_ref("amplifier", "fork-1")
     assert parent and child and child.parent_id == parent.id
     assert child.forked_at_seq == 3  # prompt, response, tool call of the copied lines
-    texts = [e.payload.get("text") for e in store.events(child.id) if e.kind is EventKind.PROMPT]
+    texts = [
+        e.payload.get("text") for e in store.events.page(child.id) if e.kind is EventKind.PROMPT
+    ]
     assert texts == [
         "Should session history live in SQLite or JSONL folders?",
         "Use JSONL after all",
@@ -561,5 +574,5 @@ def test_import_amplifier_fork_starts_after_the_copied_turns(tmp_path: Path, sto
         handle.write(
             line(role="assistant", content="Switching to JSONL.", timestamp="2025-10-03T09:00:09")
         )
-    report = import_path(store, "amplifier", fork, boundary_for_cwd=boundary_for)
+    report = import_path(_one_shot(store), "amplifier", fork, boundary_for_cwd=boundary_for)
     assert report is not None and report.events_added == 1

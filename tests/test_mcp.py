@@ -126,7 +126,7 @@ async def test_kill_mid_stream_then_resume_and_resend_keeps_seqs_contiguous(
 
     assert [e["seq"] for e in history["events"]] == list(range(1, 12))
     with Store.open(db) as store:
-        events = store.events(session_id, limit=1000)
+        events = store.events.page(session_id, limit=1000)
     assert [e.seq for e in events] == list(range(1, 12))
     cids = [e.client_event_id for e in events]
     assert cids == [f"e{i}" for i in range(1, 12)]  # no duplicates, nothing lost

@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcException
 
-from sidecar.protocol.methods import METHODS
+from scripts.gen_protocol import methods
+
+METHODS = {decl.name: decl for decl in methods()}
 from tests.e2e.conftest import Client, Connect
 
 # Deliberate answers: invalid params / unknown ids, refusals, not initialized.

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
-from sidecar.importers.claude_code import project_slug
 from sidecar.core.models import Boundary, NewEvent
+from sidecar.importers.claude_code import project_slug
 from sidecar.store import Store
 from tests.e2e.conftest import stop_client
 from tests.e2e.drifthelp import DriftClient, start_client
@@ -74,7 +74,9 @@ async def _error(client: DriftClient, method: str, params: dict[str, Any]) -> Js
 async def test_an_append_by_another_process_is_announced(
     start: Start, repo: Path, db_path: Path, env: dict[str, str]
 ) -> None:
-    client = await start([repo])
+    # Were the server polling instead of watching the database, an hour would pass first.
+    client = await start([repo], extra_env={"SIDECAR_EXTERNAL_POLL_SECONDS": "3600"})
+    assert not any("noticed every" in n for n in (await client.status())["notices"])
     session = await client.active()
     last = session["eventCount"]
 
@@ -92,12 +94,14 @@ async def test_an_append_by_another_process_is_announced(
     # A Store in this process (a hook would do the same): a new session, then its events.
     with Store.open(db_path) as other:
         boundary = Boundary.model_validate(session["boundary"])
-        started = other.start_session(boundary, name="from a hook")
+        started = other.sessions.create(boundary, name="from a hook")
         announced = client.expect(
             "sidecar/historyChanged", lambda p: p["sessionId"] == started.id and p["lastSeq"] == 2
         )
-        other.append_events(
-            started.id, [NewEvent(kind="prompt", payload={"text": f"hook {i}"}) for i in range(2)]
+        other.events.append(
+            started.id,
+            [NewEvent(kind="prompt", payload={"text": f"hook {i}"}) for i in range(2)],
+            holder=None,
         )
     await announced
     events = await client.events(started.id)
@@ -131,6 +135,53 @@ async def test_a_claude_code_transcript_is_imported_live(
         handle.write("".join(lines[4:]))
     grown = await more
     assert len(await client.events(first["sessionId"])) == grown["lastSeq"]
+
+
+async def test_two_editors_on_one_repository_import_each_line_once(
+    start: Start, repo: Path, home: Path, db_path: Path
+) -> None:
+    project = home / ".claude" / "projects" / project_slug(repo)
+    project.mkdir(parents=True)
+    text = CLAUDE_FIXTURE.read_text(encoding="utf-8").replace(
+        '"/home/u/app"', json.dumps(str(repo))
+    )
+    lines = text.splitlines(keepends=True)
+    first = await start([repo])
+    second = await start([repo])
+    transcript = project / f"{CLAUDE_ID}.jsonl"
+    for size in (3, 6, len(lines)):
+        seen = [
+            client.expect("sidecar/historyChanged", lambda p: p["lastSeq"] > 0)
+            for client in (first, second)
+        ]
+        transcript.write_text("".join(lines[:size]), encoding="utf-8")
+        await asyncio.gather(*seen)
+    # Both servers watch; one imports. Wait until the last line is in, then count.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        with Store.open(db_path) as store:
+            found = store.sessions.find_by_provider_ref("claude-code", CLAUDE_ID)
+            listed = store.sessions.list(provider="claude-code", limit=10).items
+            events = store.events.page(found.id, limit=1000) if found is not None else []
+        last = _last_uuid(lines)
+        if found is not None and any(
+            (e.client_event_id or "").startswith(f"{last}:") for e in events
+        ):
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the last line was never imported"
+        await asyncio.sleep(0.1)
+    assert len(listed) == 1
+    ids = [e.client_event_id for e in events]
+    assert None not in ids and len(ids) == len(set(ids)), "a line was imported twice"
+    assert found is not None and found.event_count == len(events) > 0
+
+
+def _last_uuid(lines: list[str]) -> str | None:
+    for line in reversed(lines):
+        data = json.loads(line)
+        if data.get("uuid"):
+            return str(data["uuid"])
+    return None
 
 
 async def test_live_import_follows_the_setting(start: Start, repo: Path, home: Path) -> None:
@@ -213,8 +264,10 @@ async def test_a_read_only_database_serves_history_and_refuses_writes(
         boundary = Boundary(
             repository=str(repo), worktree=str(repo), branch="main", requester="x", machine="m"
         )
-        old = seed.start_session(boundary, name="recorded earlier")
-        seed.append_events(old.id, [NewEvent(kind="prompt", payload={"text": "hello"})])
+        old = seed.sessions.create(boundary, name="recorded earlier")
+        seed.events.append(
+            old.id, [NewEvent(kind="prompt", payload={"text": "hello"})], holder=None
+        )
     client = await start([repo], extra_env={"SIDECAR_DB_READONLY": "1"})
     status = await client.status()
     assert status["activeSession"] is None and status["watcherMode"] == "off"

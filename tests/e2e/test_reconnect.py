@@ -73,7 +73,7 @@ async def test_client_eof_releases_the_hold(connect: Connect, db_path: Path) -> 
     await asyncio.wait_for(client.process.wait(), 15)
     store = Store.open(db_path)
     try:
-        session = store.get_session(session_id)
+        session = store.sessions.get(session_id)
     finally:
         store.close()
     assert session.holder is None

@@ -10,7 +10,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from sidecar.protocol import names
+from scripts.gen_protocol import methods
 from tests.e2e.conftest import Client, Connect
 from tests.gitrepo import git, make_repo
 
@@ -81,7 +81,7 @@ async def test_capabilities_record_open_save_close_without_content(
         assert sync.change == types.TextDocumentSyncKind.None_
         assert sync.save.include_text is False
         commands = set(result.capabilities.execute_command_provider.commands)
-        assert {names.command_name(m) for m in names.REQUESTS} <= commands
+        assert {decl.command for decl in methods()} <= commands
         await asyncio.wait_for(lsp.shutdown_session(), 15)
     finally:
         await lsp.stop()

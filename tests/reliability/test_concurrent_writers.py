@@ -100,7 +100,7 @@ class HookWriter(threading.Thread):
 def _events(store: Store, session_id: str) -> list[Event]:
     """Every event of the session (store pages hold at most 10,000)."""
     events: list[Event] = []
-    while page := store.events(session_id, after_seq=events[-1].seq if events else 0, limit=5000):
+    while page := store.events.page(session_id, after_seq=events[-1].seq if events else 0, limit=5000):
         events.extend(page)
     return events
 
@@ -149,7 +149,7 @@ def test_two_servers_and_four_hooks_lose_and_duplicate_nothing(
             moved = [c for c, seq in server.acknowledged.items() if by_id[c] != seq]
             assert not moved, f"{server.name}: acknowledged seqs changed: {moved[:5]}"
         for hook in hooks:
-            session = store.find_by_provider_ref("claude-code", hook.name)
+            session = store.sessions.find_by_provider_ref("claude-code", hook.name)
             assert session is not None, f"{hook.name}: no session recorded\n{_hook_log(server_env)}"
             events = _events(store, session.id)
             seqs = [e.seq for e in events]

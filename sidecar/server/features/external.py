@@ -28,10 +28,21 @@ logger = logging.getLogger(__name__)
 
 #: The check runs this long after the first write of a burst.
 SETTLE_SECONDS = 0.02
-#: Where the database folder cannot be watched, other writers are checked this often.
+#: Where the database folder cannot be watched, other writers are checked this often
+#: (``$SIDECAR_EXTERNAL_POLL_SECONDS`` changes it).
 POLL_SECONDS = 5.0
+POLL_ENV = "SIDECAR_EXTERNAL_POLL_SECONDS"
 #: How many recently active sessions the check compares.
 RECENT_SESSIONS = 200
+
+
+def poll_seconds() -> float:
+    """How often other writers are checked where the database folder cannot be watched."""
+    try:
+        value = float(os.environ.get(POLL_ENV, ""))
+    except ValueError:
+        return POLL_SECONDS
+    return value if value > 0 else POLL_SECONDS
 
 
 class ExternalFeature(Feature):
@@ -66,11 +77,11 @@ class ExternalFeature(Feature):
             self.mode = "poll"
             notice = (
                 f"cannot watch the database folder ({exc}): changes other programs make are "
-                f"noticed every {POLL_SECONDS:g} s instead of at once"
+                f"noticed every {poll_seconds():g} s instead of at once"
             )
             logger.warning("%s", notice)
             self.state.notices.append(notice)
-            self._timer = self.server.owner.later(POLL_SECONDS, self._poll)
+            self._timer = self.server.owner.later(poll_seconds(), self._poll)
             return
         self.mode = "watch"
 
@@ -88,7 +99,7 @@ class ExternalFeature(Feature):
     def _poll(self) -> None:
         self.check()
         if self.server.state is not None and self.mode == "poll":
-            self._timer = self.server.owner.later(POLL_SECONDS, self._poll)
+            self._timer = self.server.owner.later(poll_seconds(), self._poll)
 
     def check(self) -> None:
         """Owner thread: announce sessions whose history changed since the last check."""
