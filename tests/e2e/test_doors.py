@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcException
 
+from sidecar.importers.claude_code import project_slug
 from sidecar.store import Store
 from tests.e2e.conftest import Connect
 
@@ -108,7 +109,7 @@ async def test_every_door_refuses_appends_to_a_session_an_editor_holds(
 
     # The importer, for a transcript of a session the editor holds.
     home = Path(server_env["HOME"])
-    project = home / ".claude" / "projects" / str(repo).replace("/", "-")
+    project = home / ".claude" / "projects" / project_slug(repo)
     project.mkdir(parents=True, exist_ok=True)
     transcript = project / "imported-session-1.jsonl"
 

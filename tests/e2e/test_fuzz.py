@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from pygls.exceptions import JsonRpcException
 
 from scripts.gen_protocol import methods
+from tests.e2e.conftest import Client, Connect
 
 METHODS = {decl.name: decl for decl in methods()}
-from tests.e2e.conftest import Client, Connect
 
 # Deliberate answers: invalid params / unknown ids, refusals, not initialized.
 EXPECTED_CODES = {-32602, -32001, -32002}

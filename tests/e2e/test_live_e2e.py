@@ -78,22 +78,24 @@ async def test_an_append_by_another_process_is_announced(
     client = await start([repo], extra_env={"SIDECAR_EXTERNAL_POLL_SECONDS": "3600"})
     assert not any("noticed every" in n for n in (await client.status())["notices"])
     session = await client.active()
-    last = session["eventCount"]
+    boundary = Boundary.model_validate(session["boundary"])
+    with Store.open(db_path) as other:
+        # A session no connection holds (the editor's own refuses other writers).
+        free = other.sessions.create(boundary, name="from a script")
 
     history = client.expect(
-        "sidecar/historyChanged", lambda p: p["sessionId"] == session["id"] and p["lastSeq"] > last
+        "sidecar/historyChanged", lambda p: p["sessionId"] == free.id and p["lastSeq"] == 1
     )
     cli = subprocess.run(
         [sys.executable, "-m", "sidecar", "events", "append", "--db", str(db_path),
-         "--session", session["id"], "--kind", "note", "--text", "from the CLI", "--json"],
+         "--session", free.id, "--kind", "note", "--text", "from the CLI", "--json"],
         env=env, capture_output=True, text=True, timeout=30, check=False,
     )  # fmt: skip
     assert cli.returncode == 0, cli.stderr
-    assert (await history)["lastSeq"] == last + 1
+    await history
 
     # A Store in this process (a hook would do the same): a new session, then its events.
     with Store.open(db_path) as other:
-        boundary = Boundary.model_validate(session["boundary"])
         started = other.sessions.create(boundary, name="from a hook")
         announced = client.expect(
             "sidecar/historyChanged", lambda p: p["sessionId"] == started.id and p["lastSeq"] == 2
@@ -178,7 +180,10 @@ async def test_two_editors_on_one_repository_import_each_line_once(
 
 def _last_uuid(lines: list[str]) -> str | None:
     for line in reversed(lines):
-        data = json.loads(line)
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue  # the fixture ends with a line cut short, as a crash leaves it
         if data.get("uuid"):
             return str(data["uuid"])
     return None
