@@ -1,11 +1,11 @@
-"""HEAD written -> DriftService.notify_drift, in process (the server adds its transport).
+"""HEAD written -> the drift port's notify_drift, in process (the server adds its transport).
 
 Run: ``python benchmarks/drift_latency.py [--samples N] [--json PATH]``
 
 A real repository with two branches on one commit, a real SQLite file, the
-real watchers; the drift service runs as in the server (store on a
-one-worker executor, prompts on an asyncio loop; prompts ``custom`` so no
-prompt is involved). Each sample switches branch and measures until the
+real watch hub; the core runs as in the server (workspace and git tracker on
+the owner thread, fed by :class:`~sidecar.watch.workspace.WorkspaceWatch`;
+prompts ``custom`` so no prompt is involved). Each sample switches branch and measures until the
 port's ``notify_drift`` is called, two ways of writing HEAD:
 
 - ``rename``: this process writes ``HEAD.lock`` and renames it onto ``HEAD``
@@ -13,14 +13,13 @@ port's ``notify_drift`` is called, two ways of writing HEAD:
   own latency: inotify, hand-off to the store thread, git re-read, policy);
 - ``git``: ``git symbolic-ref HEAD ...``; the clock starts before the spawn.
 
-Between samples the store thread is drained, so samples do not queue.
-Budget (SPEC section 9, at the client): p50 <= 10 ms, p95 <= 30 ms.
+Between samples the owner thread is drained, so samples do not queue.
+Budget (SPEC section 9, at the client): p50 <= 5 ms, p95 <= 10 ms.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import statistics
@@ -29,42 +28,35 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sidecar.core.models import Boundary, Recommendation
-from sidecar.services.drift import DriftService, DriftSettings
-from sidecar.services.sessions import SessionService
+from sidecar.services.drift import DriftSettings
+from sidecar.services.owner import Owner
+from sidecar.services.sessions import SessionService, Writer
+from sidecar.services.tracker import GitTracker
+from sidecar.services.workspace import QuietPort, Workspace
 from sidecar.store import Store
+from sidecar.watch.workspace import WorkspaceWatch
 
 GIT = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench"]
 WAIT_S = 5.0
 
 
-class TimingPort:
-    """Notes the time of each notify_drift; the session notifier too (ignored)."""
+class TimingPort(QuietPort):
+    """Notes the time of each notify_drift; asks and session changes are ignored."""
 
     def __init__(self) -> None:
         self.at = 0.0
         self.event = threading.Event()
 
     def notify_drift(
-        self, recommendation: Recommendation, before: Boundary | None, after: Boundary
+        self, folder: str, recommendation: Recommendation, before: Boundary | None, after: Boundary
     ) -> None:
         self.at = time.perf_counter()
         self.event.set()
-
-    async def ask(self, recommendation: Recommendation, actions: list[str]) -> str | None:
-        return None
-
-    def session_changed(self, folder: Any, session: Any, reason: str) -> None:
-        pass
-
-    def history_changed(self, session_id: str, last_seq: int) -> None:
-        pass
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -88,30 +80,42 @@ def measure(samples: int) -> dict[str, dict[str, float]]:
         subprocess.run([*GIT, "-C", str(repo), "branch", "b"], check=True)
         git_dir = repo / ".git"
 
-        executor = ThreadPoolExecutor(max_workers=1)
-        loop = asyncio.new_event_loop()
-        loop_thread = threading.Thread(target=loop.run_forever, daemon=True)
-        loop_thread.start()
+        owner = Owner("bench-owner")
         port = TimingPort()
-        store = executor.submit(Store.open, Path(tmp, "sessions.db")).result()
-        sessions = SessionService(store, port)
-        service = DriftService(
-            sessions,
-            repo.as_uri(),
-            repo,
-            port,
-            run=executor.submit,
-            loop=loop,
-            settings=DriftSettings(prompts="custom", watch_worktree=False),
-        )
-        executor.submit(service.start).result()
+
+        def setup() -> tuple[Workspace, WorkspaceWatch]:
+            store = Store.open(Path(tmp, "sessions.db"))
+            workspace = Workspace(
+                SessionService(store, Writer.connection()),
+                port,
+                settings=DriftSettings(prompts="custom"),
+                post=owner.post,
+            )
+            folder = workspace.open(repo.as_uri(), attach=False)
+            place = folder.place
+            assert place.git_dir is not None
+            watch = WorkspaceWatch(
+                git_dir=place.git_dir,
+                common_dir=place.common_dir or place.git_dir,
+                worktree=place.worktree,
+                on_git=lambda reason: folder.tracker.observe(reason) if folder.tracker else None,
+                on_paths=lambda paths: None,
+                post=owner.post,
+                later=owner.later,
+                folder_budget=20_000,
+            )
+            workspace.attach(folder)
+            GitTracker(workspace, folder)
+            return workspace, watch
+
+        workspace, watch = owner.call(setup)
         results: dict[str, dict[str, float]] = {}
         try:
             for way in ("rename", "git"):
                 times: list[float] = []
                 for i in range(samples):
                     branch = "b" if i % 2 == 0 else "a"
-                    executor.submit(lambda: None).result()  # drain the previous sample's work
+                    owner.call(lambda: None)  # drain the previous sample's work
                     port.event.clear()
                     if way == "rename":
                         lock = git_dir / "HEAD.lock"
@@ -129,12 +133,10 @@ def measure(samples: int) -> dict[str, dict[str, float]]:
                     times.append((port.at - start) * 1000)
                 results[way] = _percentiles(times)
         finally:
-            executor.submit(service.stop).result()
-            executor.submit(sessions.release_all).result()
-            executor.submit(store.close).result()
-            executor.shutdown()
-            loop.call_soon_threadsafe(loop.stop)
-            loop_thread.join(WAIT_S)
+            owner.call(watch.close)
+            owner.call(workspace.close_all)
+            owner.call(workspace.store.close)
+            owner.close()
         return results
 
 

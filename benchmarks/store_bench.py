@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import pct, timed
 
 from sidecar.core.models import Boundary, NewEvent
-from sidecar.store import Store
+from sidecar.store import Store, new_holder_id
 
 WORDS = (
     "login form oauth token refresh cache database migration index query parser lexer "
@@ -36,7 +36,9 @@ def sentence(rng: random.Random) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(rng.randint(6, 20)))
 
 
-def build(store: Store, sessions: int, events: int, rng: random.Random) -> tuple[list[str], float]:
+def build(
+    store: Store, sessions: int, events: int, rng: random.Random, holder: str
+) -> tuple[list[str], float]:
     """Create the data set; returns session ids and batched-append events/s."""
     per = events // sessions
     ids = []
@@ -50,7 +52,7 @@ def build(store: Store, sessions: int, events: int, rng: random.Random) -> tuple
             requester="dev@example.com",
             machine="bench",
         )
-        sid = store.start_session(b, name=f"session {i}").id
+        sid = store.sessions.create(b, name=f"session {i}").id
         ids.append(sid)
         batch = [
             NewEvent(
@@ -60,7 +62,7 @@ def build(store: Store, sessions: int, events: int, rng: random.Random) -> tuple
             for j in range(per)
         ]
         start = time.perf_counter()
-        store.append_events(sid, batch)
+        store.events.append(sid, batch, holder=holder)
         total_time += time.perf_counter() - start
         appended += len(batch)
     return ids, appended / total_time
@@ -75,47 +77,54 @@ def main() -> None:
     parser.add_argument("--db", type=Path, help="reuse or create the database here")
     args = parser.parse_args()
     rng = random.Random(7)
+    # Appends come from a connection (as the server's do): the holder check runs each time.
+    holder = new_holder_id()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"
         store = Store.open(path)
-        existing = store.list_sessions(limit=args.sessions).items
+        existing = store.sessions.list(limit=args.sessions).items
         if len(existing) >= args.sessions:
             ids = [s.id for s in existing]
             batch_rate = float("nan")
         else:
             t0 = time.perf_counter()
-            ids, batch_rate = build(store, args.sessions, args.events, rng)
+            ids, batch_rate = build(store, args.sessions, args.events, rng, holder)
             print(
                 f"built {args.events:,} events / {args.sessions:,} sessions in "
                 f"{time.perf_counter() - t0:.1f} s",
                 file=sys.stderr,
             )
         t0 = time.perf_counter()
-        indexed = store.index_pending()
+        indexed = store.events.index_pending()
         index_s = time.perf_counter() - t0
 
-        single_sid = store.start_session(
+        single_sid = store.sessions.create(
             existing[0].boundary
             if existing
             else Boundary(repository="r", worktree="/w", branch="b", requester="r", machine="m")
         ).id
+        store.leases.acquire(single_sid, holder, lease_seconds=3600)
         single = timed(
-            lambda: store.append_events(single_sid, [NewEvent(kind="note", payload={"text": "x"})]),
+            lambda: store.events.append(
+                single_sid, [NewEvent(kind="note", payload={"text": "x"})], holder=holder
+            ),
             args.runs,
         )
-        recent = timed(lambda: store.list_sessions(limit=50), args.runs)
+        recent = timed(lambda: store.sessions.list(limit=50), args.runs)
         recent_branch = timed(
-            lambda: store.list_sessions(
+            lambda: store.sessions.list(
                 repository="example.com/org/repo3", branch="branch-3", limit=50
             ),
             args.runs,
         )
         page = timed(
-            lambda: store.events(rng.choice(ids), after_seq=rng.randint(0, 100), limit=100),
+            lambda: store.events.page(rng.choice(ids), after_seq=rng.randint(0, 100), limit=100),
             args.runs,
         )
-        search = timed(lambda: store.search(rng.choice(WORDS) + " " + rng.choice(WORDS)), args.runs)
+        search = timed(
+            lambda: store.events.search(rng.choice(WORDS) + " " + rng.choice(WORDS)), args.runs
+        )
         store.close()
 
     figures = {

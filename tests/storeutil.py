@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sidecar.core.models import Boundary, NewEvent
+from sidecar.store import Store
 
 
 def boundary(
@@ -30,3 +32,15 @@ def boundary(
 def note(text: str = "", *, cid: str | None = None, kind: str = "note") -> NewEvent:
     """A small event carrying `text`."""
     return NewEvent(kind=kind, actor="agent", payload={"text": text}, client_event_id=cid)
+
+
+def append(
+    store: Store,
+    session_id: str,
+    events: Sequence[NewEvent],
+    *,
+    holder: str | None = None,
+    **options: Any,
+) -> list[int]:
+    """`store.events.append` as the sidecar's own bookkeeping (no holder) unless given one."""
+    return store.events.append(session_id, events, holder=holder, **options)

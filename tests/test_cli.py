@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 
 from sidecar.cli.main import app
 from sidecar.cli.output import relative_time
+from sidecar.core.boundary import NO_BRANCH, scope_filters
 from sidecar.core.models import Boundary, Scope
 from sidecar.protocol.messages import (
     AppendResult,
@@ -35,7 +35,8 @@ from sidecar.protocol.messages import (
     ShowResult,
     StartResult,
 )
-from sidecar.services.boundary import boundary_for, scope_filters
+from sidecar.services.boundary import Profile, boundary_for
+from tests.cliutil import Run, assert_one_line_error, inproc
 from tests.gitrepo import (
     DEFAULT_EMAIL,
     add_worktree,
@@ -48,16 +49,6 @@ from tests.gitrepo import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CLI_TIMEOUT_S = 60
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture(autouse=True)
@@ -117,30 +108,11 @@ def cli(
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
-def inproc(*args: str | Path, db: Path | None, stdin: str | None = None) -> Run:
-    """The same command in this process via typer's CliRunner (fast; -C picks the folder)."""
-    argv = [*map(str, args), *(["--db", str(db)] if db is not None else [])]
-    result = CliRunner().invoke(app, argv, input=stdin or "")
-    return Run(result.exit_code, result.stdout, result.stderr)
-
-
 def ok_json(*args: str | Path, cwd: Path, env: dict[str, str], db: Path, **kw: Any) -> Any:
     """Run a command with --json; it must succeed; returns the parsed output."""
     run = cli(*args, "--json", cwd=cwd, env=env, db=db, **kw)
     assert run.code == 0, run.stderr
     return run.json()
-
-
-def assert_one_line_error(run: Run, *fragments: str) -> None:
-    """Exit status 2, nothing on stdout, exactly one `error: ...` line on stderr."""
-    assert run.code == 2, (run.code, run.stdout, run.stderr)
-    assert run.stdout == ""
-    lines = run.stderr.splitlines()
-    assert len(lines) == 1, run.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in run.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def start(
@@ -208,13 +180,20 @@ def test_sidecar_db_variable_is_the_default_database(
     assert ids(listing) == [run.json()["session"]["id"]]
 
 
-def test_start_outside_git_is_a_one_line_error(
+def test_start_outside_git_binds_the_session_to_the_folder(
     tmp_path: Path, env: dict[str, str], db: Path
 ) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    run = cli("sessions", "start", cwd=plain, env=env, db=db)
-    assert_one_line_error(run, "not inside a git repository")
+    run = cli("sessions", "start", "--json", "--name", "notes", cwd=plain, env=env, db=db)
+    assert run.code == 0, run.stderr
+    assert run.stderr == ""
+    session = StartResult.model_validate(run.json()).session
+    assert session.name == "notes"
+    assert session.boundary.branch == NO_BRANCH == "-"
+    assert session.boundary.repository == session.boundary.worktree == str(plain.resolve())
+    assert session.boundary.provider == "cli"
+    assert session.head_sha is None
 
 
 # --------------------------------------------------------------------------- list
@@ -253,18 +232,25 @@ def test_list_scopes_worktree_repository_and_all(
     assert scoped("branch", repo) == {in_main["id"]}
 
 
-def test_list_outside_git_falls_back_to_all_with_a_note(
+def test_list_outside_git_shows_the_folders_sessions(
     repo: Path, tmp_path: Path, env: dict[str, str], db: Path
 ) -> None:
-    session = start(repo, env, db)
+    in_repo = start(repo, env, db)
     plain = tmp_path / "plain"
     plain.mkdir()
+    empty = cli("sessions", "list", "--json", cwd=plain, env=env, db=db)
+    assert empty.code == 0 and empty.stderr == ""
+    assert ids(empty.json()) == []
+    here = start(plain, env, db, name="outside git")
     run = cli("sessions", "list", "--json", cwd=plain, env=env, db=db)
-    assert run.code == 0
-    assert ids(run.json()) == [session["id"]]
-    assert run.stderr.startswith("note: ")
-    assert "not inside a git repository" in run.stderr
-    assert "all" in run.stderr
+    assert run.code == 0 and run.stderr == ""
+    assert ids(run.json()) == [here["id"]]
+    everything = ok_json("sessions", "list", "--scope", "all", cwd=plain, env=env, db=db)
+    assert ids(everything) == [here["id"], in_repo["id"]]
+    text = cli("sessions", "list", cwd=plain, env=env, db=db)
+    assert text.code == 0
+    row = text.stdout.splitlines()[1]
+    assert row.split()[:2] == [here["id"], "-"]
 
 
 def test_list_filters_by_status_and_query_and_pages_with_a_cursor(
@@ -677,17 +663,22 @@ def test_boundary_for_a_detached_head_and_outside_git(repo: Path, tmp_path: Path
     first = git(repo, "rev-parse", "HEAD")
     commit(repo, "second", {"b.txt": "b\n"})
     git(repo, "checkout", "--quiet", first)
-    boundary = boundary_for(repo, provider="claude-code", task="T-1")
-    assert boundary is not None
+    place = boundary_for(repo, Profile(provider="claude-code", task="T-1"))
+    assert place.in_git and place.head_sha == first
+    boundary = place.boundary
     assert boundary.branch == f"detached@{first[:7]}"
     assert boundary.provider == "claude-code" and boundary.task == "T-1"
     assert boundary.machine == socket.gethostname()
-    assert boundary_for(repo, requester_override="bot@example.com").requester == (  # type: ignore[union-attr]
+    assert boundary_for(repo, Profile(requester="bot@example.com")).boundary.requester == (
         "bot@example.com"
     )
     plain = tmp_path / "plain"
     plain.mkdir()
-    assert boundary_for(plain) is None
+    outside = boundary_for(plain)
+    assert not outside.in_git and outside.head is None
+    assert outside.reason is not None and "not inside a git repository" in outside.reason
+    assert outside.boundary.branch == NO_BRANCH
+    assert outside.boundary.repository == outside.boundary.worktree == str(plain.resolve())
 
 
 def test_scope_filters_for_each_scope() -> None:

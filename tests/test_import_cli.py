@@ -70,17 +70,17 @@ def test_claude_code_from_a_path_counts_and_is_idempotent(home: Path) -> None:
     assert first["eventsAdded"] > 10
     assert first["skippedMalformed"] == 1
     with open_store() as store:
-        session = store.find_by_provider_ref("claude-code", MAIN_ID)
+        session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
         assert session is not None
         assert session.boundary.provider == "claude-code"
         assert session.boundary.branch == "feat/login"  # recorded by Claude Code
-        count = store.last_seq(session.id)
+        count = store.events.last_seq(session.id)
 
     second = run_import("claude-code", str(CLAUDE))
     assert second["sessionsCreated"] == 0
     assert second["eventsAdded"] == 0
     with open_store() as store:
-        assert store.last_seq(session.id) == count
+        assert store.events.last_seq(session.id) == count
 
 
 def test_text_output_names_the_counts(home: Path) -> None:
@@ -119,11 +119,11 @@ def test_default_imports_this_folders_project_incrementally(home: Path, tmp_path
     assert second["sessionsUpdated"] == 1
     assert second["eventsAdded"] > 0
     with open_store() as store:
-        session = store.find_by_provider_ref("claude-code", MAIN_ID)
+        session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
         assert session is not None
         assert session.boundary.worktree == str(repo)
         assert session.boundary.repository == str(repo)
-        assert store.last_seq(session.id) == first["eventsAdded"] + second["eventsAdded"]
+        assert store.events.last_seq(session.id) == first["eventsAdded"] + second["eventsAdded"]
 
     everything = run_import("claude-code", "--all", cwd=repo)
     assert everything["files"] == 2
@@ -147,7 +147,7 @@ def test_amplifier_from_a_path(home: Path) -> None:
     assert result["sessionsCreated"] == 2
     with open_store() as store:
         ids = result["sessionIds"]
-        sessions = [store.get_session(i) for i in ids]
+        sessions = [store.sessions.get(i) for i in ids]
     assert any(s.agent_name for s in sessions)  # the sub-agent session, linked to its parent
 
 
@@ -170,9 +170,9 @@ def test_sessions_the_hook_records_are_not_imported_twice(home: Path, tmp_path: 
     assert result["recordedByHook"] == 1
     assert result["eventsAdded"] == 0
     with open_store() as store:
-        session = store.find_by_provider_ref("claude-code", MAIN_ID)
+        session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
         assert session is not None
-        assert store.last_seq(session.id) == 1
+        assert store.events.last_seq(session.id) == 1
 
 
 def test_path_and_all_together_are_refused(home: Path) -> None:

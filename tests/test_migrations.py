@@ -31,12 +31,15 @@ def _database_at(path: Path, version: int) -> None:
                 f"('old1', {seq}, '2026-01-01T00:00:00.000000Z', 'note', 'agent', "
                 f'\'{{"text": "legacy event {seq}"}}\')'
             )
+        if version >= 3:
+            # From v3 on, an append stores each event's searchable text with it.
+            conn.execute("UPDATE events SET text = json_extract(payload, '$.text')")
     conn.close()
 
 
 def test_empty_file_migrates_to_latest(tmp_path: Path) -> None:
     with Store.open(tmp_path / "new.db") as s:
-        assert schema.current_version(s.db) == schema.LATEST_VERSION
+        assert schema.current_version(s.db.conn) == schema.LATEST_VERSION
 
 
 @pytest.mark.parametrize("version", range(1, schema.LATEST_VERSION))
@@ -44,20 +47,23 @@ def test_each_earlier_version_migrates_and_keeps_its_data(tmp_path: Path, versio
     path = tmp_path / f"v{version}.db"
     _database_at(path, version)
     with Store.open(path) as s:
-        assert schema.current_version(s.db) == schema.LATEST_VERSION
-        assert [e.payload["text"] for e in s.events("old1")] == ["legacy event 1", "legacy event 2"]
-        assert s.append_events("old1", [note("after upgrade")]) == [3]
+        assert schema.current_version(s.db.conn) == schema.LATEST_VERSION
+        assert [e.payload["text"] for e in s.events.page("old1")] == [
+            "legacy event 1",
+            "legacy event 2",
+        ]
+        assert s.events.append("old1", [note("after upgrade")], holder=None) == [3]
         # Events that predate the search index become searchable too.
-        assert [h.seq for h in s.search("legacy")] == [2, 1]
-        assert s.search("upgrade")[0].seq == 3
-        s.start_session(boundary())
+        assert [h.seq for h in s.events.search("legacy")] == [2, 1]
+        assert s.events.search("upgrade")[0].seq == 3
+        s.sessions.create(boundary())
 
 
 def test_migrating_twice_is_a_no_op(tmp_path: Path) -> None:
     path = tmp_path / "twice.db"
     Store.open(path).close()
     with Store.open(path) as s:
-        assert schema.migrate(s.db) == schema.LATEST_VERSION
+        assert schema.migrate(s.db.conn) == schema.LATEST_VERSION
 
 
 def test_a_newer_schema_is_refused_not_guessed(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ WRITER = textwrap.dedent(
                          client_event_id=f"{writer}-{sent + i}")
                 for i in range(batch)
             ]
-            seqs = store.append_events(sid, events)
+            seqs = store.events.append(sid, events, holder=None)
             # One line per acknowledged batch: the parent knows what was acknowledged.
             print(sid, writer, sent, sent + batch - 1, ",".join(map(str, seqs)), flush=True)
         sent += batch
@@ -56,14 +56,14 @@ def _spawn(
 def test_four_processes_append_to_the_same_sessions_without_gaps(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     with Store.open(db) as store:
-        sessions = [store.start_session(boundary(f"b{i}")).id for i in range(2)]
+        sessions = [store.sessions.create(boundary(f"b{i}")).id for i in range(2)]
     writers = [_spawn(db, f"w{i}", sessions, 2000, 50) for i in range(4)]
     for proc in writers:
         out, _ = proc.communicate(timeout=240)
         assert proc.returncode == 0, out
     with Store.open(db) as store:
         for sid in sessions:
-            events = store.events(sid, limit=10_000)
+            events = store.events.page(sid, limit=10_000)
             seqs = [e.seq for e in events]
             assert seqs == list(range(1, 8001)), "seqs must be contiguous from 1"
             keys = [(e.payload["writer"], e.payload["n"]) for e in events]
@@ -71,13 +71,13 @@ def test_four_processes_append_to_the_same_sessions_without_gaps(tmp_path: Path)
             for w in range(4):
                 mine = [n for writer, n in keys if writer == f"w{w}"]
                 assert mine == list(range(2000)), "each writer's events in its own order"
-        assert store.integrity_check() == "ok"
+        assert store.db.integrity_check() == "ok"
 
 
 def test_writer_killed_mid_batch_loses_no_acknowledged_event(tmp_path: Path) -> None:
     db = tmp_path / "kill.db"
     with Store.open(db) as store:
-        sid = store.start_session(boundary()).id
+        sid = store.sessions.create(boundary()).id
     proc = _spawn(db, "victim", [sid], 1_000_000, 200)
     acknowledged: list[tuple[int, int]] = []
     assert proc.stdout is not None
@@ -92,8 +92,8 @@ def test_writer_killed_mid_batch_loses_no_acknowledged_event(tmp_path: Path) -> 
     proc.wait(timeout=30)
     assert len(acknowledged) >= 25, "the writer should have acknowledged batches before the kill"
     with Store.open(db) as store:
-        assert store.integrity_check() == "ok"
-        events = store.events(sid, limit=1_000_000)
+        assert store.db.integrity_check() == "ok"
+        events = store.events.page(sid, limit=1_000_000)
         seqs = [e.seq for e in events]
         assert seqs == list(range(1, len(seqs) + 1))
         stored = {e.payload["n"] for e in events}
@@ -108,7 +108,7 @@ def test_writer_killed_mid_batch_loses_no_acknowledged_event(tmp_path: Path) -> 
             )
             for n in range(len(stored) - 50, len(stored) + 50)
         ]
-        seqs_back = store.append_events(sid, resend)
+        seqs_back = store.events.append(sid, resend, holder=None)
         assert seqs_back[:50] == list(range(len(stored) - 49, len(stored) + 1))
-        assert store.last_seq(sid) == len(stored) + 50
-        assert json.loads(json.dumps(store.integrity_check())) == "ok"
+        assert store.events.last_seq(sid) == len(stored) + 50
+        assert json.loads(json.dumps(store.db.integrity_check())) == "ok"

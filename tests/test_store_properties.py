@@ -51,7 +51,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(target=sessions, branch=BRANCHES)
     def start(self, branch: str) -> str:
         self._tick()
-        s = self.store.start_session(boundary(branch), now=self.clock)
+        s = self.store.sessions.create(boundary(branch), now=self.clock)
         self.history[s.id] = []
         self.branch[s.id] = branch
         self.cids[s.id] = {}
@@ -66,7 +66,7 @@ class StoreMachine(RuleBasedStateMachine):
         for text in texts:
             cid = f"c{len(self.cids[sid])}-{text}" if with_ids else None
             batch.append(note(text, cid=cid))
-        seqs = self.store.append_events(sid, batch, now=self.clock)
+        seqs = self.store.events.append(sid, batch, holder=None, now=self.clock)
         expected = []
         for event in batch:
             cid = event.client_event_id
@@ -84,7 +84,9 @@ class StoreMachine(RuleBasedStateMachine):
         if sid not in self.history or not self.cids[sid]:
             return
         cid, seq = next(reversed(self.cids[sid].items()))
-        again = self.store.append_events(sid, [note(self.history[sid][seq - 1], cid=cid)])
+        again = self.store.events.append(
+            sid, [note(self.history[sid][seq - 1], cid=cid)], holder=None
+        )
         assert again == [seq]
 
     @rule(target=sessions, sid=sessions, data=st.data())
@@ -93,7 +95,7 @@ class StoreMachine(RuleBasedStateMachine):
             return sid
         self._tick()
         at = data.draw(st.integers(min_value=0, max_value=len(self.history[sid])))
-        child = self.store.fork_session(sid, at_seq=at, now=self.clock)
+        child = self.store.sessions.fork(sid, at_seq=at, now=self.clock)
         self.history[child.id] = list(self.history[sid][:at])
         self.branch[child.id] = self.branch[sid]
         self.cids[child.id] = {}
@@ -102,13 +104,13 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(sid=sessions)
     def end(self, sid: str) -> None:
         if sid in self.history:
-            self.store.end_session(sid)
+            self.store.sessions.end(sid)
             self.ended.add(sid)
 
     @precondition(lambda self: bool(self.ended))
     @rule(days=st.integers(min_value=0, max_value=120))
     def cleanup(self, days: int) -> None:
-        removed = self.store.cleanup(days, now=self.clock + timedelta(days=0))
+        removed = self.store.sessions.cleanup(days, now=self.clock + timedelta(days=0))
         for s in removed:
             assert s.id in self.ended
             self.ended.discard(s.id)
@@ -117,7 +119,7 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(sid=consumes(sessions))
     def delete(self, sid: str) -> None:
         if sid in self.history:
-            self.store.delete_session(sid)
+            self.store.sessions.delete(sid)
             del self.history[sid]
             self.ended.discard(sid)
 
@@ -126,10 +128,10 @@ class StoreMachine(RuleBasedStateMachine):
         if not hasattr(self, "store"):
             return
         for sid, texts in self.history.items():
-            events = self.store.events(sid, limit=10_000)
+            events = self.store.events.page(sid, limit=10_000)
             assert [e.seq for e in events] == list(range(1, len(texts) + 1))
             assert [e.payload["text"] for e in events] == texts
-            assert self.store.last_seq(sid) == len(texts)
+            assert self.store.events.last_seq(sid) == len(texts)
 
     @invariant()
     def listing_is_complete_and_ordered(self) -> None:
@@ -138,7 +140,7 @@ class StoreMachine(RuleBasedStateMachine):
         listed = []
         cursor = None
         while True:
-            page = self.store.list_sessions(limit=3, cursor=cursor)
+            page = self.store.sessions.list(limit=3, cursor=cursor)
             listed.extend(page.items)
             cursor = page.next_cursor
             if cursor is None:
@@ -147,7 +149,7 @@ class StoreMachine(RuleBasedStateMachine):
         keys = [(s.last_event_at or s.created_at) for s in listed]
         assert keys == sorted(keys, reverse=True)
         for branch in ("main", "feature", "fix"):
-            got = {s.id for s in self.store.list_sessions(branch=branch, limit=1000).items}
+            got = {s.id for s in self.store.sessions.list(branch=branch, limit=1000).items}
             assert got == {sid for sid in self.history if self.branch[sid] == branch}
 
 

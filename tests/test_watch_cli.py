@@ -126,14 +126,14 @@ def test_watch_asks_on_a_switch_and_records_the_answers(
 
     store = Store.open(db)
     try:
-        resumed = store.get_session(first)
+        resumed = store.sessions.get(first)
         assert resumed.boundary.branch == "main"
         assert resumed.status is SessionStatus.IDLE  # left idle on exit, never ended
-        decision = store.events(first, kinds=[EventKind.DECISION])[-1].payload
+        decision = store.events.page(first, kinds=[EventKind.DECISION])[-1].payload
         assert decision["action"] == "resume" and decision["chosen"].startswith('Resume "')
-        [feature] = [s for s in store.list_sessions().items if s.boundary.branch == "feature"]
+        [feature] = [s for s in store.sessions.list().items if s.boundary.branch == "feature"]
         assert feature.id in fresh
-        chosen = store.events(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
+        chosen = store.events.page(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
         assert chosen == "Start fresh"
     finally:
         store.close()
@@ -153,8 +153,8 @@ def test_without_prompts_the_recommendation_is_applied(
     assert not any("Choose" in line for line in watcher.seen)
     store = Store.open(db)
     try:
-        [feature] = [s for s in store.list_sessions().items if s.boundary.branch == "feature"]
-        chosen = store.events(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
+        [feature] = [s for s in store.sessions.list().items if s.boundary.branch == "feature"]
+        chosen = store.events.page(feature.id, kinds=[EventKind.DECISION])[0].payload["chosen"]
         assert chosen == "automatic"
     finally:
         store.close()

@@ -1,38 +1,26 @@
-"""GitDirWatcher: real repositories, real inotify, every wait bounded."""
+"""GitDirWatch: real repositories on both hub backends, every wait bounded."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from sidecar.watch.gitdir import GitDirWatcher, classify_git_path, to_loop
+from sidecar.watch.gitdir import GitDirWatch, classify_git_path
+from sidecar.watch.hub import WatchHub
 from tests.gitrepo import add_worktree, commit, git, make_repo, switch, write_files
+from tests.watchrig import BACKENDS, HubProbe, Recorder, open_hub, overflow_queue
 
-TIMEOUT_S = 5.0
+StartWatch = Callable[..., tuple[GitDirWatch, Recorder[str]]]
 
 
-class Reasons:
-    """Collects on_change reasons from the watcher thread; waits with a timeout."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, reason: str) -> None:
-        with self._cond:
-            self.items.append(reason)
-            self._cond.notify_all()
-
-    def wait_for(self, reason: str, timeout: float = TIMEOUT_S) -> list[str]:
-        """Wait until ``reason`` arrived; returns everything received so far."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: reason in self.items, timeout):
-                raise AssertionError(f"no {reason!r} within {timeout} s; got {self.items}")
-            return list(self.items)
+@pytest.fixture(params=BACKENDS)
+def hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[WatchHub]:
+    with open_hub(monkeypatch, request.param) as hub:
+        yield hub
 
 
 @pytest.fixture
@@ -43,62 +31,82 @@ def repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def watch(repo: Path) -> Iterator[Callable[..., tuple[GitDirWatcher, Reasons]]]:
-    started: list[GitDirWatcher] = []
+def watch(hub: WatchHub, repo: Path) -> Iterator[StartWatch]:
+    started: list[GitDirWatch] = []
 
     def start(
         git_dir: Path | None = None, common_dir: Path | None = None
-    ) -> tuple[GitDirWatcher, Reasons]:
-        reasons = Reasons()
+    ) -> tuple[GitDirWatch, Recorder[str]]:
+        reasons: Recorder[str] = Recorder()
         git_dir = git_dir or repo / ".git"
-        watcher = GitDirWatcher(git_dir, common_dir or git_dir, reasons)
-        watcher.start()
+        watcher = GitDirWatch(hub, git_dir, common_dir or git_dir, reasons)
         started.append(watcher)
         return watcher, reasons
 
     yield start
     for watcher in started:
-        watcher.stop()
+        watcher.close()
 
 
-def test_switch_fires_head(repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]) -> None:
+def write_head_like_git(git_dir: Path, branch: str) -> None:
+    """HEAD.lock written, then renamed onto HEAD: exactly what git does."""
+    lock = git_dir / "HEAD.lock"
+    lock.write_text(f"ref: refs/heads/{branch}\n", encoding="utf-8")
+    os.rename(lock, git_dir / "HEAD")
+
+
+def test_head_written_by_rename_fires_head_on_the_hub_thread(
+    repo: Path, hub: WatchHub, watch: StartWatch
+) -> None:
+    _, reasons = watch()
+    write_head_like_git(repo / ".git", "other")
+    assert reasons.wait_for("head") == ["head"]
+    assert reasons.threads == {hub.thread}
+
+
+def test_switch_fires_head(repo: Path, watch: StartWatch) -> None:
     _, reasons = watch()
     switch(repo, "other")
     reasons.wait_for("head")
 
 
-def test_commit_fires_for_the_branch_ref(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
+def test_commit_fires_for_the_branch_ref(repo: Path, watch: StartWatch) -> None:
     _, reasons = watch()
     commit(repo, "second", {"a.txt": "a\n"})
     reasons.wait_for("ref:refs/heads/main")
 
 
-def test_branch_with_slash_fires(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
+def test_a_branch_in_a_new_refs_subfolder_fires_its_ref(repo: Path, watch: StartWatch) -> None:
     _, reasons = watch()
-    git(repo, "branch", "feature/x")
+    assert not (repo / ".git" / "refs" / "heads" / "feature").exists()
+    git(repo, "branch", "feature/x")  # creates refs/heads/feature/ first
     reasons.wait_for("ref:refs/heads/feature/x")
+    # The new subfolder is followed: a later ref in it fires too.
+    git(repo, "branch", "feature/y")
+    reasons.wait_for("ref:refs/heads/feature/y")
 
 
-def test_index_and_objects_alone_do_not_fire(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
+def test_refs_heads_appearing_later_is_followed(repo: Path, watch: StartWatch) -> None:
+    heads = repo / ".git" / "refs" / "heads"
+    git(repo, "pack-refs", "--all")
+    shutil.rmtree(heads)
+    _, reasons = watch()
+    git(repo, "branch", "fresh")
+    reasons.wait_for("ref:refs/heads/fresh")
+
+
+def test_index_objects_and_fetch_head_alone_do_not_fire(repo: Path, watch: StartWatch) -> None:
     _, reasons = watch()
     write_files(repo, {"new.txt": "new\n"})
     git(repo, "add", "new.txt")  # writes .git/index (via index.lock) and a loose object
     git(repo, "hash-object", "-w", "--stdin")
     git(repo, "fetch", "--quiet", str(repo), "main")  # FETCH_HEAD
-    # Sentinel through the same watch (ordered after the writes above): rewrite HEAD.
+    # Sentinel through the same folder watch (ordered after the writes above).
     git(repo, "symbolic-ref", "HEAD", "refs/heads/main")
     assert reasons.wait_for("head") == ["head"]
 
 
-def test_merge_in_progress_fires_operation(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
+def test_merge_in_progress_fires_operation(repo: Path, watch: StartWatch) -> None:
     commit(repo, "main side", {"c.txt": "main\n"})
     switch(repo, "other")
     commit(repo, "other side", {"c.txt": "other\n"})
@@ -106,13 +114,13 @@ def test_merge_in_progress_fires_operation(
     git(repo, "merge", "main", check=False)  # conflicts: MERGE_HEAD stays
     assert (repo / ".git" / "MERGE_HEAD").exists()
     reasons.wait_for("operation:MERGE_HEAD")
-    reasons.items.clear()
+    reasons.clear()
     git(repo, "merge", "--abort")
     reasons.wait_for("operation:MERGE_HEAD")
 
 
 def test_linked_worktree_uses_its_own_git_dir(
-    repo: Path, tmp_path: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
+    repo: Path, tmp_path: Path, watch: StartWatch
 ) -> None:
     linked = add_worktree(repo, tmp_path / "linked", "topic")
     common = repo / ".git"
@@ -131,56 +139,67 @@ def test_linked_worktree_uses_its_own_git_dir(
     reasons.wait_for("ref:refs/heads/main")
 
 
-def test_stop_stops_callbacks(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
-    stopped, stopped_reasons = watch()
-    stopped.stop()
-    assert not stopped.running
+def test_closing_stops_callbacks(repo: Path, watch: StartWatch) -> None:
+    closed, closed_reasons = watch()
+    closed.close()
+    closed.close()  # idempotent
     _, live_reasons = watch()
     switch(repo, "other")
     live_reasons.wait_for("head")
-    assert stopped_reasons.items == []
+    commit(repo, "more", {"b.txt": "b\n"})
+    live_reasons.wait_for("ref:refs/heads/other")
+    assert closed_reasons.items == []
 
 
-def test_start_and_stop_are_idempotent_and_restartable(
-    repo: Path, watch: Callable[..., tuple[GitDirWatcher, Reasons]]
-) -> None:
-    watcher, reasons = watch()
-    watcher.start()
-    assert watcher.running
-    watcher.stop()
-    watcher.stop()
-    assert not watcher.running
-    watcher.start()
-    switch(repo, "other")
-    assert reasons.wait_for("head").count("head") == 1
+def test_a_missing_git_dir_raises_and_leaves_nothing_open(hub: WatchHub, tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="nope"):
+        GitDirWatch(hub, tmp_path / "nope", None, lambda reason: None)
+    assert hub.handle_count == 0
 
 
-def test_start_on_a_missing_git_dir_raises(tmp_path: Path) -> None:
-    watcher = GitDirWatcher(tmp_path / "nope", None, lambda reason: None)
-    with pytest.raises(OSError):
-        watcher.start()
-    assert not watcher.running
+def test_a_failing_callback_does_not_end_watching(repo: Path, hub: WatchHub) -> None:
+    reasons: Recorder[str] = Recorder()
 
+    def flaky(reason: str) -> None:
+        reasons(reason)
+        if len(reasons.items) == 1:
+            raise RuntimeError("consumer bug")
 
-async def test_to_loop_delivers_on_the_event_loop(repo: Path) -> None:
-    loop = asyncio.get_running_loop()
-    got: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
-
-    def on_change(reason: str) -> None:
-        # Runs on the loop thread: asyncio objects may be used directly.
-        got.put_nowait((reason, threading.current_thread() is threading.main_thread()))
-
-    watcher = GitDirWatcher(repo / ".git", None, to_loop(loop, on_change))
-    watcher.start()
+    watcher = GitDirWatch(hub, repo / ".git", None, flaky)
     try:
-        await asyncio.to_thread(switch, repo, "other")
-        reason, on_main_thread = await asyncio.wait_for(got.get(), TIMEOUT_S)
+        switch(repo, "other")
+        reasons.wait_for("head")
+        reasons.clear()
+        switch(repo, "main")
+        reasons.wait_for("head")
     finally:
-        watcher.stop()
-    assert reason == "head"
-    assert on_main_thread
+        watcher.close()
+
+
+def test_a_deleted_git_dir_reports_gone(hub: WatchHub, tmp_path: Path) -> None:
+    git_dir = tmp_path / "fake.git"
+    (git_dir / "refs" / "heads").mkdir(parents=True)
+    reasons: Recorder[str] = Recorder()
+    watcher = GitDirWatch(hub, git_dir, None, reasons)
+    try:
+        shutil.rmtree(git_dir)
+        reasons.wait_for("gone")
+    finally:
+        watcher.close()
+
+
+@pytest.mark.parametrize("hub", ["inotify"], indirect=True)
+def test_a_queue_overflow_reports_overflow_once(
+    repo: Path, hub: WatchHub, tmp_path: Path, watch: StartWatch
+) -> None:
+    _, reasons = watch()
+    probe = HubProbe(hub, tmp_path / "probe")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    hub.watch_folder(busy, lambda event: None)
+    overflow_queue(hub, busy, tmp_path / "spare")
+    probe.wait_overflow()
+    assert reasons.items.count("overflow") == 1
 
 
 @pytest.mark.parametrize(
@@ -209,23 +228,3 @@ def test_classify_git_path(path: str, expected: str | None) -> None:
     git_dir, common_dir = f"{root}/c/worktrees/w", f"{root}/c"
     absolute = f"{root}/c/worktrees/w/{path[2:]}" if path.startswith("g/") else f"{root}/{path}"
     assert classify_git_path(absolute, git_dir, common_dir) == expected
-
-
-def test_a_failing_callback_does_not_end_watching(repo: Path) -> None:
-    reasons = Reasons()
-
-    def flaky(reason: str) -> None:
-        reasons(reason)
-        if len(reasons.items) == 1:
-            raise RuntimeError("consumer bug")
-
-    watcher = GitDirWatcher(repo / ".git", None, flaky)
-    watcher.start()
-    try:
-        switch(repo, "other")
-        reasons.wait_for("head")
-        reasons.items.clear()
-        switch(repo, "main")
-        reasons.wait_for("head")
-    finally:
-        watcher.stop()

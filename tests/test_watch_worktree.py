@@ -1,187 +1,293 @@
-"""WorktreeWatcher and the ignore matcher: real folders, real inotify, bounded waits."""
+"""TreeWatch and the ignore matcher: real folders on both hub backends, bounded waits."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from sidecar.watch.hub import WatchHub
 from sidecar.watch.ignore import IgnoreMatcher, count_folders
-from sidecar.watch.worktree import WorktreeWatcher, plan_watches
+from sidecar.watch.worktree import NEW_FOLDER_SCAN_LIMIT, TreeWatch
+from tests.gitrepo import commit, git, make_repo
+from tests.watchrig import BACKENDS, HubProbe, Recorder, open_hub, overflow_queue, write
 
-TIMEOUT_S = 5.0
-
-
-class Batches:
-    """Collects on_paths batches from the watcher; waits with a timeout."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, paths: list[str]) -> None:
-        with self._cond:
-            self.batches.append(paths)
-            self._cond.notify_all()
-
-    @property
-    def paths(self) -> set[str]:
-        with self._cond:
-            return {p for batch in self.batches for p in batch}
-
-    def wait_for(self, path: str, timeout: float = TIMEOUT_S) -> set[str]:
-        """Wait until ``path`` was reported; returns every path reported so far."""
-        with self._cond:
-            seen = lambda: any(path in batch for batch in self.batches)  # noqa: E731
-            if not self._cond.wait_for(seen, timeout):
-                raise AssertionError(f"{path!r} not reported within {timeout} s: {self.batches}")
-        return self.paths
+StartTree = Callable[..., tuple[TreeWatch, Recorder[str]]]
 
 
-def write(root: Path, rel: str, text: str = "x\n") -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+@pytest.fixture(params=BACKENDS)
+def hub(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[WatchHub]:
+    with open_hub(monkeypatch, request.param) as hub:
+        yield hub
 
 
 @pytest.fixture
-def watch(tmp_path: Path) -> Iterator[Callable[..., tuple[WorktreeWatcher, Batches]]]:
-    started: list[WorktreeWatcher] = []
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    root.mkdir()
+    return root
 
-    def start(**options: int | float) -> tuple[WorktreeWatcher, Batches]:
-        batches = Batches()
-        watcher = WorktreeWatcher(tmp_path, batches, coalesce_s=0.05, **options)  # type: ignore[arg-type]
-        assert watcher.start() == "native"
-        started.append(watcher)
-        return watcher, batches
+
+@pytest.fixture
+def watch(hub: WatchHub, root: Path) -> Iterator[StartTree]:
+    started: list[TreeWatch] = []
+
+    def start(**options: int) -> tuple[TreeWatch, Recorder[str]]:
+        paths: Recorder[str] = Recorder()
+        tree = TreeWatch(hub, root, paths, **options)  # type: ignore[arg-type]
+        started.append(tree)
+        assert tree.start() == "native"
+        return tree, paths
 
     yield start
-    for watcher in started:
-        watcher.stop()
+    for tree in started:
+        tree.close()
 
 
 def test_created_and_modified_files_are_reported_relative(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
+    root: Path, hub: WatchHub, watch: StartTree
 ) -> None:
-    write(tmp_path, "src/old.py")
-    _, batches = watch()
-    write(tmp_path, "src/new.py")
-    batches.wait_for("src/new.py")
-    with (tmp_path / "src/old.py").open("a", encoding="utf-8") as file:
+    write(root, "src/old.py")
+    _, paths = watch()
+    write(root, "src/new.py")
+    paths.wait_for("src/new.py")
+    with (root / "src/old.py").open("a", encoding="utf-8") as file:
         file.write("more\n")
-    batches.wait_for("src/old.py")
-    assert all(not p.startswith("/") for p in batches.paths)
+    paths.wait_for("src/old.py")
+    assert all(not p.startswith("/") for p in paths.items)
+    assert paths.threads == {hub.thread}
 
 
-def test_deleted_and_renamed_files_are_reported(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
-) -> None:
-    write(tmp_path, "a.txt")
-    write(tmp_path, "gone.txt")
-    _, batches = watch()
-    (tmp_path / "a.txt").rename(tmp_path / "b.txt")
-    (tmp_path / "gone.txt").unlink()
-    batches.wait_for("gone.txt")
-    assert {"a.txt", "b.txt"} <= batches.wait_for("b.txt")
+def test_deleted_and_renamed_files_are_reported(root: Path, watch: StartTree) -> None:
+    write(root, "a.txt")
+    write(root, "gone.txt")
+    _, paths = watch()
+    (root / "a.txt").rename(root / "b.txt")
+    (root / "gone.txt").unlink()
+    paths.wait_for("gone.txt")
+    assert {"a.txt", "b.txt"} <= set(paths.wait_for("b.txt"))
 
 
-def test_gitignored_folder_and_node_modules_are_not_reported(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
-) -> None:
-    write(tmp_path, ".gitignore", "logs/\n*.log\n!keep.log\n")
-    write(tmp_path, "logs/old.txt")
-    write(tmp_path, "node_modules/pkg/index.js")
-    watcher, batches = watch()
-    # A heavy ignored folder is not watched at all, not merely filtered.
-    assert "node_modules" not in watcher.watched_roots
-    assert "" in watcher.watched_roots and not watcher.watched_roots[""]
-    write(tmp_path, "logs/new.txt")
-    write(tmp_path, "node_modules/pkg/new.js")
-    write(tmp_path, "node_modules/top.js")
-    write(tmp_path, "debug.log")
-    write(tmp_path, "keep.log")
-    write(tmp_path, "sentinel.txt")
-    reported = batches.wait_for("sentinel.txt")
+def test_folders_themselves_are_not_reported(root: Path, watch: StartTree) -> None:
+    _, paths = watch()
+    (root / "empty").mkdir()
+    (root / "empty").rmdir()
+    write(root, "sentinel")
+    assert paths.wait_for("sentinel") == ["sentinel"]
+
+
+def test_ignored_subtrees_get_no_watch_and_send_nothing(root: Path, watch: StartTree) -> None:
+    write(root, ".gitignore", "logs/\n*.log\n!keep.log\n")
+    write(root, "logs/old.txt")
+    write(root, "node_modules/pkg/lib/index.js")
+    write(root, "src/__pycache__/m.pyc")
+    tree, paths = watch()
+    assert tree.watched_folders == {"", "src"}
+    assert tree.folder_count == 2
+    write(root, "logs/new.txt")
+    write(root, "node_modules/pkg/new.js")
+    write(root, "node_modules/top.js")
+    write(root, "src/__pycache__/n.pyc")
+    write(root, "debug.log")
+    write(root, "keep.log")
+    write(root, "sentinel.txt")
+    reported = paths.wait_for("sentinel.txt")
     assert "keep.log" in reported
-    assert not [p for p in reported if p.startswith(("logs", "node_modules", "debug.log"))]
+    assert not [p for p in reported if p.startswith(("logs", "node_modules", "src/", "debug"))]
 
 
-def test_nested_gitignore_is_honoured(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
-) -> None:
-    write(tmp_path, "sub/.gitignore", "*.tmp\n")
-    _, batches = watch()
-    write(tmp_path, "sub/deep/a.tmp")
-    write(tmp_path, "sub/b.tmp")
-    write(tmp_path, "top.tmp")  # the nested file does not apply above its folder
-    write(tmp_path, "sub/deep/kept.txt")
-    reported = batches.wait_for("sub/deep/kept.txt")
-    batches.wait_for("top.tmp")
+def test_an_ignored_folder_created_later_gets_no_watch(root: Path, watch: StartTree) -> None:
+    tree, paths = watch()
+    write(root, "node_modules/pkg/index.js")
+    write(root, "sentinel")
+    paths.wait_for("sentinel")
+    assert tree.watched_folders == {""}
+    assert "node_modules/pkg/index.js" not in paths.items
+
+
+def test_the_roots_git_folder_is_not_watched(tmp_path: Path, hub: WatchHub) -> None:
+    repo = make_repo(tmp_path)
+    paths: Recorder[str] = Recorder()
+    tree = TreeWatch(hub, repo, paths)
+    try:
+        assert tree.start() == "native"
+        assert tree.watched_folders == {""}
+        commit(repo, "second", {"a.txt": "a\n"})
+        git(repo, "branch", "feature/x")
+        write(repo, "sentinel")
+        reported = paths.wait_for("sentinel")
+        assert not [p for p in reported if p.startswith(".git")]
+    finally:
+        tree.close()
+
+
+def test_nested_gitignore_is_honoured(root: Path, watch: StartTree) -> None:
+    write(root, "sub/.gitignore", "*.tmp\n")
+    (root / "sub" / "deep").mkdir()
+    _, paths = watch()
+    write(root, "sub/deep/a.tmp")
+    write(root, "sub/b.tmp")
+    write(root, "top.tmp")  # the nested file does not apply above its folder
+    write(root, "sub/deep/kept.txt")
+    reported = paths.wait_for("sub/deep/kept.txt")
+    paths.wait_for("top.tmp")
     assert not [p for p in reported if p.startswith("sub/") and p.endswith(".tmp")]
 
 
-def test_changed_gitignore_applies_without_restart(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
+def test_a_changed_gitignore_applies_without_restart(root: Path, watch: StartTree) -> None:
+    write(root, "a.gen")
+    _, paths = watch()
+    write(root, "a.gen", "changed\n")
+    paths.wait_for("a.gen")
+    write(root, ".gitignore", "*.gen\n")
+    paths.clear()
+    write(root, "a.gen", "changed again\n")
+    write(root, "b.gen")
+    write(root, "sentinel.txt")
+    assert set(paths.wait_for("sentinel.txt")) <= {".gitignore", "sentinel.txt"}
+
+
+def test_a_folder_created_with_files_inside_is_watched_and_reported(
+    root: Path, watch: StartTree
 ) -> None:
-    _, batches = watch()
-    write(tmp_path, ".gitignore", "*.gen\n")
-    batches.wait_for(".gitignore")
-    write(tmp_path, "a.gen")
-    write(tmp_path, "sentinel.txt")
-    assert "a.gen" not in batches.wait_for("sentinel.txt")
+    tree, paths = watch()
+    # Written faster than the watcher can add watches: the scan catches what events miss.
+    write(root, "fresh/deeper/file.txt")
+    write(root, "fresh/top.txt")
+    paths.wait_for("fresh/deeper/file.txt")
+    paths.wait_for("fresh/top.txt")
+    assert {"fresh", "fresh/deeper"} <= tree.watched_folders
+    write(root, "fresh/deeper/later.txt")
+    paths.wait_for("fresh/deeper/later.txt")
 
 
-def test_folder_created_beside_a_heavy_folder_is_followed(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
+def test_a_folder_moved_in_is_watched_and_its_files_reported(
+    root: Path, tmp_path: Path, watch: StartTree
 ) -> None:
-    write(tmp_path, "node_modules/pkg/index.js")
-    watcher, batches = watch()
-    assert watcher.watched_roots[""] is False  # root watched non-recursively
-    (tmp_path / "fresh").mkdir()
-    batches.wait_for("fresh")
-    write(tmp_path, "fresh/deeper/file.txt")
-    batches.wait_for("fresh/deeper/file.txt")
-    assert watcher.watched_roots.get("fresh") is True
+    outside = tmp_path / "outside"
+    write(outside, "pkg/a.py")
+    write(outside, "pkg/sub/b.py")
+    write(outside, "pkg/node_modules/dep/x.js")
+    tree, paths = watch()
+    (outside / "pkg").rename(root / "pkg")
+    paths.wait_until(lambda items: {"pkg/a.py", "pkg/sub/b.py"} <= set(items), "moved-in files")
+    assert {"pkg", "pkg/sub"} <= tree.watched_folders
+    assert not [f for f in tree.watched_folders if "node_modules" in f]
+    write(root, "pkg/sub/c.py")
+    paths.wait_for("pkg/sub/c.py")
+    assert not [p for p in paths.items if "node_modules" in p]
 
 
-def test_stop_stops_reports(
-    tmp_path: Path, watch: Callable[..., tuple[WorktreeWatcher, Batches]]
-) -> None:
-    stopped, stopped_batches = watch()
-    stopped.stop()
-    stopped.stop()
-    assert not stopped.running
-    _, live = watch()
-    write(tmp_path, "after.txt")
-    live.wait_for("after.txt")
-    assert stopped_batches.batches == []
+def test_a_folder_moved_out_loses_its_watches(root: Path, tmp_path: Path, watch: StartTree) -> None:
+    write(root, "pkg/sub/a.py")
+    tree, paths = watch()
+    assert {"pkg", "pkg/sub"} <= tree.watched_folders
+    (root / "pkg").rename(tmp_path / "elsewhere")
+    paths.wait_until(lambda items: "pkg" not in tree.watched_folders, "watches dropped")
+    assert tree.watched_folders == {""}
+    write(tmp_path, "elsewhere/sub/after.py")
+    write(root, "sentinel")
+    reported = paths.wait_for("sentinel")
+    assert not [p for p in reported if "after.py" in p]
 
 
-def test_plan_covers_tree_with_few_watches(tmp_path: Path) -> None:
-    for rel in ["a/x", "a/y", "b/node_modules/p/q", "b/src", "c/__pycache__"]:
-        (tmp_path / rel).mkdir(parents=True)
-    plan = plan_watches(IgnoreMatcher(tmp_path), folder_budget=100)
-    # node_modules has subfolders (heavy): its ancestors are split; __pycache__
-    # is a leaf, cheap enough to stay inside c's recursive watch.
-    assert sorted(plan.flat) == ["", "b"]
-    assert sorted(plan.recursive) == ["a", "b/src", "c"]
-    assert plan.folder_count == 7  # root, a, a/x, a/y, b, b/src, c
-    assert not plan.over_budget
+def test_a_folder_renamed_inside_the_tree_moves_its_watches(root: Path, watch: StartTree) -> None:
+    write(root, "old/sub/a.py")
+    tree, paths = watch()
+    (root / "old").rename(root / "new")
+    paths.wait_for("new/sub/a.py")
+    paths.wait_until(lambda items: "old" not in tree.watched_folders, "old watches dropped")
+    assert {"", "new", "new/sub"} == tree.watched_folders
+    write(root, "new/sub/b.py")
+    paths.wait_for("new/sub/b.py")
+    assert not [p for p in paths.items if p.startswith("old/")]
 
 
-def test_over_budget_reports_editor_mode(tmp_path: Path) -> None:
+def test_a_deleted_folder_loses_its_watches(root: Path, watch: StartTree) -> None:
+    write(root, "pkg/sub/a.py")
+    tree, paths = watch()
+    shutil.rmtree(root / "pkg")
+    paths.wait_until(lambda items: tree.watched_folders == {""}, "watches dropped")
+
+
+def test_new_folder_scan_is_bounded(root: Path, tmp_path: Path, watch: StartTree) -> None:
+    many = tmp_path / "many"
+    many.mkdir()
+    for i in range(NEW_FOLDER_SCAN_LIMIT + 50):
+        (many / f"f{i:05d}.txt").write_text("x")
+    _, paths = watch()
+    many.rename(root / "many")
+    write(root, "sentinel")
+    reported = paths.wait_for("sentinel")
+    assert len([p for p in reported if p.startswith("many/")]) == NEW_FOLDER_SCAN_LIMIT
+
+
+def test_over_budget_leaves_watching_to_the_editor(root: Path, hub: WatchHub) -> None:
     for i in range(30):
-        (tmp_path / f"d{i}").mkdir()
-    watcher = WorktreeWatcher(tmp_path, lambda paths: None, folder_budget=10)
-    assert watcher.start() == "editor"
-    assert watcher.start() == "editor"
-    assert not watcher.running
-    assert watcher.folder_count == 11
-    watcher.stop()
-    assert WorktreeWatcher(tmp_path, lambda paths: None, folder_budget=31).start() == "native"
+        (root / f"d{i}").mkdir()
+    tree = TreeWatch(hub, root, lambda path: None, folder_budget=10)
+    assert tree.start() == "editor"
+    assert tree.start() == "editor"
+    assert tree.mode == "editor"
+    assert tree.watched_folders == set()
+    assert tree.folder_count == 11
+    assert hub.handle_count == 0
+    tree.close()
+    roomy = TreeWatch(hub, root, lambda path: None, folder_budget=31)
+    try:
+        assert roomy.start() == "native"
+        assert roomy.folder_count == 31
+    finally:
+        roomy.close()
+
+
+def test_closing_stops_reports(root: Path, hub: WatchHub, watch: StartTree) -> None:
+    closed, closed_paths = watch()
+    closed.close()
+    closed.close()  # idempotent
+    assert closed.watched_folders == set()
+    _, live = watch()
+    write(root, "after.txt")
+    live.wait_for("after.txt")
+    assert closed_paths.items == []
+
+
+def test_a_failing_callback_does_not_end_watching(root: Path, hub: WatchHub) -> None:
+    paths: Recorder[str] = Recorder()
+
+    def flaky(path: str) -> None:
+        paths(path)
+        raise RuntimeError("consumer bug")
+
+    tree = TreeWatch(hub, root, flaky)
+    try:
+        tree.start()
+        write(root, "one")
+        paths.wait_for("one")
+        write(root, "two")
+        paths.wait_for("two")
+    finally:
+        tree.close()
+
+
+@pytest.mark.parametrize("hub", ["inotify"], indirect=True)
+def test_a_queue_overflow_rewalks_and_rearms(
+    root: Path, tmp_path: Path, hub: WatchHub, watch: StartTree
+) -> None:
+    (root / "bulk").mkdir()
+    tree, paths = watch()
+    probe = HubProbe(hub, tmp_path / "probe")
+    overflow_queue(hub, root / "bulk", tmp_path / "spare")
+    probe.wait_overflow()
+    # The folders whose events were lost are watched now.
+    created = {f"bulk/{p.name}" for p in (root / "bulk").iterdir()}
+    assert created <= tree.watched_folders
+    last = max(created)
+    write(root, f"{last}/late.txt")
+    paths.wait_for(f"{last}/late.txt")
 
 
 def test_count_folders_stops_at_limit_and_honours_excludes(tmp_path: Path) -> None:
@@ -227,11 +333,8 @@ def test_info_exclude_counts_as_root_gitignore(tmp_path: Path) -> None:
     assert not matcher.is_ignored("public.txt")
 
 
-def test_the_roots_git_folder_does_not_split_the_root_into_many_watches(tmp_path: Path) -> None:
-    # One watchdog thread per watch: a root split around .git would cost one per folder.
-    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    for i in range(30):
-        (tmp_path / f"pkg{i}" / "sub").mkdir(parents=True)
-    plan = plan_watches(IgnoreMatcher(tmp_path), 20_000)
-    assert plan.recursive == [""]
-    assert plan.flat == []
+def test_git_init_in_a_watched_tree_is_not_reported(root: Path, watch: StartTree) -> None:
+    _, paths = watch()
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    write(root, "sentinel")
+    assert not [p for p in paths.wait_for("sentinel") if p.startswith(".git")]

@@ -1,20 +1,29 @@
-"""What every command resolves first: the database, the current folder and its boundary."""
+"""What every command resolves first: the database, the current folder's place, the core.
+
+The CLI has no boundary rules of its own: a folder becomes a boundary in
+:func:`sidecar.services.boundary.boundary_for` (outside git too: the folder
+itself, branch ``-``), scopes become filters in
+:func:`sidecar.core.boundary.scope_filters`, and sessions are started,
+resumed and appended to through :class:`~sidecar.services.sessions.SessionService`
+as a one-shot writer (it holds nothing; a session a live connection holds
+refuses its appends).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sidecar.cli.output import CliError, note
+from sidecar.cli.output import CliError
 
 if TYPE_CHECKING:
-    from sidecar.core.models import Boundary, Phase, Scope
-    from sidecar.git.reader import GitState
-    from sidecar.services.boundary import ScopeFilters
+    from sidecar.core.boundary import ScopeFilters
+    from sidecar.core.models import Scope
+    from sidecar.services.boundary import Place, Profile
+    from sidecar.services.sessions import SessionService
     from sidecar.store import Store
 
 #: The CLI's own provider name, for sessions started from the command line.
@@ -65,76 +74,38 @@ def open_store(db: Path | None) -> Store:
         ) from error
 
 
-@dataclass(frozen=True)
-class Here:
-    """The folder a command works in and what git says about it."""
+def place_here(folder: Path | None, profile: Profile | None = None) -> Place:
+    """The place (boundary, git state) of `folder` (default: the current folder).
 
-    folder: Path
-    state: GitState | None
-    reason: str | None
-    """Why ``state`` is None (a sentence), else None."""
+    Outside git it is the folder itself with branch ``-`` (`Place.reason` says why).
+    """
+    from sidecar.services.boundary import boundary_for
+
+    return boundary_for(checked_folder(folder), profile)
 
 
-def locate_here(folder: Path | None) -> Here:
-    """The git state of `folder` (default: the current folder)."""
-    from sidecar.git.reader import NotARepository, locate
-
-    path = Path(folder) if folder is not None else Path(os.getcwd())
-    if folder is not None and not path.is_dir():
+def checked_folder(folder: Path | None) -> Path:
+    """`--folder` when it is an existing folder (a `CliError` otherwise), else the current one."""
+    if folder is None:
+        return Path(os.getcwd())
+    if not Path(folder).is_dir():
         raise CliError(f"--folder {folder} is not an existing folder")
-    found = locate(path)
-    if isinstance(found, NotARepository):
-        return Here(path, None, found.reason)
-    return Here(path, found, None)
+    return Path(folder)
 
 
-def boundary_of(
-    here: Here,
-    *,
-    provider: str | None = None,
-    task: str | None = None,
-    phase: Phase | None = None,
-    requester: str | None = None,
-) -> Boundary | None:
-    """The boundary of `here`, or None outside git."""
-    if here.state is None:
-        return None
-    from sidecar.services.boundary import boundary_from_state, machine_name
-
-    return boundary_from_state(
-        here.state,
-        machine=machine_name(),
-        requester_override=requester,
-        task=task,
-        phase=phase,
-        provider=provider,
-    )
-
-
-def require_boundary(
-    here: Here,
-    action: str,
-    *,
-    provider: str | None = None,
-    task: str | None = None,
-    phase: Phase | None = None,
-) -> Boundary:
-    """The boundary of `here`; a `CliError` saying why when it is not in a git worktree."""
-    boundary = boundary_of(here, provider=provider, task=task, phase=phase)
-    if boundary is None:
-        raise CliError(f"cannot {action}: {here.reason}; run it inside a git worktree or pass -C")
-    return boundary
-
-
-def scoped_filters(scope: Scope, here: Here) -> ScopeFilters:
-    """Store filters for `scope` around `here`; outside git, a note and no filter (all)."""
+def scoped_filters(scope: Scope, folder: Path | None) -> ScopeFilters:
+    """Store filters for `scope` around the place of `folder` (`all`: no filter, no git read)."""
+    from sidecar.core.boundary import scope_filters
     from sidecar.core.models import Scope
-    from sidecar.services.boundary import scope_filters
 
     if scope is Scope.ALL:
+        checked_folder(folder)
         return {}
-    boundary = boundary_of(here)
-    if boundary is None:
-        note(f"{here.reason}; showing sessions of all repositories (scope 'all')")
-        return {}
-    return scope_filters(scope, boundary)
+    return scope_filters(scope, place_here(folder).boundary)
+
+
+def one_shot_sessions(store: Store) -> SessionService:
+    """The session service of this process: a one-shot writer that holds nothing."""
+    from sidecar.services.sessions import SessionService, Writer
+
+    return SessionService(store, Writer.one_shot())

@@ -21,7 +21,7 @@ def main() -> None:
         raise SystemExit(hook_main(block="--block" in argv[2:]))
     if argv[:1] == ["serve"]:
         # Editors spawn the server on every start: skip typer here too.
-        from sidecar.cli.serve import run_from_argv
+        from sidecar.server.serve import run_from_argv
 
         code = run_from_argv(argv[1:])
         if code is not None:

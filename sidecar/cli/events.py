@@ -1,4 +1,11 @@
-"""`session-sidecar events ...`: append events to a session from scripts and hooks."""
+"""`session-sidecar events ...`: append events to a session from scripts and hooks.
+
+Appends go through the one append path (:func:`sidecar.services.append.append`)
+as a one-shot writer: the store refuses a session another live connection
+(an editor, `watch`) holds and a payload over the size limit, with nothing
+appended; a drift finding (a stale session, work outside its footprint) is
+recorded on the session and printed on stderr as a note.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +19,17 @@ from sidecar.cli.context import (
     DbOption,
     FolderOption,
     JsonOption,
-    boundary_of,
-    locate_here,
+    one_shot_sessions,
     open_store,
+    place_here,
 )
-from sidecar.cli.output import CliError, print_json, validation_message
+from sidecar.cli.output import CliError, note, print_json, validation_message
 from sidecar.core.models import Actor, EventKind, NewEvent
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from sidecar.store import Store
+    from sidecar.services.sessions import SessionService
 
 app = typer.Typer(help="Append events to a session.", no_args_is_help=True, add_completion=False)
 
@@ -75,6 +82,8 @@ def append_events(
 ) -> None:
     """Append one event (--kind with --text/--payload) or a batch (--stdin), atomically."""
     from sidecar.protocol.messages import AppendResult
+    from sidecar.services.append import append
+    from sidecar.services.drift import DriftSettings
 
     if from_stdin:
         if kind or text is not None or payload is not None or actor or client_event_id:
@@ -101,8 +110,12 @@ def append_events(
             )
         ]
     with open_store(db) as store:
-        target = session_id or _current_session(store, folder)
-        seqs = store.append_events(target, batch)
+        sessions = one_shot_sessions(store)
+        target = session_id or _current_session(sessions, folder)
+        done = append(sessions, target, batch, settings=DriftSettings())
+    seqs = done.seqs
+    if done.drift is not None:
+        note(f"drift in session {target}: {done.drift.summary}")
     if json_output:
         print_json(AppendResult(session_id=target, seqs=seqs))
     else:
@@ -153,24 +166,18 @@ def read_events(raw: str) -> list[NewEvent]:
     return list(events)
 
 
-def _current_session(store: Store, folder: Path | None) -> str:
-    """The most recent active or idle session of the folder's boundary (same person, machine)."""
-    here = locate_here(folder)
-    boundary = boundary_of(here)
-    if boundary is None:
-        raise CliError(f"no session to append to: {here.reason}; pass --session ID")
-    page = store.list_sessions(
-        repository=boundary.repository,
-        worktree=boundary.worktree,
-        branch=boundary.branch,
-        requester=boundary.requester,
-        machine=boundary.machine,
-        statuses=["active", "idle"],
-        limit=1,
-    )
-    if not page.items:
+def _current_session(sessions: SessionService, folder: Path | None) -> str:
+    """The most recent live session of the folder's boundary (same person and machine) that
+    a door may attach to (`SessionService.candidates`: an agent's own sessions are its hook's)."""
+    place = place_here(folder)
+    boundary = place.boundary
+    candidates = sessions.candidates(boundary)
+    if not candidates:
+        where = f"in {place.path}"
+        if place.in_git:
+            where = f"on {boundary.branch} of {boundary.repository}"
         raise CliError(
-            f"no active session on {boundary.branch} of {boundary.repository}: pass --session ID "
+            f"no active session {where}: pass --session ID "
             "or start one with `session-sidecar sessions start`"
         )
-    return page.items[0].id
+    return candidates[0].id

@@ -4,6 +4,10 @@ Without PATH, the sessions of the current folder's project are imported
 (``--all``: every project the tool knows). PATH may be one session file (an
 Amplifier session folder), a project folder, or the tool's home. Importing is
 idempotent and incremental: running it again adds only new lines.
+
+The work is the core's import pipeline (:mod:`sidecar.services.imports`), the
+same one live ingestion uses, run as a one-shot writer: a session another live
+connection holds is left for a later import (its file's cursor stays put).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from sidecar.cli.context import DbOption, FolderOption, JsonOption, open_store
+from sidecar.cli.context import DbOption, FolderOption, JsonOption, one_shot_sessions, open_store
 from sidecar.cli.output import CliError
 
 app = typer.Typer(
@@ -70,7 +74,7 @@ _FROM_PATH = {"claude-code": _claude_paths, "codex": _codex_paths, "amplifier": 
 
 def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool) -> list[Path]:
     """The files (Amplifier: folders) to import for the command's arguments."""
-    from sidecar.agents.ingest import project_paths
+    from sidecar.services.imports import project_paths
 
     if path is not None:
         if not path.exists():
@@ -95,14 +99,14 @@ def run_import(
     json_output: bool,
 ) -> None:
     """Import and print the counts (text, or JSON with ``--json``)."""
-    from sidecar.agents.ingest import import_files
     from sidecar.cli.output import print_json
+    from sidecar.services.imports import import_files
 
     if path is not None and every:
         raise CliError("pass either PATH or --all, not both")
     paths = paths_for(provider, path, folder, every)
     with open_store(db) as store:
-        report, hooked = import_files(store, provider, paths)
+        report, hooked = import_files(one_shot_sessions(store), provider, paths)
     result = {
         "provider": provider,
         "files": report.files,
@@ -112,6 +116,7 @@ def run_import(
         "skippedMalformed": report.skipped,
         "waiting": report.waiting,
         "recordedByHook": hooked,
+        "heldByConnection": report.held,
         "sessionIds": report.session_ids,
     }
     if json_output:
@@ -128,6 +133,11 @@ def run_import(
     )
     if hooked:
         print(f"{hooked} sessions left to the Claude Code hook, which records them")
+    if report.held:
+        print(
+            f"{report.held} sessions are in use by another connection (an editor): "
+            "import again later for the rest of their lines"
+        )
     if report.waiting:
         print(f"{report.waiting} sessions wait for more lines (no working folder recorded yet)")
 

@@ -146,7 +146,7 @@ def serve_command(
     ] = None,
 ) -> None:
     """Run the language server (stdio by default; editors start it this way)."""
-    from sidecar.cli.serve import ServeError, serve
+    from sidecar.server.serve import ServeError, serve
 
     try:
         if port is None:

@@ -4,6 +4,11 @@ Every command opens the database itself (`--db`, else `$SIDECAR_DB`, else the
 default path) and prints either text for people or `--json` in the same shapes
 as the JSON-RPC results (`sidecar.protocol.messages`), so scripts can switch
 between the CLI and the server freely.
+
+The rules are the core's, as for every other door: the current folder's
+boundary comes from `boundary_for` (outside git: the folder itself, branch
+`-`), sessions start, resume and fork through the session service as a
+one-shot writer, and the resume contract is `SessionService.resume`.
 """
 
 from __future__ import annotations
@@ -20,10 +25,9 @@ from sidecar.cli.context import (
     DbOption,
     FolderOption,
     JsonOption,
-    boundary_of,
-    locate_here,
+    one_shot_sessions,
     open_store,
-    require_boundary,
+    place_here,
     scoped_filters,
 )
 from sidecar.cli.output import (
@@ -90,9 +94,9 @@ def list_sessions(
     """Sessions, most recent activity first (default: this branch of this repository)."""
     from sidecar.protocol.messages import ListResult
 
-    filters = scoped_filters(scope, locate_here(folder))
+    filters = scoped_filters(scope, folder)
     with open_store(db) as store:
-        page = store.list_sessions(
+        page = store.sessions.list(
             statuses=status or None, text=query or None, limit=limit, cursor=cursor, **filters
         )
     if json_output:
@@ -119,17 +123,21 @@ def show_session(
     from sidecar.protocol.messages import ShowResult
 
     with open_store(db) as store:
-        session = store.get_session(session_id)
+        session = store.sessions.get(session_id)
         result = ShowResult(
             session=session,
-            footprint=store.footprint(session_id, limit=200 if json_output else SHOW_PATHS),
-            checkpoints=store.list_checkpoints(session_id),
-            lineage=store.lineage(session_id),
-            children=store.children(session_id),
-            annotations=store.list_annotations(session_id),
+            footprint=store.sessions.footprint(
+                session_id, limit=200 if json_output else SHOW_PATHS
+            ),
+            checkpoints=store.checkpoints.list(session_id),
+            lineage=store.sessions.lineage(session_id),
+            children=store.sessions.children(session_id),
+            annotations=store.reviews.annotations(session_id),
         )
         latest = (
-            store.events(session_id, after_seq=max(session.event_count - events, 0), limit=events)
+            store.events.page(
+                session_id, after_seq=max(session.event_count - events, 0), limit=events
+            )
             if events
             else []
         )
@@ -201,23 +209,14 @@ def start_session(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Start a new session on the current folder's boundary."""
+    """Start a new session on the current folder's boundary (outside git: the folder, branch -)."""
     from sidecar.protocol.messages import StartResult
+    from sidecar.services.boundary import Profile
 
-    here = locate_here(folder)
-    boundary = require_boundary(here, "start a session", provider=provider, task=task, phase=phase)
+    place = place_here(folder, Profile(task=task, phase=phase, provider=provider))
     with open_store(db) as store:
-        root_id = None
-        if parent is not None:
-            parent_session = store.get_session(parent)  # unknown parent: a clear error
-            root_id = parent_session.root_id or parent_session.id
-        session = store.start_session(
-            boundary,
-            name=name,
-            description=description,
-            parent_id=parent,
-            root_id=root_id,
-            head_sha=here.state.head_sha if here.state else None,
+        session = one_shot_sessions(store).start(
+            place, name=name, description=description, parent_id=parent
         )
     if json_output:
         print_json(StartResult(session=session))
@@ -236,51 +235,26 @@ def resume_session(
 
     Eligible means the same repository, requester and machine as the current
     folder. Otherwise a warning says why and a new session starts here (exit 0).
+    A session another live connection (an editor, `watch`) holds is not
+    resumed: a warning says so and nothing changes (fork it to continue).
     """
-    from sidecar.core.policy import is_resumable
     from sidecar.protocol.messages import ResultWarning, ResumeResult
-    from sidecar.store import UnknownSession
+    from sidecar.services.boundary import Profile
 
-    here = locate_here(folder)
-    current = require_boundary(here, "resume a session")
-    now = utcnow()
-    warning: ResultWarning | None = None
+    place = place_here(folder, Profile(provider=CLI_PROVIDER))
     with open_store(db) as store:
-        try:
-            session = store.get_session(session_id)
-        except UnknownSession:
-            warning = ResultWarning(
-                code="unknown_session",
-                message=f"There is no session {session_id} (it never existed or was deleted); "
-                "started a new session instead.",
-            )
-        else:
-            ok, why = is_resumable(session, current, now, explicit=True)
-            if not ok:
-                detail = why.message if why is not None else "it belongs to another boundary."
-                warning = ResultWarning(
-                    code=why.code.value if why is not None else "ineligible",
-                    message=f"Session {session.name!r} cannot be resumed here: {detail} "
-                    "Started a new session instead.",
-                )
-        if warning is None:
-            if session.status is not SessionStatus.ACTIVE:
-                session = store.set_status(session.id, SessionStatus.ACTIVE)
-            if session.holder and session.holder_expires_at and session.holder_expires_at > now:
-                note(f"an editor connection ({session.holder}) is appending to this session")
-            result = ResumeResult(session=session, resumed=True)
-        else:
-            fresh_boundary = current.model_copy(update={"provider": CLI_PROVIDER})
-            fresh = store.start_session(
-                fresh_boundary, head_sha=here.state.head_sha if here.state else None
-            )
-            result = ResumeResult(session=fresh, resumed=False, warning=warning)
+        outcome = one_shot_sessions(store).resume(place, session_id)
+    notice = outcome.warning
+    warning = None if notice is None else ResultWarning(code=notice.code, message=notice.message)
+    result = ResumeResult(session=outcome.session, resumed=outcome.resumed, warning=warning)
     if warning is not None:
         warn(warning.message)
     if json_output:
         print_json(result)
     elif result.resumed:
         print(f"resumed session {describe_session(result.session)}")
+    elif warning is not None and warning.code == "held":
+        print(f"did not resume session {describe_session(result.session)}")
     else:
         print(f"started session {describe_session(result.session)}")
 
@@ -298,17 +272,14 @@ def fork_session(
 ) -> None:
     """A new session sharing a session's history up to a seq (default: all of it).
 
-    Inside a git worktree the fork is bound to the current folder's boundary
-    (keeping the parent's task, phase and provider); elsewhere to the parent's.
+    The fork is bound to the current folder's boundary (outside git: the folder,
+    branch -), keeping the parent's task, phase and provider.
     """
     from sidecar.protocol.messages import SessionResult
 
-    here = locate_here(folder)
+    place = place_here(folder)
     with open_store(db) as store:
-        parent = store.get_session(session_id)
-        p = parent.boundary
-        boundary = boundary_of(here, provider=p.provider, task=p.task, phase=p.phase)
-        fork = store.fork_session(session_id, at_seq=at_seq, name=name, boundary=boundary)
+        fork = one_shot_sessions(store).fork(place, session_id, at_seq=at_seq, name=name)
     if json_output:
         print_json(SessionResult(session=fork))
     else:
@@ -328,7 +299,7 @@ def rename_session(
     if not name.strip():
         raise CliError("a session name cannot be empty")
     with open_store(db) as store:
-        session = store.rename_session(session_id, name)
+        session = store.sessions.rename(session_id, name)
     if json_output:
         print_json(SessionResult(session=session))
     else:
@@ -345,7 +316,7 @@ def end_session(
     from sidecar.protocol.messages import SessionResult
 
     with open_store(db) as store:
-        session = store.end_session(session_id)
+        session = one_shot_sessions(store).end(session_id)
     if json_output:
         print_json(SessionResult(session=session))
     else:
@@ -363,7 +334,7 @@ def delete_session(
     from sidecar.protocol.messages import DeleteResult
 
     with open_store(db) as store:
-        session = store.get_session(session_id)
+        session = store.sessions.get(session_id)
         if not yes:
             if not sys.stdin.isatty():
                 raise CliError(
@@ -372,7 +343,7 @@ def delete_session(
                 )
             if not typer.confirm(f"Delete session {describe_session(session)}?", err=True):
                 raise CliError("not deleted: you declined")
-        store.delete_session(session_id)
+        one_shot_sessions(store).delete(session_id)
     if json_output:
         print_json(DeleteResult(session_id=session_id))
     else:
@@ -397,7 +368,7 @@ def cleanup_sessions(
     from sidecar.protocol.messages import CleanupResult
 
     with open_store(db) as store:
-        victims = store.cleanup(older_than, dry_run=dry_run)
+        victims = store.sessions.cleanup(older_than, dry_run=dry_run)
     if json_output:
         print_json(CleanupResult(sessions=victims, deleted=0 if dry_run else len(victims)))
         return
@@ -422,9 +393,12 @@ def export_session(
 ) -> None:
     """One session as JSONL (a session line, then one line per event) or Markdown."""
     from sidecar.protocol.messages import ExportResult
+    from sidecar.store.export import export_session as export_to_text
 
     with open_store(db) as store:
-        content = store.export_session(session_id, fmt.value)
+        content = export_to_text(
+            store, session_id, "markdown" if fmt is ExportFormat.MARKDOWN else "jsonl"
+        )
     if output is not None:
         output.write_text(content, encoding="utf-8")
     if json_output:
@@ -450,9 +424,9 @@ def search_sessions(
 
     if not query.strip():
         raise CliError("the search query is empty")
-    filters = scoped_filters(scope, locate_here(folder))
+    filters = scoped_filters(scope, folder)
     with open_store(db) as store:
-        hits = store.search(query, limit=min(limit, 500), **filters)
+        hits = store.events.search(query, limit=min(limit, 500), **filters)
     if json_output:
         print_json(SearchResult(items=hits))
         return

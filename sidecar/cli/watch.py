@@ -7,53 +7,65 @@ answer and acts on it. Without a terminal on stdin, or with ``--no-prompt``,
 nothing is asked: the recommendation is applied and printed. Ctrl-C stops
 watching; sessions are left idle, never ended.
 
-Threads, as in the language server: the store and session service live on
-one worker thread, prompts and stdin on the asyncio loop of the main thread,
-watchers on their own (see :mod:`sidecar.services.drift`).
+``watch`` is one long-lived connection, built like the language server: one
+owner thread (:class:`~sidecar.services.owner.Owner`) holds the store and the
+:class:`~sidecar.services.workspace.Workspace`; the process's watch hub
+reports the git directory and the worktree through
+:class:`~sidecar.watch.workspace.WorkspaceWatch` (git changes at once, file
+changes batched), which posts them to the owner thread, where the folder's
+:class:`~sidecar.services.tracker.GitTracker` decides what they mean. The
+terminal is the workspace's :class:`~sidecar.services.workspace.DriftPort`:
+it prints, and a stdin reader thread hands numbered answers back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import signal
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sidecar.cli.context import DbOption, locate_here, open_store
+from sidecar.cli.context import DbOption, open_store, place_here
 from sidecar.cli.output import CliError, error_message
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from rich.console import Console
 
     from sidecar.core.models import Boundary, Recommendation, Session
-    from sidecar.services.folders import Folder
-
-T = TypeVar("T")
+    from sidecar.services.owner import Owner, Timer
+    from sidecar.services.sessions import SessionService
+    from sidecar.services.workspace import Folder, Workspace
+    from sidecar.store import Store
+    from sidecar.watch.workspace import WorkspaceWatch
 
 #: Holds are renewed this often (a third of the session service's lease).
 RENEW_EVERY_S = 10.0
+#: How long stopping may wait for the owner thread (holds lapse by themselves anyway).
+CLOSE_TIMEOUT_S = 10.0
+
+Answer = Callable[[str | None], None]
 
 
 class TerminalPort:
-    """Prints drift, session changes and prompts; reads numbered answers from stdin.
+    """The workspace's drift port on a terminal: prints, and reads numbered answers.
 
-    It is both the drift service's port and the session service's notifier.
-    Printing happens on the store thread and the loop thread, so it is locked.
+    ``notify_drift``, ``ask`` and ``session_changed`` run on the owner thread
+    and never block; answers come from the stdin reader thread (``on_line``)
+    and go back through the workspace's ``answer`` callable, which posts them
+    to the owner thread. Printing happens on both threads, so it is locked.
     """
 
-    def __init__(self, console: Console, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, console: Console) -> None:
         self.console = console
-        self.loop = loop
         self._lock = threading.Lock()
-        self._question: tuple[asyncio.Future[str | None], list[str]] | None = None
+        self._question: tuple[Answer, list[str]] | None = None
         self._eof = False
 
     def say(self, *lines: str) -> None:
@@ -66,7 +78,11 @@ class TerminalPort:
     # -- drift port ------------------------------------------------------------------
 
     def notify_drift(
-        self, recommendation: Recommendation, before: Boundary | None, after: Boundary
+        self,
+        folder: str,
+        recommendation: Recommendation,
+        before: Boundary | None,
+        after: Boundary,
     ) -> None:
         """Print the recommendation and its reasons."""
         lines = []
@@ -77,52 +93,70 @@ class TerminalPort:
             lines.append(f"  - {reason.severity.value}: {_esc(reason.message)}")
         self.say(*lines)
 
-    async def ask(self, recommendation: Recommendation, actions: list[str]) -> str | None:
-        """Numbered choices; the answer comes from the stdin reader. Enter decides later."""
-        if self._question is not None and not self._question[0].done():
-            self._question[0].set_result(None)  # superseded by a newer change
-        if self._eof:
-            return None
+    def ask(
+        self, folder: str, recommendation: Recommendation, actions: list[str], answer: Answer
+    ) -> None:
+        """Numbered choices; the answer comes from the stdin reader. Enter decides later.
+
+        A newer question replaces an unanswered one (the workspace ignores answers
+        to prompts a newer change made stale).
+        """
+        with self._lock:
+            if self._eof:
+                self._question = None
+                eof = True
+            else:
+                self._question = (answer, actions)
+                eof = False
+        if eof:
+            answer(None)  # nobody can answer any more: the prompt counts as dismissed
+            return
         lines = [f"  {i}) {_esc(title)}" for i, title in enumerate(actions, 1)]
         lines.append(f"Choose 1-{len(actions)} (Enter: decide later):")
         self.say(*lines)
-        future: asyncio.Future[str | None] = self.loop.create_future()
-        self._question = (future, actions)
-        return await future
 
-    def on_line(self, line: str) -> None:
-        """A line typed on stdin (loop thread)."""
-        if self._question is None or self._question[0].done():
-            return
-        future, actions = self._question
-        text = line.strip()
-        if not text:
-            self.say("Left undecided: the recommendation stays pending.")
-            future.set_result(None)
-            return
-        if text.isdigit() and 1 <= int(text) <= len(actions):
-            future.set_result(actions[int(text) - 1])
-            return
-        for title in actions:
-            if text.casefold() == title.casefold():
-                future.set_result(title)
-                return
-        self.say(f"Please answer 1-{len(actions)}, or press Enter to decide later.")
-
-    def on_eof(self) -> None:
-        """stdin closed: no more answers; an open question counts as dismissed."""
-        self._eof = True
-        if self._question is not None and not self._question[0].done():
-            self._question[0].set_result(None)
-
-    # -- session notifier ---------------------------------------------------------------
-
-    def session_changed(self, folder: Folder, session: Session, reason: str) -> None:
+    def session_changed(self, folder: str, session: Session, reason: str) -> None:
         """Print the folder's active session and why it changed."""
         self.say(f"[bold green]Session[/] {_describe(session)} [dim]({reason})[/]")
 
-    def history_changed(self, session_id: str, last_seq: int) -> None:
-        """History panels are an editor's business; the terminal stays quiet."""
+    # -- stdin -----------------------------------------------------------------------
+
+    def on_line(self, line: str) -> None:
+        """A line typed on stdin (stdin reader thread)."""
+        with self._lock:
+            question = self._question
+        if question is None:
+            return
+        actions = question[1]
+        text = line.strip()
+        if not text:
+            self._answer(question, None)
+            self.say("Left undecided: the recommendation stays pending.")
+            return
+        if text.isdigit() and 1 <= int(text) <= len(actions):
+            self._answer(question, actions[int(text) - 1])
+            return
+        for title in actions:
+            if text.casefold() == title.casefold():
+                self._answer(question, title)
+                return
+        self.say(f"Please answer 1-{len(actions)}, or press Enter to decide later.")
+
+    def _answer(self, question: tuple[Answer, list[str]], title: str | None) -> None:
+        """Answer ``question`` once, unless a newer one replaced it meanwhile."""
+        with self._lock:
+            if self._question is not question:
+                return
+            self._question = None
+        question[0](title)
+
+    def on_eof(self) -> None:
+        """stdin closed: no more answers; an open question counts as dismissed."""
+        with self._lock:
+            self._eof = True
+            question, self._question = self._question, None
+        if question is not None:
+            question[0](None)
 
 
 def _esc(text: str) -> str:
@@ -135,58 +169,150 @@ def _describe(session: Session) -> str:
     return f'"{_esc(session.name)}" {session.id} on {_esc(session.boundary.branch)}'
 
 
-def _read_stdin(loop: asyncio.AbstractEventLoop, port: TerminalPort) -> None:
-    """Hand stdin lines to the loop (a daemon thread: a blocked read never holds up exit)."""
+def _read_stdin(port: TerminalPort) -> None:
+    """Hand stdin lines to the port (a daemon thread: a blocked read never holds up exit)."""
     try:
         for line in sys.stdin:
-            loop.call_soon_threadsafe(port.on_line, line)
+            port.on_line(line)
     except (OSError, ValueError):
         pass  # stdin closed under us
-    with contextlib.suppress(RuntimeError):  # the loop is already closed
-        loop.call_soon_threadsafe(port.on_eof)
+    port.on_eof()
 
 
-async def _on(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.wrap_future(executor.submit(fn, *args))
+@dataclass
+class _Core:
+    """What the owner thread holds for one ``watch``."""
+
+    store: Store
+    sessions: SessionService
+    workspace: Workspace
+    folder: Folder
+    watch: WorkspaceWatch | None
+    renewal: Timer | None = None
 
 
-async def _watch(
+def _begin(
+    owner: Owner,
+    root: Path,
+    db: Path | None,
+    interactive: bool,
+    stale_after: timedelta,
+    port: TerminalPort,
+) -> tuple[_Core, Session | None]:
+    """Owner thread: open the store, watch the folder, attach its session, track its git state.
+
+    As in the language server, watching starts before the session is attached
+    to the git state it reads, so a branch switch in between is seen; the
+    tracker starts from the state the session was attached on.
+    """
+    from sidecar.services.drift import DriftSettings
+    from sidecar.services.paths import path_to_uri
+    from sidecar.services.sessions import SessionService, Writer
+    from sidecar.services.tracker import GitTracker
+    from sidecar.services.workspace import Workspace
+    from sidecar.watch.workspace import WorkspaceWatch
+    from sidecar.watch.worktree import DEFAULT_FOLDER_BUDGET
+
+    store = open_store(db)
+    watch: WorkspaceWatch | None = None
+    try:
+        sessions = SessionService(store, Writer.connection(), stale_after=stale_after)
+        settings = DriftSettings(
+            stale_after=stale_after, prompts="native" if interactive else "off"
+        )
+        workspace = Workspace(sessions, port, settings=settings, post=owner.post)
+        folder = workspace.open(path_to_uri(str(root)), attach=False)
+        place = folder.place
+        if place.git_dir is not None:
+
+            def on_git(reason: str) -> None:
+                if folder.tracker is not None:
+                    folder.tracker.observe(reason)
+
+            def on_paths(changed: list[str]) -> None:
+                if folder.tracker is not None:
+                    folder.tracker.paths_changed(changed)
+
+            watch = WorkspaceWatch(
+                git_dir=place.git_dir,
+                common_dir=place.common_dir or place.git_dir,
+                worktree=place.worktree,
+                on_git=on_git,
+                on_paths=on_paths,
+                post=owner.post,
+                later=owner.later,
+                folder_budget=DEFAULT_FOLDER_BUDGET,
+            )
+            # Too many folders: no editor reports them here, so file activity goes unrecorded.
+            folder.watcher_mode = "editor" if watch.mode == "editor" else "native"
+        session = workspace.attach(folder)
+        if watch is not None:
+            GitTracker(workspace, folder)
+        return _Core(store, sessions, workspace, folder, watch), session
+    except BaseException:
+        if watch is not None:
+            watch.close()
+        store.close()
+        raise
+
+
+def _renew(owner: Owner, core: _Core) -> None:
+    """Owner thread: extend the holds, and come back in a while."""
+    try:
+        core.sessions.renew()
+    finally:
+        core.renewal = owner.later(RENEW_EVERY_S, _renew, owner, core)
+
+
+def _end(core: _Core) -> None:
+    """Owner thread: stop watching, release every hold (held sessions turn idle), close."""
+    if core.renewal is not None:
+        core.renewal.cancel()
+    try:
+        if core.watch is not None:
+            core.watch.close()
+        core.folder.tracker = None
+        core.workspace.close_all()
+    finally:
+        core.store.close()
+
+
+def _watch(
     root: Path, db: Path | None, interactive: bool, stale_after: timedelta, console: Console
 ) -> None:
-    from sidecar.services.drift import DriftService, DriftSettings
-    from sidecar.services.sessions import SessionService
+    from sidecar.services.owner import Owner
 
-    loop = asyncio.get_running_loop()
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sidecar-store")
-    port = TerminalPort(console, loop)
-    store = await _on(executor, open_store, db)
-    sessions = SessionService(store, port, stale_after=stale_after)
-    settings = DriftSettings(stale_after=stale_after, prompts="native" if interactive else "off")
-    service = DriftService(
-        sessions, root.as_uri(), root, port, run=executor.submit, loop=loop, settings=settings
-    )
+    owner = Owner("sidecar-watch-owner")
+    port = TerminalPort(console)
+    core: _Core | None = None
     try:
-        session = await _on(executor, service.start)
-        boundary = session.boundary
+        core, session = owner.call(_begin, owner, root, db, interactive, stale_after, port)
+        boundary = core.folder.place.boundary
+        described = _describe(session) if session is not None else "none (read-only database)"
         port.say(
             f"[bold]Watching[/] {_esc(str(root))} (Ctrl-C to stop)",
             f"  repository {_esc(boundary.repository)}",
             f"  branch     {_esc(boundary.branch)}",
             f"  requester  {_esc(boundary.requester)} on {_esc(boundary.machine)}",
-            f"  session    {_describe(session)}",
-            f"  database   {_esc(store.path)}",
+            f"  session    {described}",
+            f"  database   {_esc(core.store.path)}",
         )
         if interactive:
-            threading.Thread(target=_read_stdin, args=(loop, port), daemon=True).start()
-        while True:
-            await asyncio.sleep(RENEW_EVERY_S)
-            await _on(executor, sessions.renew_holds)
+            threading.Thread(
+                target=_read_stdin, args=(port,), name="sidecar-watch-stdin", daemon=True
+            ).start()
+        core.renewal = owner.later(RENEW_EVERY_S, _renew, owner, core)
+        threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     finally:
-        # Runs on Ctrl-C too (the main task is cancelled): leave sessions idle, not ended.
-        await _on(executor, service.stop)
-        await _on(executor, sessions.release_all)
-        await _on(executor, store.close)
-        executor.shutdown(wait=True)
+        # Runs on Ctrl-C too: leave sessions idle, not ended. A second Ctrl-C must not
+        # cut this short (the holds would linger until their lease runs out).
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if core is not None:
+                owner.submit(_end, core).result(CLOSE_TIMEOUT_S)
+        finally:
+            owner.close(CLOSE_TIMEOUT_S)
 
 
 def watch(
@@ -216,14 +342,17 @@ def watch(
     """Watch a worktree: bind sessions to its branch and ask what to do when it changes."""
     from rich.console import Console
 
-    here = locate_here(path)
-    if here.state is None:
-        raise CliError(f"cannot watch: {here.reason}; run it inside a git worktree")
+    if path is not None and not path.is_dir():
+        raise CliError(f"{path} is not an existing folder")
+    place = place_here(path)
+    if not place.in_git:
+        # Outside git there is no branch to drift from: sessions there need no watching.
+        raise CliError(f"cannot watch: {place.reason}; run it inside a git worktree")
     interactive = sys.stdin.isatty() if prompts is None else prompts
     console = Console(highlight=False, soft_wrap=True)
-    root = Path(here.state.worktree)
+    root = Path(place.worktree)
     try:
-        asyncio.run(_watch(root, db, interactive, timedelta(hours=stale_hours), console))
+        _watch(root, db, interactive, timedelta(hours=stale_hours), console)
     except KeyboardInterrupt:
         console.print("Stopped watching; the session stays idle until you come back.")
 

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from sidecar.core.models import Actor, EventKind
-from sidecar.core.text import short_name
 
 TOOL_OUTPUT_LIMIT = 4096
 """Characters of tool output kept per result; the rest is dropped and marked."""

@@ -47,3 +47,33 @@ class CorruptDatabase(StoreError):
         )
         self.path = path
         self.moved_to = moved_to
+
+
+class SessionHeld(StoreError):
+    """Another live connection holds the session: appending would interleave two writers."""
+
+    def __init__(self, session_id: str, holder: str) -> None:
+        super().__init__(
+            f"session {session_id} is in use by another connection ({holder}); resume it with "
+            "takeOver: true, fork it, or start a new session"
+        )
+        self.session_id = session_id
+        self.holder = holder
+
+
+#: The largest payload (bytes of compact UTF-8 JSON) one event may carry.
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
+
+
+class PayloadTooLarge(InvalidRequest):
+    """One event's payload is over the size limit; nothing of its batch was appended."""
+
+    def __init__(self, index: int, size: int, limit: int) -> None:
+        super().__init__(
+            f"events[{index}].payload is {size} bytes of JSON, over the limit of {limit} bytes; "
+            "nothing from this batch was appended: store large content in a file and append "
+            "its path"
+        )
+        self.index = index
+        self.size = size
+        self.limit = limit

@@ -1,4 +1,4 @@
-"""Mapping between model objects and SQLite rows, and the fixed-width timestamps."""
+"""Mapping between model objects and SQLite rows (by column name), timestamps, cursors."""
 
 from __future__ import annotations
 
@@ -8,16 +8,33 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sidecar.core.models import Boundary, Checkpoint, Session, SessionStatus, utcnow
+from sidecar.core.models import (
+    Action,
+    Annotation,
+    Approval,
+    ApprovalState,
+    Boundary,
+    Checkpoint,
+    Choice,
+    Event,
+    EventKind,
+    FootprintEntry,
+    Session,
+    SessionStatus,
+    utcnow,
+)
 from sidecar.store.errors import InvalidRequest
 
-#: The session columns every query selects, in the order `session_from_row` reads them.
+#: The session columns every session query selects.
 SESSION_COLUMNS = (
     "id, name, description, status, repository, worktree, branch, requester, machine, task, "
-    "phase, provider, created_at, updated_at, last_event_at, event_count, last_prompt, head_sha, "
-    "parent_id, forked_at_seq, root_id, agent_name, tags, pinned, provider_ref, holder, "
-    "holder_expires_at"
+    "phase, provider, created_at, updated_at, last_event_at, activity_at, event_count, "
+    "last_prompt, head_sha, parent_id, forked_at_seq, root_id, agent_name, tags, pinned, "
+    "provider_ref, holder, holder_expires_at"
 )
+
+#: The event columns `event_from_row` reads.
+EVENT_COLUMNS = "seq, time, kind, actor, payload, client_event_id"
 
 
 def ts(value: datetime) -> str:
@@ -32,7 +49,12 @@ def parse_ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value)
 
 
+def _stamp(value: str | None) -> datetime:
+    return parse_ts(value) or utcnow()
+
+
 def boundary_row(boundary: Boundary) -> dict[str, Any]:
+    """The session columns that hold a boundary."""
     return {
         "repository": boundary.repository,
         "worktree": boundary.worktree,
@@ -45,67 +67,55 @@ def boundary_row(boundary: Boundary) -> dict[str, Any]:
     }
 
 
-def session_from_row(r: sqlite3.Row | tuple[Any, ...]) -> Session:
-    (
-        sid,
-        name,
-        description,
-        status,
-        repository,
-        worktree,
-        branch,
-        requester,
-        machine,
-        task,
-        phase,
-        provider,
-        created_at,
-        updated_at,
-        last_event_at,
-        event_count,
-        last_prompt,
-        head_sha,
-        parent_id,
-        forked_at_seq,
-        root_id,
-        agent_name,
-        tags,
-        pinned,
-        provider_ref,
-        holder,
-        holder_expires_at,
-    ) = tuple(r)[:27]
+def session_from_row(r: sqlite3.Row) -> Session:
     return Session(
-        id=sid,
-        name=name,
-        description=description,
-        status=SessionStatus(status),
+        id=r["id"],
+        name=r["name"],
+        description=r["description"],
+        status=SessionStatus(r["status"]),
         boundary=Boundary(
-            repository=repository,
-            worktree=worktree,
-            branch=branch,
-            requester=requester,
-            machine=machine,
-            task=task,
-            phase=phase,
-            provider=provider,
+            repository=r["repository"],
+            worktree=r["worktree"],
+            branch=r["branch"],
+            requester=r["requester"],
+            machine=r["machine"],
+            task=r["task"],
+            phase=r["phase"],
+            provider=r["provider"],
         ),
-        created_at=parse_ts(created_at) or utcnow(),
-        updated_at=parse_ts(updated_at) or utcnow(),
-        last_event_at=parse_ts(last_event_at),
-        event_count=event_count,
-        last_prompt=last_prompt,
-        head_sha=head_sha,
-        parent_id=parent_id,
-        forked_at_seq=forked_at_seq,
-        root_id=root_id,
-        agent_name=agent_name,
-        tags=json.loads(tags or "[]"),
-        pinned=bool(pinned),
-        provider_ref=provider_ref,
-        holder=holder,
-        holder_expires_at=parse_ts(holder_expires_at),
+        created_at=_stamp(r["created_at"]),
+        updated_at=_stamp(r["updated_at"]),
+        last_event_at=parse_ts(r["last_event_at"]),
+        event_count=r["event_count"],
+        last_prompt=r["last_prompt"],
+        head_sha=r["head_sha"],
+        parent_id=r["parent_id"],
+        forked_at_seq=r["forked_at_seq"],
+        root_id=r["root_id"],
+        agent_name=r["agent_name"],
+        tags=json.loads(r["tags"] or "[]"),
+        pinned=bool(r["pinned"]),
+        provider_ref=r["provider_ref"],
+        holder=r["holder"],
+        holder_expires_at=parse_ts(r["holder_expires_at"]),
     )
+
+
+def event_from_row(r: sqlite3.Row, session_id: str) -> Event:
+    """An event as read through `session_id` (a fork reads its ancestors' rows as its own)."""
+    return Event(
+        session_id=session_id,
+        seq=r["seq"],
+        time=_stamp(r["time"]),
+        kind=EventKind(r["kind"]),
+        actor=r["actor"],
+        payload=json.loads(r["payload"]),
+        client_event_id=r["client_event_id"],
+    )
+
+
+def footprint_from_row(r: sqlite3.Row) -> FootprintEntry:
+    return FootprintEntry(path=r["path"], weight=r["weight"], last_seq=r["last_seq"])
 
 
 def checkpoint_from_row(r: sqlite3.Row) -> Checkpoint:
@@ -117,7 +127,43 @@ def checkpoint_from_row(r: sqlite3.Row) -> Checkpoint:
         head_sha=r["head_sha"],
         snapshot_sha=r["snapshot_sha"],
         ref=r["ref"],
-        created_at=parse_ts(r["created_at"]) or utcnow(),
+        created_at=_stamp(r["created_at"]),
+    )
+
+
+def annotation_from_row(r: sqlite3.Row) -> Annotation:
+    return Annotation(
+        id=r["id"],
+        session_id=r["session_id"],
+        seq=r["seq"],
+        code=r["code"],
+        text=r["text"],
+        created_at=_stamp(r["created_at"]),
+    )
+
+
+def approval_from_row(r: sqlite3.Row) -> Approval:
+    return Approval(
+        id=r["id"],
+        session_id=r["session_id"],
+        title=r["title"],
+        detail=r["detail"],
+        state=ApprovalState(r["state"]),
+        requested_seq=r["requested_seq"],
+        decided_seq=r["decided_seq"],
+        decided_by=r["decided_by"],
+        reason=r["reason"],
+        created_at=_stamp(r["created_at"]),
+        decided_at=parse_ts(r["decided_at"]),
+    )
+
+
+def choice_from_row(r: sqlite3.Row) -> Choice:
+    return Choice(
+        repository=r["repository"],
+        branch=r["branch"],
+        action=Action(r["action"]),
+        created_at=_stamp(r["created_at"]),
     )
 
 

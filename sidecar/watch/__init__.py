@@ -1,25 +1,31 @@
-"""File-system watchers at the edge: the git directory and the worktree.
+"""File watching at the edge: one hub per process, subscriptions built on it.
 
-``GitDirWatcher`` feeds the branch decision with no added delay;
-``WorktreeWatcher`` reports batches of changed worktree paths. Both run on
-watchdog threads; :func:`to_loop` hands their callbacks to an asyncio loop.
+:class:`WatchHub` is the process's one file watcher (one thread). On it:
+:class:`GitDirWatch` feeds the branch decision with no added delay,
+:class:`TreeWatch` reports changed worktree files, :class:`FolderWatch`
+watches a folder that may not exist yet (the database folder, agent
+transcript folders). Callbacks run on the hub thread: keep them short and
+hand the work elsewhere.
 """
 
-from sidecar.watch.database import DatabaseWatcher
-from sidecar.watch.gitdir import GitDirWatcher, classify_git_path, to_loop
+from sidecar.watch.folders import FolderWatch
+from sidecar.watch.gitdir import GitDirWatch, classify_git_path
+from sidecar.watch.hub import FolderHandle, WatchEvent, WatchHub, WatchKind
 from sidecar.watch.ignore import DEFAULT_EXCLUDED_DIRS, IgnoreMatcher, count_folders
-from sidecar.watch.worktree import WatchMode, WatchPlan, WorktreeWatcher, plan_watches
+from sidecar.watch.worktree import DEFAULT_FOLDER_BUDGET, TreeWatch, WatchMode
 
 __all__ = [
     "DEFAULT_EXCLUDED_DIRS",
-    "DatabaseWatcher",
-    "GitDirWatcher",
+    "DEFAULT_FOLDER_BUDGET",
+    "FolderHandle",
+    "FolderWatch",
+    "GitDirWatch",
     "IgnoreMatcher",
+    "TreeWatch",
+    "WatchEvent",
+    "WatchHub",
+    "WatchKind",
     "WatchMode",
-    "WatchPlan",
-    "WorktreeWatcher",
     "classify_git_path",
     "count_folders",
-    "plan_watches",
-    "to_loop",
 ]

@@ -71,7 +71,9 @@ class WorkspaceWatch:
         hub = hub or WatchHub.shared()
         self._git: Any = GitDirWatch(hub, git_dir, common_dir, self._git_changed)
         try:
-            self._tree: Any = TreeWatch(hub, worktree, self._path_changed, folder_budget=folder_budget)
+            self._tree: Any = TreeWatch(
+                hub, worktree, self._path_changed, folder_budget=folder_budget
+            )
             self.mode: str = self._tree.start()
         except BaseException:
             self._git.close()

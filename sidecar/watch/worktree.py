@@ -1,49 +1,32 @@
-"""Watch a worktree's files, honouring .gitignore and default excludes.
+"""Watch a worktree's files on the hub: one non-recursive watch per included folder.
 
-inotify needs one watch per folder, and watchdog's recursive watch cannot
-exclude subtrees: scheduled on the root it would also watch every folder of
-``node_modules`` or ``.venv``. Scheduling one non-recursive watch per folder
-is no way out either, since watchdog runs one emitter thread per scheduled
-watch (10,000 folders would mean 10,000 threads). So the watcher plans a
-small cover of the tree:
+The tree is walked once (``ignore.walk_included_dirs``: default excludes,
+``.gitignore`` files, ``.git``). Ignored subtrees such as ``node_modules`` get
+no watch at all, so they cost nothing and send nothing. On the inotify hub
+every watch is a kernel watch on one descriptor, read by one thread, however
+many folders there are.
 
-- a folder whose subtree holds no *heavy* ignored folder (an ignored folder
-  that has subfolders, such as ``node_modules``) gets one recursive watch;
-- a folder that does hold one gets a non-recursive watch, and the same rule
-  is applied to each of its included subfolders.
+Trees with more than ``folder_budget`` included folders are left to the
+editor (``workspace/didChangeWatchedFiles``): :meth:`TreeWatch.start` returns
+``"editor"`` and nothing is watched.
 
-Ignored folders without subfolders (``__pycache__``, a gitignored ``logs/``)
-cost one watch each, so they stay inside recursive watches and their events
-are dropped by the matcher. A typical repository ends up with a handful of
-watches (threads); when the cover would need more than ``max_watches`` the
-watcher falls back to one recursive watch on the root and filters events.
-
-Changed paths are reported in batches after a short coalescing window: this
-watcher feeds footprints, not the branch decision, so latency matters less
-than not flooding the consumer.
+Changed files are reported one by one as they arrive, with no coalescing:
+the consumer batches (it owns the timers).
 """
 
 from __future__ import annotations
 
-import contextlib
+import errno
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
-
-from sidecar.watch.gitdir import (
-    OBSERVER_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    WATCHED_EVENT_TYPES,
-    stop_observer,
-)
+from sidecar.watch.gate import CallbackGate
+from sidecar.watch.hub import FolderHandle, WatchEvent, WatchHub
 from sidecar.watch.ignore import IgnoreMatcher, walk_included_dirs
 
 logger = logging.getLogger(__name__)
@@ -51,299 +34,277 @@ logger = logging.getLogger(__name__)
 WatchMode = Literal["native", "editor"]
 
 DEFAULT_FOLDER_BUDGET = 20_000
-DEFAULT_COALESCE_S = 0.15
-DEFAULT_MAX_WATCHES = 256
-#: Files reported from a folder that appeared under a non-recursive watch
-#: (they may have been written before its own watch existed).
+#: Files reported from a folder that appears (created or moved in): they may
+#: have been written before its watch existed.
 NEW_FOLDER_SCAN_LIMIT = 1_000
 
-
-@dataclass
-class WatchPlan:
-    """Which folders to watch recursively and which non-recursively.
-
-    ``folder_count`` is the number of included folders; ``over_budget`` is set
-    when the walk stopped early because the tree exceeds the budget.
-    """
-
-    recursive: list[str] = field(default_factory=list)
-    flat: list[str] = field(default_factory=list)
-    folder_count: int = 0
-    over_budget: bool = False
+_APPEARED = frozenset({"created", "moved_to"})
+_VANISHED = frozenset({"deleted", "moved_from"})
 
 
-def _has_subfolder(path: Path) -> bool:
-    try:
-        with os.scandir(path) as entries:
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        return True
-                except OSError:
-                    continue
-    except OSError:
-        return True  # unreadable: treat as costly, never schedule a watch over it
-    return False
-
-
-def plan_watches(matcher: IgnoreMatcher, folder_budget: int) -> WatchPlan:
-    """Walk the included tree once and plan the watch cover (see module doc).
-
-    Stops early (``over_budget=True``) once more than ``folder_budget``
-    included folders have been seen.
-    """
-    plan = WatchPlan()
-    children: dict[str, list[str]] = {}
-    heavy: set[str] = set()  # folders with a heavy ignored folder somewhere below
-    for rel, excluded in walk_included_dirs(matcher):
-        plan.folder_count += 1
-        if plan.folder_count > folder_budget:
-            plan.over_budget = True
-            return plan
-        if rel:
-            children.setdefault(rel.rpartition("/")[0], []).append(rel)
-        # The root's .git is exempt: splitting the root around it would cost one
-        # watchdog thread per top-level folder, while its few hundred folders
-        # (objects/xx, refs, logs) are cheap watches whose events are filtered out.
-        heavy_children = [c for c in excluded if not (rel == "" and c == ".git")]
-        if any(_has_subfolder(matcher.root / child) for child in heavy_children):
-            # Mark the folder and its ancestors: none of them may be watched recursively.
-            node: str | None = rel
-            while node is not None and node not in heavy:
-                heavy.add(node)
-                node = node.rpartition("/")[0] if node else None
-    todo = [""]
-    while todo:
-        rel = todo.pop()
-        if rel in heavy:
-            plan.flat.append(rel)
-            todo.extend(children.get(rel, []))
-        else:
-            plan.recursive.append(rel)
-    return plan
-
-
-class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: WorktreeWatcher) -> None:
-        self._watcher = watcher
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        self._watcher._on_event(event)
-
-
-class WorktreeWatcher:
-    """Reports changed worktree-relative POSIX paths via ``on_paths(list[str])``.
+class TreeWatch:
+    """Calls ``on_path(relative_posix_path)`` for every changed file of a worktree.
 
     Example::
 
-        watcher = WorktreeWatcher(root, lambda paths: print(paths))
-        if watcher.start() == "editor":
+        tree = TreeWatch(WatchHub.shared(), "/repo", tracker.on_path)
+        if tree.start() == "editor":
             ...  # register workspace/didChangeWatchedFiles with the client instead
+        ...
+        tree.close()
 
-    ``start()`` returns ``"editor"`` (and watches nothing) when the tree has
-    more than ``folder_budget`` included folders or the OS refuses the watches;
-    otherwise ``"native"``. Batches are sorted, without duplicates, delivered
-    ``coalesce_s`` after the first change of a burst, on a timer thread.
-    ``start``/``stop`` are idempotent and thread-safe.
+    Guarantees:
+
+    - every created, modified, deleted or moved (both sides) FILE in an
+      included folder is reported, unless the matcher ignores it; folders
+      themselves never are;
+    - a folder created or moved in is watched with its included subfolders,
+      and the files already in it are reported (at most
+      :data:`NEW_FOLDER_SCAN_LIMIT`); a folder deleted or moved out loses its
+      watches (and its subfolders');
+    - a changed ``.gitignore`` invalidates the matcher (later events are
+      judged by the new rules); a queue overflow re-walks the tree and
+      re-arms the watches (once per overflow);
+    - ``on_path`` runs on the hub thread, never after :meth:`close` returns.
+
+    ``matcher`` must be rooted at ``root`` (default: a new
+    :class:`IgnoreMatcher`). ``start`` and ``close`` may be called from any
+    thread; ``start`` again returns the first result.
     """
 
     def __init__(
         self,
+        hub: WatchHub,
         root: str | os.PathLike[str],
-        on_paths: Callable[[list[str]], None],
+        on_path: Callable[[str], None],
         *,
         folder_budget: int = DEFAULT_FOLDER_BUDGET,
-        coalesce_s: float = DEFAULT_COALESCE_S,
-        max_watches: int = DEFAULT_MAX_WATCHES,
-        extra_excluded_dirs: Iterable[str] = (),
+        matcher: IgnoreMatcher | None = None,
     ) -> None:
-        self.root = Path(os.path.abspath(root))
+        self.root = os.path.abspath(root)
+        self.matcher = matcher if matcher is not None else IgnoreMatcher(Path(self.root))
         self.folder_budget = folder_budget
-        self.coalesce_s = coalesce_s
-        self.max_watches = max_watches
-        self.matcher = IgnoreMatcher(self.root, extra_excluded_dirs)
+        #: ``None`` until :meth:`start`; then ``"native"`` or ``"editor"``.
         self.mode: WatchMode | None = None
-        self.folder_count = 0
-        self._on_paths = on_paths
+        self._walked = 0
+        self._hub = hub
+        self._on_path = on_path
         self._lock = threading.RLock()
-        self._observer: BaseObserver | None = None
-        self._handler = _Handler(self)
-        self._watches: dict[str, ObservedWatch] = {}
-        self._flat: set[str] = set()
-        self._pending: set[str] = set()
-        self._timer: threading.Timer | None = None
-        self._active = False
+        self._gate = CallbackGate()
+        self._handles: dict[str, FolderHandle] = {}
+        self._overflows_seen = hub.overflow_count
 
     @property
-    def running(self) -> bool:
-        """Whether native watching is active."""
-        return self._active
-
-    @property
-    def watched_roots(self) -> dict[str, bool]:
-        """Scheduled folders (relative, ``""`` = root) -> whether recursive."""
+    def folder_count(self) -> int:
+        """Included folders: those watched once native; before, those the walk
+        found (``folder_budget + 1`` when it stopped over budget)."""
         with self._lock:
-            return {rel: rel not in self._flat for rel in self._watches}
+            return len(self._handles) if self.mode == "native" else self._walked
+
+    @property
+    def watched_folders(self) -> set[str]:
+        """Relative POSIX paths of the watched folders (``""`` is the root)."""
+        with self._lock:
+            return set(self._handles)
 
     def start(self) -> WatchMode:
-        """Plan and start watching; returns ``"native"`` or ``"editor"``.
+        """Walk the tree and watch it: ``"native"``, or ``"editor"`` when over budget
+        or when the root cannot be watched (or the system's watch limit is hit)."""
+        with self._lock:
+            if self.mode is not None:
+                return self.mode
+            if self._gate.closed:
+                raise RuntimeError("the tree watch is closed")
+        folders = self._walk("", limit=self.folder_budget)
+        if folders is None:
+            self._walked = self.folder_budget + 1
+            logger.info(
+                "worktree %s has more than %d folders: leaving file watching to the editor",
+                self.root,
+                self.folder_budget,
+            )
+            return self._set_mode("editor")
+        self._walked = len(folders)
+        try:
+            for rel in folders:
+                self._watch(rel, strict=True)
+        except OSError as error:
+            logger.warning(
+                "cannot watch %s natively (%s): leaving file watching to the editor",
+                self.root,
+                error,
+            )
+            self._close_handles(self._drop(""))
+            return self._set_mode("editor")
+        return self._set_mode("native")
 
-        A second call returns the mode chosen by the first.
+    def close(self) -> None:
+        """Stop watching (idempotent, any thread; waits for a running callback)."""
+        self._gate.close()
+        self._close_handles(self._drop(""))
+
+    # Bookkeeping. Handles are closed outside the lock: closing waits for a
+    # callback in progress, which may be waiting for the lock.
+
+    def _set_mode(self, mode: WatchMode) -> WatchMode:
+        with self._lock:
+            self.mode = mode
+            return mode
+
+    def _walk(self, start: str, limit: int | None = None) -> list[str] | None:
+        """Included folders under ``start``; None when there are more than ``limit``."""
+        found: list[str] = []
+        for rel, _ in walk_included_dirs(self.matcher, start):
+            found.append(rel)
+            if limit is not None and len(found) > limit:
+                return None
+        return found
+
+    def _absolute(self, rel: str) -> str:
+        return os.path.join(self.root, *rel.split("/")) if rel else self.root
+
+    def _relative(self, path: str) -> str | None:
+        prefix = self.root.rstrip(os.sep) + os.sep
+        if not path.startswith(prefix):
+            return None
+        return path[len(prefix) :].replace(os.sep, "/")
+
+    def _watch(self, rel: str, *, strict: bool = False) -> bool:
+        """Watch folder ``rel``; False if already watched, closed or gone.
+
+        Raises OSError when ``strict`` and the folder is the root or the watch
+        limit is reached; otherwise failures (a folder that vanished again)
+        are skipped.
         """
         with self._lock:
-            if self.mode is not None and (self._active or self.mode == "editor"):
-                return self.mode
-            plan = plan_watches(self.matcher, self.folder_budget)
-            self.folder_count = plan.folder_count
-            if plan.over_budget:
-                logger.info(
-                    "worktree %s has more than %d folders: leaving file watching to the editor",
-                    self.root,
-                    self.folder_budget,
-                )
-                self.mode = "editor"
-                return self.mode
-            if len(plan.recursive) + len(plan.flat) > self.max_watches:
-                # Too scattered to cover cheaply: one recursive watch, events filtered.
-                plan = WatchPlan(recursive=[""], folder_count=plan.folder_count)
-            observer = Observer(timeout=OBSERVER_TIMEOUT_S)
-            self._observer = observer
-            self._active = True
+            if self._gate.closed or rel in self._handles:
+                return False
             try:
-                for rel in plan.flat:
-                    self._schedule(rel, recursive=False)
-                for rel in plan.recursive:
-                    self._schedule(rel, recursive=True)
-                observer.start()
+                handle = self._hub.watch_folder(self._absolute(rel), partial(self._on_event, rel))
             except OSError as error:
-                logger.warning(
-                    "cannot watch %s natively (%s): leaving file watching to the editor",
-                    self.root,
-                    error,
-                )
-                self._active = False
-                self._observer = None
-                self._watches.clear()
-                self._flat.clear()
-                stop_observer(observer, STOP_TIMEOUT_S, str(self.root))
-                self.mode = "editor"
-                return self.mode
-            self.mode = "native"
-            return self.mode
+                if strict and (rel == "" or error.errno == errno.ENOSPC):
+                    raise
+                logger.debug("not watching %s: %s", rel, error)
+                return False
+            self._handles[rel] = handle
+            return True
 
-    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Stop watching, drop undelivered paths and join the observer thread."""
+    def _drop(self, rel: str) -> list[FolderHandle]:
+        """Forget the watches of folder ``rel`` and below (``""``: all); returns them."""
         with self._lock:
-            self._active = False
-            observer, self._observer = self._observer, None
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-            self._pending.clear()
-            self._watches.clear()
-            self._flat.clear()
-        if observer is not None:
-            stop_observer(observer, timeout, str(self.root))
+            if not rel:
+                dropped = list(self._handles.values())
+                self._handles.clear()
+                return dropped
+            prefix = rel + "/"
+            gone = [r for r in self._handles if r == rel or r.startswith(prefix)]
+            return [self._handles.pop(r) for r in gone]
 
-    def _schedule(self, rel: str, *, recursive: bool) -> None:
-        assert self._observer is not None
-        folder = self.root / rel if rel else self.root
-        watch = self._observer.schedule(
-            self._handler, str(folder), recursive=recursive, event_filter=WATCHED_EVENT_TYPES
-        )
-        self._watches[rel] = watch
-        if not recursive:
-            self._flat.add(rel)
+    @staticmethod
+    def _close_handles(handles: list[FolderHandle]) -> None:
+        for handle in handles:
+            handle.close()
 
-    def _relative(self, raw: bytes | str) -> str | None:
-        path = os.fsdecode(raw)
-        if not path:
-            return None
-        rel = os.path.relpath(path, self.root)
-        if rel == "." or rel.startswith(".."):
-            return None
-        return Path(rel).as_posix()
-
-    def _on_event(self, event: FileSystemEvent) -> None:
-        if not self._active:
-            return
-        found: list[str] = []
-        for raw in (event.src_path, event.dest_path):
-            rel = self._relative(raw)
-            if rel is None:
-                continue
-            if rel.rpartition("/")[2] == ".gitignore":
-                self.matcher.invalidate()
-            if self.matcher.is_ignored(rel, is_dir=event.is_directory):
-                continue
-            found.append(rel)
-        if event.is_directory:
-            self._follow_folder(event)
-        if found:
-            self._add_pending(found)
-
-    def _follow_folder(self, event: FileSystemEvent) -> None:
-        """Keep the cover right when folders appear or vanish outside recursive watches."""
-        gone = self._relative(event.src_path) if event.event_type in ("deleted", "moved") else None
-        new = self._relative(event.dest_path if event.event_type == "moved" else event.src_path)
-        if event.event_type == "deleted":
-            new = None
-        with self._lock:
-            if not self._active or self._observer is None:
-                return
-            if gone is not None and gone in self._watches:
-                watch = self._watches.pop(gone)
-                self._flat.discard(gone)
-                with contextlib.suppress(KeyError):  # already gone with its emitter
-                    self._observer.unschedule(watch)
-            if new is None or new.rpartition("/")[0] not in self._flat or new in self._watches:
-                return
-            if self.matcher.is_ignored(new, is_dir=True):
+    def _report(self, paths: list[str]) -> None:
+        for path in paths:
+            if self._gate.closed:
                 return
             try:
-                self._schedule(new, recursive=True)
-            except OSError:
-                return  # vanished again already
-        self._add_pending(self._scan_new_folder(new))
+                self._on_path(path)
+            except Exception:
+                logger.exception("worktree watch callback failed on %s", path)
 
-    def _scan_new_folder(self, rel: str) -> list[str]:
-        """Included files of a new folder that may predate its watch (bounded)."""
-        found: list[str] = []
+    # Events (hub thread).
+
+    def _on_event(self, folder: str, event: WatchEvent) -> None:
+        with self._gate.entered() as open_:
+            if open_:
+                self._handle(folder, event)
+
+    def _handle(self, folder: str, event: WatchEvent) -> None:
+        if event.kind == "overflow":
+            self._rearm()
+            return
+        if event.kind == "folder_gone":
+            self._close_handles(self._drop(folder))
+            return
+        rel = self._relative(event.path)
+        if rel is None:
+            return
+        if rel.rpartition("/")[2] == ".gitignore":
+            self.matcher.invalidate()
+        if event.is_dir:
+            if event.kind in _APPEARED and not self.matcher.is_ignored(rel, is_dir=True):
+                self._report(self._adopt(rel))
+            elif event.kind in _VANISHED:
+                self._close_handles(self._drop(rel))
+            return
+        if not self.matcher.is_ignored(rel):
+            self._report([rel])
+
+    def _adopt(self, rel: str) -> list[str]:
+        """Watch a folder that appeared and its included subfolders; returns the
+        files already in them (bounded)."""
+        files: list[str] = []
         for folder, _ in walk_included_dirs(self.matcher, rel):
             try:
-                with os.scandir(self.root / folder) as entries:
-                    for entry in entries:
-                        child = f"{folder}/{entry.name}"
-                        if entry.is_file(follow_symlinks=False) and not self.matcher.is_ignored(
-                            child
-                        ):
-                            found.append(child)
-            except OSError:
-                continue
-            if len(found) >= NEW_FOLDER_SCAN_LIMIT:
+                if not self._watch(folder, strict=True):
+                    continue
+            except OSError as error:
+                logger.warning("cannot watch new folder %s: %s", folder, error)
                 break
-        return found[:NEW_FOLDER_SCAN_LIMIT]
+            if len(files) < NEW_FOLDER_SCAN_LIMIT:
+                files.extend(self._files_in(folder, NEW_FOLDER_SCAN_LIMIT - len(files)))
+        return files
 
-    def _add_pending(self, paths: list[str]) -> None:
-        if not paths:
-            return
-        with self._lock:
-            if not self._active:
-                return
-            self._pending.update(paths)
-            if self._timer is None:
-                self._timer = threading.Timer(self.coalesce_s, self._flush)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def _flush(self) -> None:
-        with self._lock:
-            self._timer = None
-            if not self._active or not self._pending:
-                return
-            batch = sorted(self._pending)
-            self._pending.clear()
+    def _files_in(self, folder: str, limit: int) -> list[str]:
+        """Included non-folder entries of ``folder`` (at most ``limit``)."""
+        found: list[str] = []
         try:
-            self._on_paths(batch)
-        except Exception:
-            logger.exception("worktree watcher callback failed on %d paths", len(batch))
+            with os.scandir(self._absolute(folder)) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            continue
+                    except OSError:
+                        continue
+                    child = f"{folder}/{entry.name}" if folder else entry.name
+                    if not self.matcher.is_ignored(child):
+                        found.append(child)
+                        if len(found) >= limit:
+                            break
+        except OSError:
+            pass
+        return found
+
+    def _rearm(self) -> None:
+        """After a queue overflow: re-walk, watch what is new, drop what is stale."""
+        overflows = self._hub.overflow_count
+        if overflows == self._overflows_seen:
+            return  # this overflow's rescan is done (one event per handle)
+        self._overflows_seen = overflows
+        logger.warning("file events were lost under %s: re-walking the tree", self.root)
+        self.matcher.invalidate()
+        folders = self._walk("") or []
+        wanted = set(folders)
+        stale: list[FolderHandle] = []
+        with self._lock:
+            for rel, handle in list(self._handles.items()):
+                if rel not in wanted or not _same_folder(handle):
+                    stale.append(self._handles.pop(rel))
+        self._close_handles(stale)
+        for rel in folders:
+            try:
+                self._watch(rel, strict=True)
+            except OSError as error:
+                logger.warning("cannot re-watch %s: %s", rel, error)
+                break
+
+
+def _same_folder(handle: FolderHandle) -> bool:
+    """Whether the handle's path still names the folder it watches."""
+    try:
+        info = os.stat(handle.real_path)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) == handle.ident

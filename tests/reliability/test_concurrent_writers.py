@@ -100,7 +100,9 @@ class HookWriter(threading.Thread):
 def _events(store: Store, session_id: str) -> list[Event]:
     """Every event of the session (store pages hold at most 10,000)."""
     events: list[Event] = []
-    while page := store.events.page(session_id, after_seq=events[-1].seq if events else 0, limit=5000):
+    while page := store.events.page(
+        session_id, after_seq=events[-1].seq if events else 0, limit=5000
+    ):
         events.extend(page)
     return events
 
