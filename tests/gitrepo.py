@@ -124,7 +124,8 @@ def make_repo(
     git(repo, "config", "commit.gpgsign", "false")
     if origin is not None:
         git(repo, "remote", "add", "origin", origin)
-    initial = {"README.md": "# test repository\n"} if files is None else files
+    # The folder in the README keeps two test repositories' first commits (their ids) apart.
+    initial = {"README.md": f"# test repository\n\n{repo}\n"} if files is None else files
     if initial:
         commit(repo, "initial commit", initial)
     return repo.resolve()

@@ -22,8 +22,8 @@ from sidecar.git.reader import (
     locate,
     normalize_origin_url,
     read_git_state,
-    requester,
 )
+from sidecar.services.boundary import boundary_for
 from tests.gitrepo import add_worktree, commit, git, isolate_git_config, make_repo, switch
 
 
@@ -193,7 +193,8 @@ def test_normal_repository(tmp_path: Path) -> None:
     assert state.head_sha == git(repo, "rev-parse", "HEAD")
     assert not state.detached
     assert state.origin_url is None
-    assert state.repository_id == str(repo)
+    assert state.repository_id == "root:" + git(repo, "rev-list", "--max-parents=0", "HEAD")
+    assert state.repository_path == str(repo)
     assert state.user_email == "me@example.com"
     assert state.operation is None
     assert not state.is_linked_worktree
@@ -234,7 +235,8 @@ def test_linked_worktree(tmp_path: Path) -> None:
     assert wt_state.git_dir == str(repo / ".git" / "worktrees" / "wt")
     assert wt_state.common_dir == main_state.common_dir == str(repo / ".git")
     assert wt_state.branch == "feature"
-    assert wt_state.repository_id == main_state.repository_id == str(repo)
+    assert wt_state.repository_id == main_state.repository_id
+    assert wt_state.repository_path == main_state.repository_path == str(repo)
     sha = commit(wt, "in worktree", {"w.txt": "w\n"})
     assert state_of(wt).head_sha == sha
     assert state_of(repo).head_sha == main_state.head_sha
@@ -439,11 +441,44 @@ def test_worktree_config_email(tmp_path: Path) -> None:
 
 def test_requester_falls_back_to_os_user(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, email=None)
-    state = state_of(repo)
-    assert state.user_email is None
-    assert requester(state) == getpass.getuser()
+    assert state_of(repo).user_email is None
+    assert boundary_for(repo).boundary.requester == getpass.getuser()
     git(repo, "config", "user.email", "me@example.com")
-    assert requester(state_of(repo)) == "me@example.com"
+    assert boundary_for(repo).boundary.requester == "me@example.com"
+
+
+def test_a_repository_without_origin_is_known_by_its_root_commit_wherever_it_is(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(tmp_path / "a")
+    first = state_of(repo).repository_id
+    assert first.startswith("root:")
+    switch(repo, "feature", create=True)
+    commit(repo, "more", {"b.txt": "b\n"})
+    assert state_of(repo).repository_id == first, "another branch, same repository"
+    moved = tmp_path / "elsewhere" / "renamed"
+    moved.parent.mkdir()
+    repo.rename(moved)
+    assert state_of(moved).repository_id == first, "moved, same repository"
+    assert state_of(moved).repository_path == str(moved)
+
+
+def test_merging_another_history_keeps_the_root(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "a")
+    first = state_of(repo).repository_id
+    other = make_repo(tmp_path / "b", files={"other.txt": "o\n"})
+    git(repo, "fetch", "--quiet", str(other), "main:other")
+    git(repo, "merge", "--quiet", "--allow-unrelated-histories", "-m", "merge", "other")
+    assert state_of(repo).repository_id == first
+
+
+def test_before_the_first_commit_the_folder_is_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "new"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "-b", "main")
+    assert state_of(repo).repository_id == str(repo)
+    commit(repo, "first", {"a.txt": "a\n"})
+    assert state_of(repo).repository_id.startswith("root:")
 
 
 def test_malformed_config_falls_back_to_git(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from sidecar.importers.claude_code import project_slug
+from sidecar.services.boundary import boundary_for
 from sidecar.store import Store
 from tests.gitrepo import isolate_git_config, make_repo
 
@@ -122,7 +123,7 @@ def test_default_imports_this_folders_project_incrementally(home: Path, tmp_path
         session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
         assert session is not None
         assert session.boundary.worktree == str(repo)
-        assert session.boundary.repository == str(repo)
+        assert session.boundary.repository == boundary_for(repo).boundary.repository
         assert store.events.last_seq(session.id) == first["eventsAdded"] + second["eventsAdded"]
 
     everything = run_import("claude-code", "--all", cwd=repo)

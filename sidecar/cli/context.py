@@ -74,14 +74,19 @@ def open_store(db: Path | None) -> Store:
         ) from error
 
 
-def place_here(folder: Path | None, profile: Profile | None = None) -> Place:
+def place_here(store: Store, folder: Path | None, profile: Profile | None = None) -> Place:
     """The place (boundary, git state) of `folder` (default: the current folder).
 
     Outside git it is the folder itself with branch ``-`` (`Place.reason` says why).
+    The repository is settled in `store` first (sessions follow a repository that
+    gained its identity or moved).
     """
     from sidecar.services.boundary import boundary_for
+    from sidecar.services.repositories import settle_repository
 
-    return boundary_for(checked_folder(folder), profile)
+    place = boundary_for(checked_folder(folder), profile)
+    settle_repository(store, place)
+    return place
 
 
 def checked_folder(folder: Path | None) -> Path:
@@ -93,7 +98,7 @@ def checked_folder(folder: Path | None) -> Path:
     return Path(folder)
 
 
-def scoped_filters(scope: Scope, folder: Path | None) -> ScopeFilters:
+def scoped_filters(store: Store, scope: Scope, folder: Path | None) -> ScopeFilters:
     """Store filters for `scope` around the place of `folder` (`all`: no filter, no git read)."""
     from sidecar.core.boundary import scope_filters
     from sidecar.core.models import Scope
@@ -101,7 +106,7 @@ def scoped_filters(scope: Scope, folder: Path | None) -> ScopeFilters:
     if scope is Scope.ALL:
         checked_folder(folder)
         return {}
-    return scope_filters(scope, place_here(folder).boundary)
+    return scope_filters(scope, place_here(store, folder).boundary)
 
 
 def one_shot_sessions(store: Store) -> SessionService:

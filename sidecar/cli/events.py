@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from sidecar.services.sessions import SessionService
+    from sidecar.store import Store
 
 app = typer.Typer(help="Append events to a session.", no_args_is_help=True, add_completion=False)
 
@@ -111,7 +112,7 @@ def append_events(
         ]
     with open_store(db) as store:
         sessions = one_shot_sessions(store)
-        target = session_id or _current_session(sessions, folder)
+        target = session_id or _current_session(store, sessions, folder)
         done = append(sessions, target, batch, settings=DriftSettings())
     seqs = done.seqs
     if done.drift is not None:
@@ -166,10 +167,10 @@ def read_events(raw: str) -> list[NewEvent]:
     return list(events)
 
 
-def _current_session(sessions: SessionService, folder: Path | None) -> str:
+def _current_session(store: Store, sessions: SessionService, folder: Path | None) -> str:
     """The most recent live session of the folder's boundary (same person and machine) that
     a door may attach to (`SessionService.candidates`: an agent's own sessions are its hook's)."""
-    place = place_here(folder)
+    place = place_here(store, folder)
     boundary = place.boundary
     candidates = sessions.candidates(boundary)
     if not candidates:

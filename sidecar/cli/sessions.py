@@ -94,8 +94,8 @@ def list_sessions(
     """Sessions, most recent activity first (default: this branch of this repository)."""
     from sidecar.protocol.messages import ListResult
 
-    filters = scoped_filters(scope, folder)
     with open_store(db) as store:
+        filters = scoped_filters(store, scope, folder)
         page = store.sessions.list(
             statuses=status or None, text=query or None, limit=limit, cursor=cursor, **filters
         )
@@ -213,8 +213,8 @@ def start_session(
     from sidecar.protocol.messages import StartResult
     from sidecar.services.boundary import Profile
 
-    place = place_here(folder, Profile(task=task, phase=phase, provider=provider))
     with open_store(db) as store:
+        place = place_here(store, folder, Profile(task=task, phase=phase, provider=provider))
         session = one_shot_sessions(store).start(
             place, name=name, description=description, parent_id=parent
         )
@@ -241,8 +241,8 @@ def resume_session(
     from sidecar.protocol.messages import ResultWarning, ResumeResult
     from sidecar.services.boundary import Profile
 
-    place = place_here(folder, Profile(provider=CLI_PROVIDER))
     with open_store(db) as store:
+        place = place_here(store, folder, Profile(provider=CLI_PROVIDER))
         outcome = one_shot_sessions(store).resume(place, session_id)
     notice = outcome.warning
     warning = None if notice is None else ResultWarning(code=notice.code, message=notice.message)
@@ -277,8 +277,8 @@ def fork_session(
     """
     from sidecar.protocol.messages import SessionResult
 
-    place = place_here(folder)
     with open_store(db) as store:
+        place = place_here(store, folder)
         fork = one_shot_sessions(store).fork(place, session_id, at_seq=at_seq, name=name)
     if json_output:
         print_json(SessionResult(session=fork))
@@ -424,8 +424,8 @@ def search_sessions(
 
     if not query.strip():
         raise CliError("the search query is empty")
-    filters = scoped_filters(scope, folder)
     with open_store(db) as store:
+        filters = scoped_filters(store, scope, folder)
         hits = store.events.search(query, limit=min(limit, 500), **filters)
     if json_output:
         print_json(SearchResult(items=hits))

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sidecar.cli.context import DbOption, open_store, place_here
+from sidecar.cli.context import DbOption, checked_folder, open_store
 from sidecar.cli.output import CliError, error_message
 
 if TYPE_CHECKING:
@@ -342,9 +342,9 @@ def watch(
     """Watch a worktree: bind sessions to its branch and ask what to do when it changes."""
     from rich.console import Console
 
-    if path is not None and not path.is_dir():
-        raise CliError(f"{path} is not an existing folder")
-    place = place_here(path)
+    from sidecar.services.boundary import boundary_for
+
+    place = boundary_for(checked_folder(path))
     if not place.in_git:
         # Outside git there is no branch to drift from: sessions there need no watching.
         raise CliError(f"cannot watch: {place.reason}; run it inside a git worktree")

@@ -89,7 +89,10 @@ class Scope(StrEnum):
 class Boundary(Model):
     """What a session is bound to. Two sessions share work only inside one boundary."""
 
-    repository: str = Field(description="Normalized origin URL, else the repository root path.")
+    repository: str = Field(
+        description="Normalized origin URL, else `root:<sha>` of the first commit, else (no "
+        "commit yet, or outside git) the root folder path."
+    )
     worktree: str = Field(description="Absolute path of the worktree root.")
     branch: str = Field(description="Branch name, or `detached@<sha>` when HEAD is detached.")
     requester: str = Field(description="git user.email, else the OS user name.")

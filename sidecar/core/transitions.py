@@ -71,7 +71,8 @@ class Transition:
     """The commit the session last saw (or HEAD before), for head moves and ancestry."""
     head: str | None = None
     relabel: bool = False
-    """A detached HEAD followed its own commits: the label changed, the work did not."""
+    """The label changed, the work did not: a detached HEAD followed its own commits, or the
+    repository's id changed under the same worktree and branch (its first commit, an origin)."""
     operation: str | None = None
     """The operation in progress, or the one that just ended (``SETTLED`` and after)."""
 
@@ -84,6 +85,18 @@ def _same_work_detached(before: HeadState, after: HeadState) -> bool:
         and before.worktree == after.worktree
         and before.head_sha is not None
         and after.head_sha is not None
+    )
+
+
+def _same_work_new_identity(before: HeadState, after: HeadState) -> bool:
+    """The repository's id changed under the same worktree and branch: its first commit
+    (a folder-keyed repository gains its root commit) or an origin added, not a move."""
+    return (
+        before.repository != after.repository
+        and before.worktree == after.worktree
+        and before.branch == after.branch
+        and after.head_sha is not None
+        and before.head_sha in (None, after.head_sha)
     )
 
 
@@ -144,6 +157,15 @@ def _classify_settled(
         return Transition(TransitionKind.UNCHANGED, None, after)
     if before == after:
         return Transition(TransitionKind.UNCHANGED, before, after)
+    if _same_work_new_identity(before, after):
+        return Transition(
+            TransitionKind.HEAD_MOVED,
+            before,
+            after,
+            base=before.head_sha,
+            head=after.head_sha,
+            relabel=True,
+        )
     if before.place() != after.place():
         if _same_work_detached(before, after):
             if descends is None:

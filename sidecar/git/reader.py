@@ -18,12 +18,16 @@ in the git directory directly, not by spawning git:
 
 Anything unexpected (a reftable repository, a malformed HEAD) falls back to
 the ``git`` executable. Questions about history (ancestry, commit lists) always
-use git.
+use git; so does a repository's root commit, asked once per process per
+repository (it never changes) and only when there is no origin.
+
+Repository identity (see :attr:`GitState.repository_id`) travels with the
+repository: the normalized origin URL, else ``root:<sha>`` of its first
+commit, else (before the first commit) the main worktree's root path.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
 import stat
@@ -82,7 +86,10 @@ class GitState:
     origin_url: str | None
     """``remote.origin.url`` exactly as configured."""
     repository_id: str
-    """Normalized origin URL, else the main worktree's root path."""
+    """Normalized origin URL, else ``root:<sha>`` of the first commit (see
+    :func:`root_commit`), else (no commit yet) the main worktree's root path."""
+    repository_path: str
+    """The main worktree's root path: where the repository is now (a hint, not its id)."""
     user_email: str | None
     """``git config user.email`` (all levels), None when unset or empty."""
     operation: GitOperation | None
@@ -420,6 +427,43 @@ def _strip_repo_suffix(path: str) -> str:
     return path or "/"
 
 
+#: Repository ids taken from a root commit: ``root:<sha>``.
+ROOT_PREFIX = "root:"
+
+#: Root commits found, per common dir (and its inode, in case the folder is replaced).
+_ROOTS: dict[tuple[str, int], str] = {}
+
+
+def root_commit(worktree: str, git_dir: str, common_dir: str) -> str | None:
+    """The repository's first commit, or None before there is one.
+
+    Followed along first parents from ``main`` or ``master`` when such a branch
+    exists, else from HEAD, so merging another history in, or the branch that
+    happens to be checked out, does not change it. Remembered per process: one
+    ``git`` call per repository.
+    """
+    try:
+        key = (common_dir, os.stat(common_dir).st_ino)
+    except OSError:
+        return None
+    found = _ROOTS.get(key)
+    if found is not None:
+        return found
+    start = "HEAD"
+    for name in ("main", "master"):
+        if _ref_exists(git_dir, common_dir, f"refs/heads/{name}"):
+            start = f"refs/heads/{name}"
+            break
+    proc = run_git(
+        worktree, "rev-list", "--first-parent", "--max-parents=0", start, "--", ok_codes=(0, 128)
+    )
+    roots = proc.stdout.split()
+    if proc.returncode != 0 or not roots or not _SHA.match(roots[-1]):
+        return None  # unborn: no commit yet (not remembered: the first one is coming)
+    _ROOTS[key] = roots[-1]
+    return roots[-1]
+
+
 def _main_worktree_root(common_dir: str, local_config: dict[str, str]) -> str:
     if os.path.basename(common_dir) == ".git":
         return os.path.dirname(common_dir)
@@ -451,10 +495,12 @@ def locate(path: str | os.PathLike[str]) -> GitState | NotARepository:
         config = _config_values_with_git(worktree, keys)
     operation, operation_branch = _operation(git_dir)
     origin_url = config.get("remote.origin.url") or None
+    repository_path = _main_worktree_root(common_dir, config)
     if origin_url:
         repository_id = normalize_origin_url(origin_url)
     else:
-        repository_id = _main_worktree_root(common_dir, config)
+        root = root_commit(worktree, git_dir, common_dir)
+        repository_id = ROOT_PREFIX + root if root else repository_path
     return GitState(
         worktree=worktree,
         git_dir=git_dir,
@@ -464,6 +510,7 @@ def locate(path: str | os.PathLike[str]) -> GitState | NotARepository:
         detached=branch is None,
         origin_url=origin_url,
         repository_id=repository_id,
+        repository_path=repository_path,
         user_email=config.get("user.email") or None,
         operation=operation,
         operation_branch=operation_branch,
@@ -492,16 +539,6 @@ def describe_location(path: str | os.PathLike[str]) -> str:
     if state.operation is not None:
         text += f" ({state.operation.value} in progress)"
     return text
-
-
-def requester(state: GitState) -> str:
-    """Who is working: git ``user.email``, else the OS user name."""
-    if state.user_email:
-        return state.user_email
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
-        return "unknown"
 
 
 # --------------------------------------------------------------------------- history

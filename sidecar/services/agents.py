@@ -44,6 +44,7 @@ from sidecar.core.text import default_session_name, short_name
 from sidecar.services.append import Appended, append
 from sidecar.services.boundary import Place, Profile, boundary_for
 from sidecar.services.drift import DriftSettings, drift_context
+from sidecar.services.repositories import settle_repository
 from sidecar.services.sessions import SessionService, Writer
 from sidecar.store import Store, UnknownSession
 
@@ -173,6 +174,7 @@ def record_agent_call(
     """
     settings = settings or DriftSettings()
     place = boundary_for(call.cwd, Profile(provider=call.provider))
+    settle_repository(store, place)
     current = place.boundary
     session = agent_session(store, call, place)
     sessions = SessionService(store, writer or Writer.one_shot(), stale_after=settings.stale_after)

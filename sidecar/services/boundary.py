@@ -10,9 +10,11 @@ works in, and builds it here, so they all agree:
 * outside git: the folder itself is repository and worktree, the branch is
   :data:`~sidecar.core.boundary.NO_BRANCH`; sessions are still recorded.
 
-Repository identity (SPEC section 4): the normalized origin URL when there is
-one, else the main worktree's root path (linked worktrees and subfolders
-resolve to the same repository).
+Repository identity: the normalized origin URL when there is one, else the
+repository's root commit (``root:<sha>``), else, before the first commit, the
+main worktree's root path; linked worktrees and subfolders resolve to the same
+repository, and a moved folder keeps its identity (see
+:mod:`sidecar.services.repositories` for how sessions follow it).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class Place:
     """Git's state as plain data; None outside git."""
     git_dir: str | None = None
     common_dir: str | None = None
+    repository_path: str | None = None
+    """The main worktree's root: where the repository is now (None outside git)."""
     reason: str | None = None
     """Outside git: why (a sentence to show a person)."""
 
@@ -122,21 +126,7 @@ def boundary_for(path: str | os.PathLike[str], profile: Profile | None = None) -
     real = os.path.realpath(os.path.expanduser(os.fspath(path)))
     found = locate(real)
     if isinstance(found, NotARepository):
-        return Place(
-            path=real,
-            worktree=real,
-            boundary=Boundary(
-                repository=real,
-                worktree=real,
-                branch=NO_BRANCH,
-                requester=profile.requester or os_user(),
-                machine=machine_name(),
-                task=profile.task or None,
-                phase=profile.phase,
-                provider=profile.provider or None,
-            ),
-            reason=found.reason,
-        )
+        return outside_git(real, profile, found.reason)
     identity = found.repository_id
     boundary = Boundary(
         repository=identity,
@@ -155,4 +145,26 @@ def boundary_for(path: str | os.PathLike[str], profile: Profile | None = None) -
         head=head_state(found, identity),
         git_dir=found.git_dir,
         common_dir=found.common_dir,
+        repository_path=found.repository_path,
+    )
+
+
+def outside_git(path: str, profile: Profile | None = None, reason: str = "") -> Place:
+    """The place of a folder outside git (or one git cannot read): the folder is repository
+    and worktree, the branch is :data:`~sidecar.core.boundary.NO_BRANCH`."""
+    profile = profile or Profile()
+    return Place(
+        path=path,
+        worktree=path,
+        boundary=Boundary(
+            repository=path,
+            worktree=path,
+            branch=NO_BRANCH,
+            requester=profile.requester or os_user(),
+            machine=machine_name(),
+            task=profile.task or None,
+            phase=profile.phase,
+            provider=profile.provider or None,
+        ),
+        reason=reason or f"{path} is not inside a git repository",
     )

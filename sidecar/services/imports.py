@@ -37,11 +37,13 @@ from typing import Any
 
 from sidecar.core.models import Boundary, NewEvent, Session
 from sidecar.core.text import short_name
+from sidecar.git.command import GitError
 from sidecar.importers import amplifier, claude_code, codex
 from sidecar.importers.common import Cursor, ImportedEvent, ImportedSession, parse_time
 from sidecar.services.append import append
-from sidecar.services.boundary import boundary_for
+from sidecar.services.boundary import boundary_for, outside_git
 from sidecar.services.drift import DriftSettings
+from sidecar.services.repositories import settle_repository
 from sidecar.services.sessions import SessionService
 from sidecar.store import SessionHeld, Store, UnknownSession
 
@@ -384,18 +386,12 @@ class BoundaryResolver:
         key = cwd
         if key not in self._places:
             try:
-                self._places[key] = boundary_for(cwd).boundary
-            except Exception:  # an unreadable repository: the folder itself, outside git
-                from sidecar.core.boundary import NO_BRANCH
-                from sidecar.services.boundary import machine_name, os_user
-
-                self._places[key] = Boundary(
-                    repository=cwd,
-                    worktree=cwd,
-                    branch=NO_BRANCH,
-                    requester=os_user(),
-                    machine=machine_name(),
-                )
+                place = boundary_for(cwd)
+            except (GitError, OSError) as error:  # an unreadable repository: the folder itself
+                place = outside_git(cwd, reason=str(error))
+            if self._store is not None:
+                settle_repository(self._store, place)
+            self._places[key] = place.boundary
         here = self._places[key]
         recorded = branch if branch and branch != "HEAD" else None
         return here.model_copy(update={"branch": recorded}) if recorded else here

@@ -46,6 +46,7 @@ from sidecar.git.command import GitError
 from sidecar.git.reader import commit_log
 from sidecar.services.boundary import Place
 from sidecar.services.drift import descends, drift_context
+from sidecar.services.repositories import settle_repository
 from sidecar.services.sessions import LIVE
 from sidecar.services.workspace import Folder, Workspace
 
@@ -120,6 +121,8 @@ class GitTracker:
             self._head_moved(transition, before, session)
         elif transition.kind is TransitionKind.HISTORY_REWRITTEN:
             self._history_rewritten(transition, session)
+        if place.boundary.repository != previous.boundary.repository:
+            settle_repository(self.workspace.store, place)
 
     def _live_session(self) -> Session | None:
         session = self.workspace.active(self.folder)

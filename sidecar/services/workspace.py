@@ -41,6 +41,7 @@ from sidecar.services.boundary import Place, Profile, boundary_for
 from sidecar.services.drift import Decided, DriftSettings, decide, evaluate
 from sidecar.services.errors import InvalidArgument, ServiceError
 from sidecar.services.paths import uri_to_path
+from sidecar.services.repositories import settle_repository
 from sidecar.services.sessions import LIVE, ResumeOutcome, SessionService
 from sidecar.store import StoreError, UnknownSession
 
@@ -150,6 +151,7 @@ class Workspace:
     def open(self, uri: str, *, attach: bool = True) -> Folder:
         """Add a folder (re-resolving it when already open) and attach or start its session."""
         place = self.resolve(uri)
+        settle_repository(self.store, place)
         folder = self._folders.get(uri) or Folder(uri=uri, place=place)
         folder.place = place
         self._folders[uri] = folder

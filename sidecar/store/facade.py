@@ -15,6 +15,7 @@ from sidecar.store.checkpoints import Checkpoints
 from sidecar.store.database import Database
 from sidecar.store.events import Events
 from sidecar.store.leases import Leases
+from sidecar.store.repositories import Repositories
 from sidecar.store.reviews import Reviews
 from sidecar.store.sessions import Sessions
 from sidecar.store.state import State
@@ -31,6 +32,7 @@ class Store:
         self.checkpoints = Checkpoints(db)
         self.reviews = Reviews(db)
         self.state = State(db)
+        self.repositories = Repositories(db)
 
     @classmethod
     def open(

@@ -347,7 +347,8 @@ _DERIVED = ("events", "footprint", "checkpoints", "annotations", "cache", "appro
 
 
 def _v4_integrity(db: sqlite_utils.Database) -> None:
-    """Invariants in the schema: one session per provider session, foreign keys, leases.
+    """Invariants in the schema: one session per provider session, foreign keys, leases;
+    the paths where each repository was seen.
 
     Sessions recorded twice for one (provider, provider_ref) are merged; every
     table that belongs to a session is rebuilt with a cascading foreign key
@@ -367,6 +368,12 @@ def _v4_integrity(db: sqlite_utils.Database) -> None:
         {"name": str, "holder": str, "expires_at": str},
         pk="name",
         not_null={"holder", "expires_at"},
+    )
+    # Where each repository was seen: the hint that follows a repository when it moves.
+    db.table("repository_paths").create(
+        {"repository": str, "path": str, "seen_at": str},
+        pk=("repository", "path"),
+        not_null={"seen_at"},
     )
     conn.execute(_FTS_DELETE_TRIGGER)
     problems = conn.execute("PRAGMA foreign_key_check").fetchall()

@@ -1,4 +1,4 @@
-"""Small keyed state: per-session cache, adapter state, remembered choices, repository paths."""
+"""Small keyed state: per-session cache, adapter state, remembered choices."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sidecar.store.sessions import require_in
 
 
 class State:
-    """Cache entries, adapter state, remembered choices and repository path hints."""
+    """Cache entries, adapter state and remembered choices."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
