@@ -90,6 +90,7 @@ class FolderHandle:
         self._gate = CallbackGate()
         self._lock = threading.Lock()
         self._remove: Callable[[], None] | None = None
+        self._gone = False
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
@@ -98,7 +99,7 @@ class FolderHandle:
     @property
     def closed(self) -> bool:
         """Whether the handle was closed (or its folder went away)."""
-        return self._gate.closed
+        return self._gone or self._gate.closed
 
     def close(self) -> None:
         """Stop watching; waits for a callback running on another thread."""
@@ -126,9 +127,19 @@ class FolderHandle:
                 logger.exception("watch callback failed on %s %s", kind, path)
 
     def gone(self) -> None:
-        """Report ``folder_gone`` and close: the watched folder no longer exists here."""
+        """Report ``folder_gone`` and close: the watched folder no longer exists here.
+
+        The handle is already closed and forgotten by the hub when the callback sees
+        the event, so whoever it wakes finds the hub's state settled.
+        """
+        self._gone = True
+        with self._lock:
+            remove, self._remove = self._remove, None
+        if remove is not None:
+            remove()
+        self._hub._forget(self)
         self.deliver("folder_gone", self.path, True)
-        self.close()
+        self._gate.close()
 
     def attach(self, remove: Callable[[], None]) -> None:
         """Remember how to remove the backend's watch (called once by the hub)."""
