@@ -38,11 +38,15 @@ class CallbackGate:
     progress, except a run on the calling thread itself (closing from inside
     the callback is allowed and does not wait) or one that outlasted
     :data:`CLOSE_WAIT_S` (logged). Do not hold a lock the callback needs while
-    calling ``close()`` from another thread. Thread-safe.
+    calling ``close()`` from another thread. Thread-safe. ``cond`` lets many
+    gates share one condition (waits are rare; a gate per folder is not).
     """
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
+    __slots__ = ("_closed", "_cond", "_running")
+
+    def __init__(self, cond: threading.Condition | None = None) -> None:
+        # Many gates may share one condition (a hub's folder handles: thousands of them).
+        self._cond = cond if cond is not None else threading.Condition()
         self._closed = False
         self._running: dict[int, int] = {}  # thread ident -> nesting depth
 

@@ -72,6 +72,11 @@ class FolderHandle:
     ``close()`` is idempotent and may be called from any thread.
     """
 
+    # A worktree of 10,000 folders holds 10,000 handles: slots, and the hub's
+    # shared condition and lock instead of one of each per handle.
+    __slots__ = ("_gate", "_gone", "_hub", "_lock", "_on_event", "_remove", "ident", "path",
+                 "real_path")  # fmt: skip
+
     def __init__(
         self,
         hub: WatchHub,
@@ -87,8 +92,8 @@ class FolderHandle:
         self.ident = ident
         self._hub = hub
         self._on_event = on_event
-        self._gate = CallbackGate()
-        self._lock = threading.Lock()
+        self._gate = CallbackGate(hub._gate_cond)
+        self._lock = hub._handle_lock
         self._remove: Callable[[], None] | None = None
         self._gone = False
 
@@ -228,6 +233,9 @@ class WatchHub:
 
     def __init__(self, backend: BackendName | None = None) -> None:
         self._lock = threading.Lock()
+        #: Shared by every handle's callback gate, and guarding their removers.
+        self._gate_cond = threading.Condition()
+        self._handle_lock = threading.Lock()
         self._handles: set[FolderHandle] = set()
         self._closed = False
         self._backend = _start_backend(choose_backend(backend))
@@ -277,6 +285,8 @@ class WatchHub:
         """
         absolute = os.path.abspath(os.fspath(path))
         real = os.path.realpath(absolute)
+        if real == absolute:
+            real = absolute  # one string, not two, per watched folder
         info = os.stat(real)
         if not stat.S_ISDIR(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), absolute)

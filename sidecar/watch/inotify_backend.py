@@ -56,6 +56,8 @@ _ENTRY_KINDS: tuple[tuple[int, WatchKind], ...] = (
 class _Callback:
     """Adapts one hub handle to watchdog's ``WatchCallback`` protocol (hub thread)."""
 
+    __slots__ = ("handle",)
+
     def __init__(self, handle: FolderHandle) -> None:
         self.handle = handle
 
