@@ -538,7 +538,7 @@ def _why_append(figures: Figures) -> str:
 
 def _why_batch(figures: Figures) -> str:
     return (
-        "per-event Python work in Store.append_events outweighs SQLite: a cProfile of "
+        "per-event Python work in Events.append outweighs SQLite: a cProfile of "
         "200-event batches shows secret redaction ~30 %, footprint path extraction ~20 % and "
         "JSON encoding ~12 %, SQLite (executemany and the commit's fsync) ~20 %. Redacting "
         "only string values that can hold secrets (a cheap pre-check before the regexes) and "
@@ -663,7 +663,7 @@ def render(
         [
             ["raw inotify on the git dir (the floor)", _f(figures, "raw_inotify_rename_p50_ms"),
              _f(figures, "raw_inotify_rename_p95_ms")],
-            ["sidecar git-dir watcher (watchdog)", _f(figures, "gitdir_rename_p50_ms"),
+            ["sidecar git-dir watch (the watch hub)", _f(figures, "gitdir_rename_p50_ms"),
              _f(figures, "gitdir_rename_p95_ms")],
             ["sidecar drift service, in process", _f(figures, "drift_inprocess_ms_p50"),
              _f(figures, "drift_inprocess_ms_p95")],
@@ -706,7 +706,7 @@ def render(
             ["one event per `sidecar/events/append`, LSP round trip (durable)",
              _f(figures, "append_single_ms_p50", digits=3),
              _f(figures, "append_lsp_ms_p95", digits=3)],
-            ["one event per `Store.append_events`, in process (durable)",
+            ["one event per `store.events.append`, in process (durable)",
              _f(figures, "append_single_store_ms_p50", digits=3),
              _f(figures, "append_single_store_ms_p95", digits=3)],
         ],
@@ -734,7 +734,7 @@ def render(
         [
             ["JSONL folders (metadata.json + transcript.jsonl each)",
              _f(figures, "jsonl_list_recent_ms_p50"), _f(figures, "jsonl_list_recent_ms_p95")],
-            ["SQLite store (`Store.list_sessions`)",
+            ["SQLite store (`store.sessions.list`)",
              _f(figures, "store_list_recent_ms_p50", digits=3),
              _f(figures, "store_list_recent_ms_p95", digits=3)],
         ],

@@ -14,13 +14,15 @@ HEAD written -> callback latency, three ways of writing HEAD:
 for three watchers:
 
 - ``raw_inotify``: ctypes inotify on the git dir, one thread (the floor);
-- ``gitdir``: :class:`sidecar.watch.gitdir.GitDirWatcher` (watchdog);
-- ``debounce_1000ms``: the same watcher behind a 1000 ms trailing debounce,
+- ``gitdir``: :class:`sidecar.watch.gitdir.GitDirWatch` on the process's
+  :class:`sidecar.watch.hub.WatchHub` (``WatchHub.shared()``, as the server
+  uses it: watchdog's inotify layer on Linux, one thread);
+- ``debounce_1000ms``: the same watch behind a 1000 ms trailing debounce,
   which is what VS Code's git extension does (fewer samples: 1 s each).
 
-Then the idle cost of :class:`sidecar.watch.worktree.WorktreeWatcher` on a
-10,000-folder tree: start-up time, RSS growth and CPU share over 60 s
-(10 s with ``--quick``).
+Then the idle cost of :class:`sidecar.watch.worktree.TreeWatch` on a
+10,000-folder tree, on the same (already running) hub: start-up time, RSS
+growth and CPU share over 60 s (10 s with ``--quick``).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sidecar.watch.gitdir import GitDirWatcher
-from sidecar.watch.worktree import WorktreeWatcher
+from sidecar.watch.gitdir import GitDirWatch
+from sidecar.watch.hub import WatchHub
+from sidecar.watch.worktree import TreeWatch
 
 GIT = ["git", "-c", "user.email=bench@example.com", "-c", "user.name=bench"]
 WAIT_S = 5.0
@@ -203,8 +206,8 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def idle_worktree(root: Path, idle_s: float) -> dict[str, float]:
-    """Start-up, RSS growth and idle CPU share of the worktree watcher on 10k folders."""
+def idle_worktree(hub: WatchHub, root: Path, idle_s: float) -> dict[str, float]:
+    """Start-up, RSS growth and idle CPU share of the worktree watch on 10k folders."""
     tree = root / "tree"
     for i in range(100):
         for j in range(100):
@@ -213,7 +216,7 @@ def idle_worktree(root: Path, idle_s: float) -> dict[str, float]:
             (leaf / "f.txt").write_bytes(b"x")
     rss0 = rss_bytes()
     started = time.perf_counter()
-    watcher = WorktreeWatcher(tree, lambda paths: None)
+    watcher = TreeWatch(hub, tree, lambda path: None)
     mode = watcher.start()
     startup_ms = (time.perf_counter() - started) * 1000
     try:
@@ -223,10 +226,11 @@ def idle_worktree(root: Path, idle_s: float) -> dict[str, float]:
         time.sleep(idle_s)  # the measurement: nothing happens on purpose
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         rss1 = rss_bytes()
+        folders = watcher.folder_count  # watched folders: none once closed
     finally:
-        watcher.stop()
+        watcher.close()
     return {
-        "worktree_folders": float(watcher.folder_count),
+        "worktree_folders": float(folders),
         "worktree_startup_ms": startup_ms,
         "worktree_rss_delta_mb": (rss1 - rss0) / 2**20,
         "worktree_rss_total_mb": rss1 / 2**20,
@@ -244,7 +248,9 @@ def main() -> None:
     args = parser.parse_args()
 
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="watch-bench-") as temp:
+    hub = WatchHub.shared()
+    print(f"watch hub backend: {hub.backend}")
+    with hub, tempfile.TemporaryDirectory(prefix="watch-bench-") as temp:
         repo = make_repo(Path(temp))
         git_dir = repo / ".git"
 
@@ -254,14 +260,10 @@ def main() -> None:
             return watcher.stop
 
         def gitdir(clock: Clock) -> Callable[[], None]:
-            watcher = GitDirWatcher(git_dir, git_dir, clock)
-            watcher.start()
-            return watcher.stop
+            return GitDirWatch(hub, git_dir, git_dir, clock).close  # watching starts here
 
         def debounced(clock: Clock) -> Callable[[], None]:
-            watcher = GitDirWatcher(git_dir, git_dir, Debounced(1.0, clock))
-            watcher.start()
-            return watcher.stop
+            return GitDirWatch(hub, git_dir, git_dir, Debounced(1.0, clock)).close
 
         watchers: list[tuple[str, Callable[[Clock], Callable[[], None]], int]] = [
             ("raw_inotify", raw, args.samples),
@@ -286,11 +288,11 @@ def main() -> None:
                     f"{statistics.median(latencies):9.3f} {p95(latencies):9.3f} {git_col}"
                 )
 
-        idle = idle_worktree(Path(temp), 10.0 if args.quick else 60.0)
+        idle = idle_worktree(hub, Path(temp), 10.0 if args.quick else 60.0)
         results.update(idle)
         print()
         print(
-            f"worktree watcher, {idle['worktree_folders']:.0f} folders: "
+            f"worktree watch, {idle['worktree_folders']:.0f} folders: "
             f"start {idle['worktree_startup_ms']:.0f} ms, "
             f"RSS +{idle['worktree_rss_delta_mb']:.1f} MB "
             f"(process {idle['worktree_rss_total_mb']:.1f} MB), "
