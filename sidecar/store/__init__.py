@@ -1,34 +1,70 @@
-"""The SQLite session store: the only package that writes SQL."""
+"""The SQLite session store: the only package that writes SQL.
 
-from sidecar.store.errors import (
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    CorruptDatabase,
-    DiskFullError,
-    InvalidRequest,
-    PayloadTooLarge,
-    ReadOnlyError,
-    SessionHeld,
-    StoreError,
-    UnknownId,
-    UnknownSession,
+Its main names are served from the submodules on first use
+(:mod:`sidecar.lazy_exports`), so importing one submodule stays cheap.
+"""
+
+from typing import TYPE_CHECKING
+
+from sidecar.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from sidecar.store.errors import (
+        DEFAULT_MAX_PAYLOAD_BYTES as DEFAULT_MAX_PAYLOAD_BYTES,
+    )
+    from sidecar.store.errors import (
+        CorruptDatabase as CorruptDatabase,
+    )
+    from sidecar.store.errors import (
+        DiskFullError as DiskFullError,
+    )
+    from sidecar.store.errors import (
+        InvalidRequest as InvalidRequest,
+    )
+    from sidecar.store.errors import (
+        PayloadTooLarge as PayloadTooLarge,
+    )
+    from sidecar.store.errors import (
+        ReadOnlyError as ReadOnlyError,
+    )
+    from sidecar.store.errors import (
+        SessionHeld as SessionHeld,
+    )
+    from sidecar.store.errors import (
+        StoreError as StoreError,
+    )
+    from sidecar.store.errors import (
+        UnknownId as UnknownId,
+    )
+    from sidecar.store.errors import (
+        UnknownSession as UnknownSession,
+    )
+    from sidecar.store.facade import Store as Store
+    from sidecar.store.leases import (
+        holder_is_gone as holder_is_gone,
+    )
+    from sidecar.store.leases import (
+        new_holder_id as new_holder_id,
+    )
+    from sidecar.store.paths import default_db_path as default_db_path
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "sidecar.store.errors": [
+            "DEFAULT_MAX_PAYLOAD_BYTES",
+            "CorruptDatabase",
+            "DiskFullError",
+            "InvalidRequest",
+            "PayloadTooLarge",
+            "ReadOnlyError",
+            "SessionHeld",
+            "StoreError",
+            "UnknownId",
+            "UnknownSession",
+        ],
+        "sidecar.store.facade": ["Store"],
+        "sidecar.store.leases": ["holder_is_gone", "new_holder_id"],
+        "sidecar.store.paths": ["default_db_path"],
+    },
 )
-from sidecar.store.facade import Store
-from sidecar.store.leases import holder_is_gone, new_holder_id
-from sidecar.store.paths import default_db_path
-
-__all__ = [
-    "DEFAULT_MAX_PAYLOAD_BYTES",
-    "CorruptDatabase",
-    "DiskFullError",
-    "InvalidRequest",
-    "PayloadTooLarge",
-    "ReadOnlyError",
-    "SessionHeld",
-    "Store",
-    "StoreError",
-    "UnknownId",
-    "UnknownSession",
-    "default_db_path",
-    "holder_is_gone",
-    "new_holder_id",
-]

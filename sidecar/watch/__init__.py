@@ -6,26 +6,64 @@
 watches a folder that may not exist yet (the database folder, agent
 transcript folders). Callbacks run on the hub thread: keep them short and
 hand the work elsewhere.
+
+The names below are served from the submodules on first use
+(:mod:`sidecar.lazy_exports`).
 """
 
-from sidecar.watch.folders import FolderWatch
-from sidecar.watch.gitdir import GitDirWatch, classify_git_path
-from sidecar.watch.hub import FolderHandle, WatchEvent, WatchHub, WatchKind
-from sidecar.watch.ignore import DEFAULT_EXCLUDED_DIRS, IgnoreMatcher, count_folders
-from sidecar.watch.worktree import DEFAULT_FOLDER_BUDGET, TreeWatch, WatchMode
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_EXCLUDED_DIRS",
-    "DEFAULT_FOLDER_BUDGET",
-    "FolderHandle",
-    "FolderWatch",
-    "GitDirWatch",
-    "IgnoreMatcher",
-    "TreeWatch",
-    "WatchEvent",
-    "WatchHub",
-    "WatchKind",
-    "WatchMode",
-    "classify_git_path",
-    "count_folders",
-]
+from sidecar.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from sidecar.watch.folders import FolderWatch as FolderWatch
+    from sidecar.watch.gitdir import (
+        GitDirWatch as GitDirWatch,
+    )
+    from sidecar.watch.gitdir import (
+        classify_git_path as classify_git_path,
+    )
+    from sidecar.watch.hub import (
+        FolderHandle as FolderHandle,
+    )
+    from sidecar.watch.hub import (
+        FolderSet as FolderSet,
+    )
+    from sidecar.watch.hub import (
+        WatchEvent as WatchEvent,
+    )
+    from sidecar.watch.hub import (
+        WatchHub as WatchHub,
+    )
+    from sidecar.watch.hub import (
+        WatchKind as WatchKind,
+    )
+    from sidecar.watch.ignore import (
+        DEFAULT_EXCLUDED_DIRS as DEFAULT_EXCLUDED_DIRS,
+    )
+    from sidecar.watch.ignore import (
+        IgnoreMatcher as IgnoreMatcher,
+    )
+    from sidecar.watch.ignore import (
+        count_folders as count_folders,
+    )
+    from sidecar.watch.worktree import (
+        DEFAULT_FOLDER_BUDGET as DEFAULT_FOLDER_BUDGET,
+    )
+    from sidecar.watch.worktree import (
+        TreeWatch as TreeWatch,
+    )
+    from sidecar.watch.worktree import (
+        WatchMode as WatchMode,
+    )
+
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "sidecar.watch.folders": ["FolderWatch"],
+        "sidecar.watch.gitdir": ["GitDirWatch", "classify_git_path"],
+        "sidecar.watch.hub": ["FolderHandle", "FolderSet", "WatchEvent", "WatchHub", "WatchKind"],
+        "sidecar.watch.ignore": ["DEFAULT_EXCLUDED_DIRS", "IgnoreMatcher", "count_folders"],
+        "sidecar.watch.worktree": ["DEFAULT_FOLDER_BUDGET", "TreeWatch", "WatchMode"],
+    },
+)

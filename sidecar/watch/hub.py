@@ -1,12 +1,18 @@
 """The process's one file watcher: non-recursive folder watches on one thread.
 
-On Linux the hub registers its watches directly on ONE
-:class:`watchdog.observers.inotify_c.InotifyFD` (one inotify descriptor, one
-reader thread that blocks in ``poll`` while idle). Elsewhere, or with
-``SIDECAR_WATCH_BACKEND=observer``, it falls back to ONE watchdog ``Observer``
-with a non-recursive schedule per folder. Subscriptions built on it
-(:mod:`sidecar.watch.gitdir`, :mod:`sidecar.watch.worktree`,
+On Linux the hub reads ONE inotify descriptor on one thread that blocks in
+``poll`` while idle (:mod:`sidecar.watch.inotify_backend`). Elsewhere, or
+with ``SIDECAR_WATCH_BACKEND=observer``, it falls back to ONE watchdog
+``Observer`` with a non-recursive schedule per folder. Subscriptions built
+on it (:mod:`sidecar.watch.gitdir`, :mod:`sidecar.watch.worktree`,
 :mod:`sidecar.watch.folders`) add recursion, filtering and re-arming.
+
+Two shapes of subscription:
+
+- :class:`FolderHandle`: one folder, one callback (``hub.watch_folder``);
+- :class:`FolderSet`: many folders under one base path, one callback, one
+  gate and a compact table (``hub.folder_set``). A worktree of 10,000
+  folders costs one dictionary entry per folder, not an object per folder.
 
 Example::
 
@@ -24,7 +30,7 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
@@ -49,10 +55,11 @@ class WatchEvent:
     """One change seen by a folder watch.
 
     ``path`` is absolute: the entry inside the watched folder, or the folder
-    itself for ``folder_gone`` (the folder was deleted or moved away; the
-    handle is dead) and ``overflow`` (events were lost: rescan). ``modified``
-    covers writes and a writer closing the file. The observer backend reports
-    a move across folders as ``deleted`` + ``created``.
+    itself for ``folder_gone`` (the folder was deleted or moved away; its
+    watch is dead) and ``overflow`` (events were lost: rescan; a set reports
+    its base path). ``modified`` covers writes and a writer closing the file.
+    The observer backend reports a move across folders as ``deleted`` +
+    ``created``.
     """
 
     path: str
@@ -61,101 +68,32 @@ class WatchEvent:
 
 
 EventCallback = Callable[[WatchEvent], None]
+#: A set's callback: (key of the folder, event). Overflow events have key ``""``.
+SetCallback = Callable[[str, WatchEvent], None]
 
 
-class FolderHandle:
-    """A live non-recursive watch of one folder, returned by :meth:`WatchHub.watch_folder`.
+class Sink(Protocol):
+    """What a backend calls on the hub thread for the watches a subscriber holds.
 
-    ``on_event`` runs on the hub thread. After :meth:`close` returns it is not
-    running and never runs again (unless closed from inside the callback, which
-    is allowed). A ``folder_gone`` event closes the handle after delivery.
-    ``close()`` is idempotent and may be called from any thread.
+    ``wd`` is the backend's number for a watched folder (an inotify watch
+    descriptor): one per folder, shared by every sink watching it.
     """
 
-    # A worktree of 10,000 folders holds 10,000 handles: slots, and the hub's
-    # shared condition and lock instead of one of each per handle.
-    __slots__ = ("_gate", "_gone", "_hub", "_lock", "_on_event", "_remove", "ident", "path",
-                 "real_path")  # fmt: skip
+    def entry(self, wd: int, kind: WatchKind, name: str, is_dir: bool) -> None:
+        """Entry ``name`` of folder ``wd`` changed."""
+        ...
 
-    def __init__(
-        self,
-        hub: WatchHub,
-        path: str,
-        real_path: str,
-        ident: tuple[int, int],
-        on_event: EventCallback,
-    ) -> None:
-        self.path = path
-        #: The folder with symlinks resolved: what the backend watches.
-        self.real_path = real_path
-        #: (st_dev, st_ino) of the folder when the watch was made.
-        self.ident = ident
-        self._hub = hub
-        self._on_event = on_event
-        self._gate = CallbackGate(hub._gate_cond)
-        self._lock = hub._handle_lock
-        self._remove: Callable[[], None] | None = None
-        self._gone = False
+    def gone(self, wd: int) -> None:
+        """Folder ``wd`` was deleted or unmounted; the backend already dropped it."""
+        ...
 
-    def __repr__(self) -> str:
-        state = "closed" if self.closed else "open"
-        return f"<FolderHandle {self.path!r} {state}>"
+    def moved(self, wd: int) -> None:
+        """Folder ``wd`` itself was moved (maybe back to the same place)."""
+        ...
 
-    @property
-    def closed(self) -> bool:
-        """Whether the handle was closed (or its folder went away)."""
-        return self._gone or self._gate.closed
-
-    def close(self) -> None:
-        """Stop watching; waits for a callback running on another thread."""
-        self._gate.close()
-        with self._lock:
-            remove, self._remove = self._remove, None
-        if remove is not None:
-            remove()
-        self._hub._forget(self)
-
-    # Called by the backends on the hub thread.
-
-    def child(self, name: str) -> str:
-        """Absolute path of entry ``name`` of the watched folder."""
-        return os.path.join(self.path, name)
-
-    def deliver(self, kind: WatchKind, path: str, is_dir: bool) -> None:
-        """Run the callback with one event unless the handle is closed."""
-        with self._gate.entered() as open_:
-            if not open_:
-                return
-            try:
-                self._on_event(WatchEvent(path, kind, is_dir))
-            except Exception:
-                logger.exception("watch callback failed on %s %s", kind, path)
-
-    def gone(self) -> None:
-        """Report ``folder_gone`` and close: the watched folder no longer exists here.
-
-        The handle is already closed and forgotten by the hub when the callback sees
-        the event, so whoever it wakes finds the hub's state settled.
-        """
-        self._gone = True
-        with self._lock:
-            remove, self._remove = self._remove, None
-        if remove is not None:
-            remove()
-        self._hub._forget(self)
-        self.deliver("folder_gone", self.path, True)
-        self._gate.close()
-
-    def attach(self, remove: Callable[[], None]) -> None:
-        """Remember how to remove the backend's watch (called once by the hub)."""
-        with self._lock:
-            self._remove = remove
-
-    def abandon(self) -> None:
-        """Close without touching the backend (the hub is shutting it down)."""
-        self._gate.close()
-        with self._lock:
-            self._remove = None
+    def overflow(self) -> None:
+        """Events were lost (once per overflow for each sink)."""
+        ...
 
 
 class Backend(Protocol):
@@ -170,11 +108,15 @@ class Backend(Protocol):
 
     @property
     def overflows(self) -> int:
-        """Queue overflows seen so far."""
+        """Queue overflows seen so far (counted before any sink hears of one)."""
         ...
 
-    def add(self, handle: FolderHandle) -> Callable[[], None]:
-        """Watch ``handle.real_path`` for ``handle``; returns the remover. Raises OSError."""
+    def add(self, real_path: str, sink: Sink) -> int:
+        """Watch folder ``real_path`` for ``sink``; returns its wd. Raises OSError."""
+        ...
+
+    def remove(self, wd: int, sink: Sink) -> None:
+        """Stop delivering folder ``wd`` to ``sink`` (no-op when not registered)."""
         ...
 
     def close(self) -> None:
@@ -182,8 +124,228 @@ class Backend(Protocol):
         ...
 
 
+class FolderSet:
+    """Many non-recursive folder watches under one base path, one callback.
+
+    Folders are named by their key: a POSIX path relative to ``base`` (``""``
+    is the base itself). ``on_event(key, event)`` runs on the hub thread,
+    never after :meth:`close` returns (closing from inside the callback is
+    allowed). A folder that goes away is forgotten before its ``folder_gone``
+    event is delivered. An overflow arrives once per set, with key ``""``.
+    Thread-safe.
+
+    Per folder the set keeps two dictionary entries and an inode number: on
+    the inotify hub a 10,000-folder tree costs about 3 MB in all.
+    """
+
+    __slots__ = ("_backend", "_gate", "_hub", "_inodes", "_keys", "_lock", "_on_event",
+                 "_wds", "base", "real_base")  # fmt: skip
+
+    def __init__(self, hub: WatchHub, base: str, on_event: SetCallback) -> None:
+        self.base = os.path.abspath(base)
+        real = os.path.realpath(self.base)
+        #: The base with symlinks resolved: what the backend watches.
+        self.real_base = self.base if real == self.base else real
+        self._hub = hub
+        self._backend = hub._backend
+        self._on_event = on_event
+        self._gate = CallbackGate()
+        self._lock = threading.Lock()
+        self._wds: dict[str, int] = {}  # key -> wd
+        self._keys: dict[int, str] = {}  # wd -> key
+        self._inodes: dict[int, int] = {}  # wd -> st_ino when watched
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base!r} {len(self)} folders>"
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._wds)
+
+    def __iter__(self) -> Iterator[str]:
+        """The watched folders' keys (a snapshot)."""
+        return iter(self.keys())
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._wds
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._gate.closed
+
+    def keys(self) -> list[str]:
+        """The watched folders' keys (a copy)."""
+        with self._lock:
+            return list(self._wds)
+
+    def folder_path(self, key: str) -> str:
+        """Absolute path (under ``base``) of folder ``key``."""
+        return os.path.join(self.base, *key.split("/")) if key else self.base
+
+    def add(self, key: str) -> bool:
+        """Watch folder ``key``; False when already watched (under this key or,
+        through a bind mount, another one) or the set is closed.
+
+        Raises OSError naming the path when it cannot be watched (missing, not
+        a folder, no permission, watch limit).
+        """
+        real = os.path.join(self.real_base, *key.split("/")) if key else self.real_base
+        with self._lock:
+            if self._gate.closed or key in self._wds:
+                return False
+            info = os.stat(real)
+            if not stat.S_ISDIR(info.st_mode):
+                message = os.strerror(errno.ENOTDIR)
+                raise NotADirectoryError(errno.ENOTDIR, message, self.folder_path(key))
+            try:
+                wd = self._backend.add(real, self)
+            except OSError as error:
+                message = error.strerror or str(error)
+                raise OSError(error.errno, message, self.folder_path(key)) from error
+            if wd in self._keys:
+                return False  # the same folder under another key
+            self._wds[key] = wd
+            self._keys[wd] = key
+            self._inodes[wd] = info.st_ino
+            return True
+
+    def discard(self, keys: Iterable[str]) -> None:
+        """Stop watching these folders (unknown keys are skipped)."""
+        dropped: list[int] = []
+        with self._lock:
+            for key in keys:
+                wd = self._wds.pop(key, None)
+                if wd is not None:
+                    del self._keys[wd]
+                    del self._inodes[wd]
+                    dropped.append(wd)
+        for wd in dropped:
+            self._backend.remove(wd, self)
+
+    def still_in_place(self, key: str) -> bool:
+        """Whether ``key``'s path still names the folder (same inode) it watches."""
+        with self._lock:
+            wd = self._wds.get(key)
+            inode = self._inodes.get(wd) if wd is not None else None
+        if inode is None:
+            return False
+        try:
+            return os.stat(self.folder_path(key)).st_ino == inode
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        """Stop watching everything; waits for a callback running on another thread."""
+        self._gate.close()
+        self._drop_all()
+        self._hub._forget(self)
+
+    def abandon(self) -> None:
+        """Close without touching the backend (the hub is shutting it down)."""
+        self._gate.close()
+        with self._lock:
+            self._wds.clear()
+            self._keys.clear()
+            self._inodes.clear()
+
+    def _drop_all(self) -> None:
+        with self._lock:
+            wds = list(self._keys)
+            self._wds.clear()
+            self._keys.clear()
+            self._inodes.clear()
+        for wd in wds:
+            self._backend.remove(wd, self)
+
+    def _deliver(self, key: str, event: WatchEvent) -> None:
+        with self._gate.entered() as open_:
+            if not open_:
+                return
+            try:
+                self._on_event(key, event)
+            except Exception:
+                logger.exception("watch callback failed on %s %s", event.kind, event.path)
+
+    def _forget(self, wd: int) -> str | None:
+        with self._lock:
+            key = self._keys.pop(wd, None)
+            if key is not None:
+                del self._wds[key]
+                del self._inodes[wd]
+            return key
+
+    # Sink: called by the backend on the hub thread.
+
+    def entry(self, wd: int, kind: WatchKind, name: str, is_dir: bool) -> None:
+        with self._lock:
+            key = self._keys.get(wd)
+        if key is not None:
+            self._deliver(key, WatchEvent(os.path.join(self.folder_path(key), name), kind, is_dir))
+
+    def gone(self, wd: int) -> None:
+        key = self._forget(wd)
+        if key is not None:
+            self._gone(key)
+
+    def moved(self, wd: int) -> None:
+        # A watch follows its inode. A folder moved away is gone from here; one
+        # moved back (or a handle opened on the new path, sharing the watch) is not.
+        with self._lock:
+            key = self._keys.get(wd)
+        if key is None or self.still_in_place(key):
+            return
+        if self._forget(wd) is not None:
+            self._backend.remove(wd, self)
+            self._gone(key)
+
+    def overflow(self) -> None:
+        self._deliver("", WatchEvent(self.base, "overflow", True))
+
+    def _gone(self, key: str) -> None:
+        self._deliver(key, WatchEvent(self.folder_path(key), "folder_gone", True))
+
+
+class FolderHandle(FolderSet):
+    """A live non-recursive watch of one folder, returned by :meth:`WatchHub.watch_folder`.
+
+    ``on_event`` runs on the hub thread. After :meth:`close` returns it is not
+    running and never runs again (unless closed from inside the callback, which
+    is allowed). A ``folder_gone`` event closes the handle: it is closed and
+    forgotten by the hub when the callback sees the event.
+    """
+
+    __slots__ = ("_callback",)
+
+    def __init__(self, hub: WatchHub, path: str, on_event: EventCallback) -> None:
+        super().__init__(hub, path, self._relay)
+        self._callback = on_event
+
+    def __repr__(self) -> str:
+        return f"<FolderHandle {self.base!r} {'closed' if self.closed else 'open'}>"
+
+    @property
+    def path(self) -> str:
+        """The watched folder, as given (absolute)."""
+        return self.base
+
+    @property
+    def closed(self) -> bool:
+        """Whether the handle was closed (or its folder went away)."""
+        return self._gate.closed or not self._wds
+
+    def _relay(self, key: str, event: WatchEvent) -> None:
+        self._callback(event)
+
+    def _gone(self, key: str) -> None:
+        self._hub._forget(self)
+        super()._gone(key)
+        self._gate.close()
+
+
 def inotify_available() -> bool:
-    """Whether watchdog's inotify layer can be used here."""
+    """Whether the inotify backend can be used here."""
     if not sys.platform.startswith("linux"):
         return False
     try:
@@ -223,7 +385,7 @@ class WatchHub:
     ``WatchHub.shared()`` is the process-wide instance (created and started on
     first use, re-created if it was closed); ``WatchHub()`` makes a private one
     (tests). ``backend`` is ``"inotify"`` or ``"observer"``; by default
-    ``$SIDECAR_WATCH_BACKEND`` or the best available. Thread-safe: handles
+    ``$SIDECAR_WATCH_BACKEND`` or the best available. Thread-safe: watches
     may be opened and closed from any thread, including from callbacks, while
     the hub thread dispatches. Idle costs nothing: no timers, no polling.
     """
@@ -233,10 +395,7 @@ class WatchHub:
 
     def __init__(self, backend: BackendName | None = None) -> None:
         self._lock = threading.Lock()
-        #: Shared by every handle's callback gate, and guarding their removers.
-        self._gate_cond = threading.Condition()
-        self._handle_lock = threading.Lock()
-        self._handles: set[FolderHandle] = set()
+        self._subscribers: set[FolderSet] = set()
         self._closed = False
         self._backend = _start_backend(choose_backend(backend))
 
@@ -265,16 +424,15 @@ class WatchHub:
 
     @property
     def overflow_count(self) -> int:
-        """Queue overflows so far; bumped on the hub thread before the handles'
-        ``overflow`` events, so a subscription with many handles can rescan once
-        per overflow (compare with the count it last handled)."""
+        """Queue overflows so far; bumped on the hub thread before any subscriber
+        hears of one, so a subscription can rescan once per overflow."""
         return self._backend.overflows
 
     @property
     def handle_count(self) -> int:
-        """Open handles (several may share one folder)."""
+        """Open handles and sets (several may share one folder)."""
         with self._lock:
-            return len(self._handles)
+            return len(self._subscribers)
 
     def watch_folder(self, path: str | os.PathLike[str], on_event: EventCallback) -> FolderHandle:
         """Watch one folder, non-recursively; ``on_event(WatchEvent)`` runs on the hub thread.
@@ -283,35 +441,34 @@ class WatchHub:
         (missing, not a folder, no permission, watch limit), RuntimeError
         when the hub is closed. Several handles may watch the same folder.
         """
-        absolute = os.path.abspath(os.fspath(path))
-        real = os.path.realpath(absolute)
-        if real == absolute:
-            real = absolute  # one string, not two, per watched folder
-        info = os.stat(real)
-        if not stat.S_ISDIR(info.st_mode):
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), absolute)
-        handle = FolderHandle(self, absolute, real, (info.st_dev, info.st_ino), on_event)
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the watch hub is closed")
-            try:
-                remove = self._backend.add(handle)
-            except OSError as error:
-                raise OSError(error.errno, error.strerror or str(error), absolute) from error
-            handle.attach(remove)
-            self._handles.add(handle)
+        handle = FolderHandle(self, os.fspath(path), on_event)
+        self._register(handle)
+        try:
+            handle.add("")
+        except BaseException:
+            handle.close()
+            raise
         return handle
 
+    def folder_set(self, base: str | os.PathLike[str], on_event: SetCallback) -> FolderSet:
+        """An empty :class:`FolderSet` under ``base``; add folders with ``add(key)``.
+
+        Raises RuntimeError when the hub is closed.
+        """
+        folders = FolderSet(self, os.fspath(base), on_event)
+        self._register(folders)
+        return folders
+
     def close(self) -> None:
-        """Close every handle and stop the hub thread (idempotent)."""
+        """Close every handle and set, and stop the hub thread (idempotent)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            handles = list(self._handles)
-            self._handles.clear()
-        for handle in handles:
-            handle.abandon()
+            subscribers = list(self._subscribers)
+            self._subscribers.clear()
+        for subscriber in subscribers:
+            subscriber.abandon()
         self._backend.close()
 
     def __enter__(self) -> WatchHub:
@@ -320,6 +477,12 @@ class WatchHub:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _forget(self, handle: FolderHandle) -> None:
+    def _register(self, subscriber: FolderSet) -> None:
         with self._lock:
-            self._handles.discard(handle)
+            if self._closed:
+                raise RuntimeError("the watch hub is closed")
+            self._subscribers.add(subscriber)
+
+    def _forget(self, subscriber: FolderSet) -> None:
+        with self._lock:
+            self._subscribers.discard(subscriber)

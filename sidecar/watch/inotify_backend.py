@@ -1,10 +1,10 @@
-"""The hub's Linux backend: watch callbacks registered on ONE watchdog ``InotifyFD``.
+"""The hub's Linux backend: one inotify descriptor, one reader thread, compact tables.
 
-``InotifyFD`` (watchdog's own inotify layer) owns one inotify descriptor and
-one reader thread that blocks in ``poll`` and calls
-``on_event``/``on_watch_deleted``/``on_queue_overflow`` of the callbacks
-registered per watch descriptor, outside its lock. Each hub handle is one
-callback; handles on the same folder share the kernel watch.
+The reader blocks in ``poll`` on the descriptor and a wake-up pipe (nothing
+runs while idle), parses the kernel's ``inotify_event`` records and calls the
+sinks registered for each watch descriptor, outside the lock. The only
+per-folder state here is one dictionary entry: watch descriptor -> the sinks
+on it (usually one). The system calls are watchdog's ctypes bindings.
 
 Every watch uses the same mask (:data:`WATCH_MASK`): never IN_OPEN,
 IN_CLOSE_NOWRITE or IN_ACCESS, so walks of the watched tree do not flood the
@@ -13,25 +13,30 @@ queue.
 
 from __future__ import annotations
 
-import itertools
+import ctypes
+import errno
+import logging
 import os
+import select
+import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Iterator
 
 from watchdog.observers.inotify_c import (
-    CallbackId,
     InotifyConstants,
-    InotifyEvent,
-    InotifyFD,
-    Mask,
     WatchDescriptor,
+    inotify_add_watch,
+    inotify_init,
+    inotify_rm_watch,
 )
 
-from sidecar.watch.hub import HUB_THREAD_NAME, STOP_TIMEOUT_S, BackendName, FolderHandle, WatchKind
+from sidecar.watch.hub import HUB_THREAD_NAME, STOP_TIMEOUT_S, BackendName, Sink, WatchKind
+
+logger = logging.getLogger(__name__)
 
 IN = InotifyConstants
 
-WATCH_MASK = Mask(
+WATCH_MASK = (
     IN.IN_CREATE
     | IN.IN_DELETE
     | IN.IN_MOVED_FROM
@@ -41,6 +46,7 @@ WATCH_MASK = Mask(
     | IN.IN_DELETE_SELF
     | IN.IN_MOVE_SELF
     | IN.IN_DONT_FOLLOW
+    | IN.IN_ONLYDIR
 )
 
 #: Entry events in the order they are checked (one kernel event has one of them).
@@ -51,105 +57,150 @@ _ENTRY_KINDS: tuple[tuple[int, WatchKind], ...] = (
     (IN.IN_MOVED_TO, "moved_to"),
     (IN.IN_MODIFY | IN.IN_CLOSE_WRITE, "modified"),
 )
+_SELF_GONE = IN.IN_DELETE_SELF | IN.IN_UNMOUNT | IN.IN_IGNORED
+
+_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len (struct inotify_event)
+#: Bytes read at once: room for about 1,000 events with short names.
+BUFFER_SIZE = 64 * 1024
 
 
-class _Callback:
-    """Adapts one hub handle to watchdog's ``WatchCallback`` protocol (hub thread)."""
-
-    __slots__ = ("handle",)
-
-    def __init__(self, handle: FolderHandle) -> None:
-        self.handle = handle
-
-    def on_event(self, event: InotifyEvent) -> None:
-        handle = self.handle
-        mask = event.mask
-        if mask & (IN.IN_DELETE_SELF | IN.IN_UNMOUNT):
-            handle.gone()
-            return
-        if mask & IN.IN_MOVE_SELF:
-            if not self._still_in_place():
-                handle.gone()
-            return
-        if not event.name:
-            return
-        for bits, kind in _ENTRY_KINDS:
-            if mask & bits:
-                name = os.fsdecode(event.name)
-                handle.deliver(kind, handle.child(name), bool(mask & IN.IN_ISDIR))
-                return
-
-    def _still_in_place(self) -> bool:
-        """After IN_MOVE_SELF: is the watched folder (same inode) still at our path?
-
-        Handles share a kernel watch per inode. A handle opened on the folder's
-        new path after the move gets the same watch, and with it the queued
-        IN_MOVE_SELF, which is not news to it.
-        """
-        try:
-            info = os.stat(self.handle.real_path)
-        except OSError:
-            return False
-        return (info.st_dev, info.st_ino) == self.handle.ident
-
-    def on_watch_deleted(self, wd: WatchDescriptor) -> None:
-        # The kernel dropped the watch (IN_IGNORED): the folder is gone or unmounted.
-        self.handle.gone()
-
-    def on_queue_overflow(self) -> None:
-        self.handle.deliver("overflow", self.handle.path, True)
-
-
-class _CountingInotifyFD(InotifyFD):
-    """``InotifyFD`` that counts queue overflows before fanning them out."""
-
-    overflows = 0
-
-    def handle_event(self, event: InotifyEvent) -> None:
-        if event.is_queue_overflow:
-            self.overflows += 1
-        super().handle_event(event)
+def parse_events(buffer: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(wd, mask, name) of each ``struct inotify_event`` in ``buffer``."""
+    offset, end = 0, len(buffer)
+    while offset + _HEADER.size <= end:
+        wd, mask, _cookie, length = _HEADER.unpack_from(buffer, offset)
+        start = offset + _HEADER.size
+        yield wd, mask, buffer[start : start + length].rstrip(b"\0")
+        offset = start + length
 
 
 class InotifyBackend:
-    """One ``InotifyFD``, one reader thread (:data:`~sidecar.watch.hub.HUB_THREAD_NAME`)."""
+    """One inotify descriptor read by one thread (:data:`~sidecar.watch.hub.HUB_THREAD_NAME`)."""
 
     name: BackendName = "inotify"
 
     def __init__(self) -> None:
-        self._fd = _CountingInotifyFD()
-        self._fd.name = HUB_THREAD_NAME
-        self._ids = itertools.count(1)
-        self._fd.start()
+        fd = inotify_init()
+        if fd == -1:
+            code = ctypes.get_errno()
+            raise OSError(code, f"cannot start inotify: {os.strerror(code)}")
+        self._fd = fd
+        self._wake_r, self._wake_w = os.pipe()
+        self._lock = threading.Lock()
+        self._sinks: dict[int, tuple[Sink, ...]] = {}  # wd -> the sinks watching it
+        self._closed = False
+        self._overflows = 0
+        self._thread = threading.Thread(target=self._run, name=HUB_THREAD_NAME, daemon=True)
+        self._thread.start()
 
     @property
     def thread(self) -> threading.Thread:
         """The reader thread: every callback runs on it."""
-        return self._fd
+        return self._thread
 
     @property
     def overflows(self) -> int:
-        """Queue overflows seen so far (incremented before the handles hear of one)."""
-        return self._fd.overflows
+        """Queue overflows seen so far (incremented before the sinks hear of one)."""
+        return self._overflows
 
-    def add(self, handle: FolderHandle) -> Callable[[], None]:
-        """Register ``handle`` on the folder's watch (created when it is the first)."""
-        callback_id = CallbackId(next(self._ids))
-        wd = self._fd.add_callback(
-            os.fsencode(handle.real_path), WATCH_MASK, _Callback(handle), callback_id
-        )
-        if wd == -1:
-            # InotifyFD swallows EACCES and keeps a bogus watch -1: undo it, report it.
-            self._fd.remove_callbacks([(wd, callback_id)])
-            raise PermissionError(13, "permission denied", handle.path)
+    def add(self, real_path: str, sink: Sink) -> int:
+        """Watch ``real_path`` for ``sink``: one kernel watch per folder, shared."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the watch hub is closed")
+            wd = inotify_add_watch(self._fd, os.fsencode(real_path), WATCH_MASK)
+            if wd == -1:
+                code = ctypes.get_errno()
+                if code == errno.ENOSPC:
+                    raise OSError(code, "inotify watch limit reached", real_path)
+                raise OSError(code, os.strerror(code), real_path)
+            sinks = self._sinks.get(wd, ())
+            if sink not in sinks:
+                self._sinks[wd] = (*sinks, sink)
+            return wd
 
-        def remove() -> None:
-            self._fd.remove_callbacks([(wd, callback_id)])
-
-        return remove
+    def remove(self, wd: int, sink: Sink) -> None:
+        """Unregister ``sink`` from ``wd``; the kernel watch goes with its last sink."""
+        with self._lock:
+            sinks = self._sinks.get(wd, ())
+            if sink not in sinks:
+                return
+            rest = tuple(s for s in sinks if s is not sink)
+            if rest:
+                self._sinks[wd] = rest
+                return
+            del self._sinks[wd]
+            if not self._closed:
+                inotify_rm_watch(
+                    self._fd, WatchDescriptor(wd)
+                )  # EINVAL when the kernel dropped it already
 
     def close(self) -> None:
-        """Remove every watch, stop and join the reader thread."""
-        self._fd.stop()
-        if threading.current_thread() is not self._fd:
-            self._fd.join(STOP_TIMEOUT_S)
+        """Drop every watch, stop and join the reader thread (which closes the descriptor)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._sinks.clear()
+            os.write(self._wake_w, b"!")
+        if threading.current_thread() is not self._thread:
+            self._thread.join(STOP_TIMEOUT_S)
+
+    # The reader thread.
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        try:
+            while not self._closed:
+                ready = {fd for fd, _ in poller.poll()}
+                if self._wake_r in ready or self._closed:
+                    break
+                try:
+                    buffer = os.read(self._fd, BUFFER_SIZE)
+                except InterruptedError:
+                    continue
+                for wd, mask, name in parse_events(buffer):
+                    self._dispatch(wd, mask, name)
+        except Exception:
+            logger.exception("the file watch reader stopped")
+        finally:
+            for fd in (self._fd, self._wake_r, self._wake_w):
+                os.close(fd)
+
+    def _dispatch(self, wd: int, mask: int, raw_name: bytes) -> None:
+        if mask & IN.IN_Q_OVERFLOW:
+            self._overflows += 1
+            logger.warning("the inotify queue overflowed: file events were lost")
+            with self._lock:
+                everyone = {id(s): s for sinks in self._sinks.values() for s in sinks}
+            for sink in everyone.values():
+                _safely(sink.overflow)
+            return
+        with self._lock:
+            # A folder gone: the kernel drops its watch itself (IN_IGNORED follows).
+            sinks = self._sinks.pop(wd, ()) if mask & _SELF_GONE else self._sinks.get(wd, ())
+        if not sinks:
+            return
+        if mask & _SELF_GONE:
+            for sink in sinks:
+                _safely(sink.gone, wd)
+        elif mask & IN.IN_MOVE_SELF:
+            for sink in sinks:
+                _safely(sink.moved, wd)
+        elif raw_name:
+            for bits, kind in _ENTRY_KINDS:
+                if mask & bits:
+                    name = os.fsdecode(raw_name)
+                    is_dir = bool(mask & IN.IN_ISDIR)
+                    for sink in sinks:
+                        _safely(sink.entry, wd, kind, name, is_dir)
+                    return
+
+
+def _safely(call: object, *args: object) -> None:
+    try:
+        call(*args)  # type: ignore[operator]
+    except Exception:
+        logger.exception("a watch sink failed")

@@ -16,9 +16,9 @@ watch (only deletion is); queue overflows are not reported.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from watchdog.events import (
@@ -36,7 +36,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, EventDispatcher, EventQueue, ObservedWatch
 
-from sidecar.watch.hub import HUB_THREAD_NAME, STOP_TIMEOUT_S, BackendName, FolderHandle, WatchKind
+from sidecar.watch.hub import HUB_THREAD_NAME, STOP_TIMEOUT_S, BackendName, Sink, WatchKind
 
 #: No FileOpenedEvent / FileClosedNoWriteEvent / DirModifiedEvent: keeps IN_OPEN and
 #: IN_CLOSE_NOWRITE out of the inotify mask and parent-folder noise out of the queue.
@@ -59,10 +59,11 @@ _SIMPLE_KINDS: dict[str, WatchKind] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class _Folder:
+    wd: int
     watch: ObservedWatch
-    handles: set[FolderHandle] = field(default_factory=set)
+    sinks: list[Sink] = field(default_factory=list)
 
 
 class ObserverBackend:
@@ -72,7 +73,10 @@ class ObserverBackend:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._folders: dict[str, _Folder] = {}  # real path -> its schedule and handles
+        self._folders: dict[str, _Folder] = {}  # real path -> its schedule and sinks
+        self._by_wd: dict[int, str] = {}  # wd -> real path
+        self._numbers = itertools.count(1)
+        self._closed = False
         self._unused_handler = FileSystemEventHandler()
         observer: BaseObserver = Observer()
         observer.name = HUB_THREAD_NAME
@@ -90,47 +94,53 @@ class ObserverBackend:
         """Always 0: watchdog's observer does not report overflows."""
         return 0
 
-    def add(self, handle: FolderHandle) -> Callable[[], None]:
-        """Schedule the folder (once per folder) and attach ``handle`` to it."""
+    def add(self, real_path: str, sink: Sink) -> int:
+        """Schedule the folder (once per folder) and attach ``sink`` to it."""
         with self._lock:
-            folder = self._folders.get(handle.real_path)
+            if self._closed:
+                raise RuntimeError("the watch hub is closed")
+            folder = self._folders.get(real_path)
             if folder is None:
                 watch = self._observer.schedule(
-                    self._unused_handler,
-                    handle.real_path,
-                    recursive=False,
-                    event_filter=EVENT_FILTER,
+                    self._unused_handler, real_path, recursive=False, event_filter=EVENT_FILTER
                 )
-                folder = self._folders[handle.real_path] = _Folder(watch)
-            folder.handles.add(handle)
+                folder = self._folders[real_path] = _Folder(next(self._numbers), watch)
+                self._by_wd[folder.wd] = real_path
+            if sink not in folder.sinks:
+                folder.sinks.append(sink)
+            return folder.wd
 
-        def remove() -> None:
-            self._remove(handle)
-
-        return remove
-
-    def _remove(self, handle: FolderHandle) -> None:
+    def remove(self, wd: int, sink: Sink) -> None:
+        """Detach ``sink``; the folder is unscheduled with its last sink."""
         with self._lock:
-            folder = self._folders.get(handle.real_path)
-            if folder is None or handle not in folder.handles:
+            path = self._by_wd.get(wd)
+            folder = self._folders.get(path) if path is not None else None
+            if folder is None or sink not in folder.sinks:
                 return
-            folder.handles.discard(handle)
-            if folder.handles:
+            folder.sinks.remove(sink)
+            if folder.sinks:
                 return
-            del self._folders[handle.real_path]
-            with contextlib.suppress(KeyError):  # already gone with its emitter
-                self._observer.unschedule(folder.watch)
+            self._drop(folder, path)
+        with contextlib.suppress(KeyError):  # already gone with its emitter
+            self._observer.unschedule(folder.watch)
+
+    def _drop(self, folder: _Folder, path: str | None) -> None:
+        if path is not None:
+            self._folders.pop(path, None)
+        self._by_wd.pop(folder.wd, None)
 
     def close(self) -> None:
         """Stop the observer (and its emitters) and join it."""
         with self._lock:
+            self._closed = True
             self._folders.clear()
+            self._by_wd.clear()
         self._observer.stop()
         if threading.current_thread() is not self._observer:
             self._observer.join(STOP_TIMEOUT_S)
 
     def _dispatch_events(self, event_queue: EventQueue) -> None:
-        """Replaces ``BaseObserver.dispatch_events``: handlers run outside any lock."""
+        """Replaces ``BaseObserver.dispatch_events``: sinks run outside any lock."""
         entry = event_queue.get(block=True)
         try:
             if entry is EventDispatcher.stop_event:
@@ -139,41 +149,40 @@ class ObserverBackend:
             with self._lock:
                 folder = self._folders.get(watch.path)
                 # `is`: an event of an earlier schedule of the same folder is stale.
-                live = folder is not None and folder.watch is watch
-                handles = list(folder.handles) if live and folder is not None else []
-            for handle in handles:
-                _deliver(handle, event)
+                if folder is None or folder.watch is not watch:
+                    return
+                sinks = list(folder.sinks)
+                gone = event.event_type == "deleted" and os.fsdecode(event.src_path) == watch.path
+                if gone:  # the watched folder itself (its emitter has stopped)
+                    self._drop(folder, watch.path)
+            if gone:
+                for sink in sinks:
+                    sink.gone(folder.wd)
+                return
+            for sink in sinks:
+                _deliver(sink, folder.wd, watch.path, event)
         finally:
             event_queue.task_done()
 
 
-def _entry_path(handle: FolderHandle, raw: bytes | str) -> str | None:
-    """The handle's path of an entry reported under the real (watched) path."""
+def _entry_name(folder: str, raw: bytes | str) -> str | None:
+    """Name of an entry of ``folder`` reported by its full path (None if elsewhere)."""
     path = os.fsdecode(raw)
-    if not path:
+    parent, name = os.path.split(path)
+    if not name or parent.rstrip(os.sep) != folder.rstrip(os.sep):
         return None
-    if path == handle.real_path:
-        return handle.path
-    prefix = handle.real_path.rstrip(os.sep) + os.sep
-    if path.startswith(prefix):
-        return os.path.join(handle.path, path[len(prefix) :])
-    return None
+    return name
 
 
-def _deliver(handle: FolderHandle, event: FileSystemEvent) -> None:
-    src = _entry_path(handle, event.src_path)
+def _deliver(sink: Sink, wd: int, folder: str, event: FileSystemEvent) -> None:
+    src = _entry_name(folder, event.src_path)
     if event.event_type == "moved":
-        dest = _entry_path(handle, event.dest_path)
+        dest = _entry_name(folder, event.dest_path)
         if src is not None:
-            handle.deliver("moved_from", src, event.is_directory)
+            sink.entry(wd, "moved_from", src, event.is_directory)
         if dest is not None:
-            handle.deliver("moved_to", dest, event.is_directory)
+            sink.entry(wd, "moved_to", dest, event.is_directory)
         return
     kind = _SIMPLE_KINDS.get(event.event_type)
-    if kind is None or src is None:
-        return
-    if src == handle.path:
-        if kind == "deleted":
-            handle.gone()  # the watched folder itself (its emitter has stopped)
-        return
-    handle.deliver(kind, src, event.is_directory)
+    if kind is not None and src is not None:
+        sink.entry(wd, kind, src, event.is_directory)

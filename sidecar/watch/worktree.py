@@ -21,12 +21,11 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from sidecar.watch.gate import CallbackGate
-from sidecar.watch.hub import FolderHandle, WatchEvent, WatchHub
+from sidecar.watch.hub import FolderSet, WatchEvent, WatchHub
 from sidecar.watch.ignore import IgnoreMatcher, walk_included_dirs
 
 logger = logging.getLogger(__name__)
@@ -91,7 +90,7 @@ class TreeWatch:
         self._on_path = on_path
         self._lock = threading.RLock()
         self._gate = CallbackGate()
-        self._handles: dict[str, FolderHandle] = {}
+        self._folders: FolderSet = hub.folder_set(self.root, self._on_event)
         self._overflows_seen = hub.overflow_count
 
     @property
@@ -99,13 +98,12 @@ class TreeWatch:
         """Included folders: those watched once native; before, those the walk
         found (``folder_budget + 1`` when it stopped over budget)."""
         with self._lock:
-            return len(self._handles) if self.mode == "native" else self._walked
+            return len(self._folders) if self.mode == "native" else self._walked
 
     @property
     def watched_folders(self) -> set[str]:
         """Relative POSIX paths of the watched folders (``""`` is the root)."""
-        with self._lock:
-            return set(self._handles)
+        return set(self._folders.keys())
 
     def start(self) -> WatchMode:
         """Walk the tree and watch it: ``"native"``, or ``"editor"`` when over budget
@@ -123,6 +121,7 @@ class TreeWatch:
                 self.root,
                 self.folder_budget,
             )
+            self._folders.close()
             return self._set_mode("editor")
         self._walked = len(folders)
         try:
@@ -134,17 +133,14 @@ class TreeWatch:
                 self.root,
                 error,
             )
-            self._close_handles(self._drop(""))
+            self._folders.close()
             return self._set_mode("editor")
         return self._set_mode("native")
 
     def close(self) -> None:
         """Stop watching (idempotent, any thread; waits for a running callback)."""
         self._gate.close()
-        self._close_handles(self._drop(""))
-
-    # Bookkeeping. Handles are closed outside the lock: closing waits for a
-    # callback in progress, which may be waiting for the lock.
+        self._folders.close()
 
     def _set_mode(self, mode: WatchMode) -> WatchMode:
         with self._lock:
@@ -176,34 +172,22 @@ class TreeWatch:
         limit is reached; otherwise failures (a folder that vanished again)
         are skipped.
         """
-        with self._lock:
-            if self._gate.closed or rel in self._handles:
-                return False
-            try:
-                handle = self._hub.watch_folder(self._absolute(rel), partial(self._on_event, rel))
-            except OSError as error:
-                if strict and (rel == "" or error.errno == errno.ENOSPC):
-                    raise
-                logger.debug("not watching %s: %s", rel, error)
-                return False
-            self._handles[rel] = handle
-            return True
+        if self._gate.closed:
+            return False
+        try:
+            return self._folders.add(rel)
+        except OSError as error:
+            if strict and (rel == "" or error.errno == errno.ENOSPC):
+                raise
+            logger.debug("not watching %s: %s", rel, error)
+            return False
 
-    def _drop(self, rel: str) -> list[FolderHandle]:
-        """Forget the watches of folder ``rel`` and below (``""``: all); returns them."""
-        with self._lock:
-            if not rel:
-                dropped = list(self._handles.values())
-                self._handles.clear()
-                return dropped
-            prefix = rel + "/"
-            gone = [r for r in self._handles if r == rel or r.startswith(prefix)]
-            return [self._handles.pop(r) for r in gone]
-
-    @staticmethod
-    def _close_handles(handles: list[FolderHandle]) -> None:
-        for handle in handles:
-            handle.close()
+    def _drop(self, rel: str) -> None:
+        """Stop watching folder ``rel`` and the folders below it."""
+        prefix = rel + "/"
+        self._folders.discard(
+            [key for key in self._folders if key == rel or key.startswith(prefix)]
+        )
 
     def _report(self, paths: list[str]) -> None:
         for path in paths:
@@ -226,7 +210,7 @@ class TreeWatch:
             self._rearm()
             return
         if event.kind == "folder_gone":
-            self._close_handles(self._drop(folder))
+            self._drop(folder)
             return
         rel = self._relative(event.path)
         if rel is None:
@@ -237,7 +221,7 @@ class TreeWatch:
             if event.kind in _APPEARED and not self.matcher.is_ignored(rel, is_dir=True):
                 self._report(self._adopt(rel))
             elif event.kind in _VANISHED:
-                self._close_handles(self._drop(rel))
+                self._drop(rel)
             return
         if not self.matcher.is_ignored(rel):
             self._report([rel])
@@ -287,24 +271,16 @@ class TreeWatch:
         self.matcher.invalidate()
         folders = self._walk("") or []
         wanted = set(folders)
-        stale: list[FolderHandle] = []
-        with self._lock:
-            for rel, handle in list(self._handles.items()):
-                if rel not in wanted or not _same_folder(handle):
-                    stale.append(self._handles.pop(rel))
-        self._close_handles(stale)
+        self._folders.discard(
+            [
+                rel
+                for rel in self._folders
+                if rel not in wanted or not self._folders.still_in_place(rel)
+            ]
+        )
         for rel in folders:
             try:
                 self._watch(rel, strict=True)
             except OSError as error:
                 logger.warning("cannot re-watch %s: %s", rel, error)
                 break
-
-
-def _same_folder(handle: FolderHandle) -> bool:
-    """Whether the handle's path still names the folder it watches."""
-    try:
-        info = os.stat(handle.real_path)
-    except OSError:
-        return False
-    return (info.st_dev, info.st_ino) == handle.ident

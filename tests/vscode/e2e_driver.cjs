@@ -203,8 +203,13 @@ async function commandsScenario(page, result) {
 
   await runCommand(page, 'Sessions: Create Checkpoint');
   await answer(page, 'e2e checkpoint');
-  await page.locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'e2e renamed' }).click();
-  await page.keyboard.press('ArrowRight');
+  // Expand by the twistie: a click on the row runs its command (open the
+  // transcript), whose editor takes the focus whenever the server answers and
+  // would close the next quick pick.
+  await page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'e2e renamed' })
+    .locator('.monaco-tl-twistie')
+    .click();
   const child = await until(
     'the checkpoint under the session',
     async () => (await treeRows(page)).find((r) => r.level === 3 && r.label === 'checkpoint: e2e checkpoint'),
