@@ -319,3 +319,52 @@ def test_a_queue_overflow_reaches_every_handle_once(hub: WatchHub, tmp_path: Pat
     assert hub.overflow_count == 1
     overflows = [e for e in events.items if e.kind == "overflow"]
     assert overflows == [WatchEvent(str(busy), "overflow", True)]
+
+
+def test_a_folder_set_reports_by_key_and_forgets_a_gone_folder_first(
+    hub: WatchHub, tmp_path: Path
+) -> None:
+    for rel in ("a", "a/b", "c"):
+        (tmp_path / rel).mkdir()
+    events: Recorder[tuple[str, WatchEvent]] = Recorder()
+    keys_when_gone: list[list[str]] = []
+
+    def on_event(key: str, event: WatchEvent) -> None:
+        if event.kind == "folder_gone":
+            keys_when_gone.append(folders.keys())
+        events((key, event))
+
+    folders = hub.folder_set(tmp_path, on_event)
+    assert [folders.add(rel) for rel in ("", "a", "a/b", "c")] == [True] * 4
+    assert folders.add("a") is False  # already watched
+    assert len(folders) == 4 and hub.handle_count == 1
+    write(tmp_path, "a/b/f.txt")
+    got = events.wait_until(lambda items: any(k == "a/b" for k, _ in items), "a/b")
+    assert ("a/b", WatchEvent(str(tmp_path / "a/b/f.txt"), "created", False)) in got
+    shutil.rmtree(tmp_path / "c")
+    events.wait_until(lambda items: any(e.kind == "folder_gone" for _, e in items), "c gone")
+    assert keys_when_gone == [["", "a", "a/b"]]
+    folders.discard(["a/b"])
+    assert sorted(folders) == ["", "a"]
+    folders.close()
+    assert hub.handle_count == 0 and len(folders) == 0
+    write(tmp_path, "a/after.txt")
+    probe = HubProbe(hub, tmp_path / "probe")
+    probe.sync()
+    assert not any("after.txt" in e.path for _, e in events.items)
+
+
+@inotify_only
+def test_a_queue_overflow_reaches_a_folder_set_once(hub: WatchHub, tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    for rel in ("x", "y", "z"):
+        (busy / rel).mkdir(parents=True)
+    events: Recorder[tuple[str, WatchEvent]] = Recorder()
+    folders = hub.folder_set(busy, lambda key, event: events((key, event)))
+    for rel in ("", "x", "y", "z"):
+        folders.add(rel)
+    probe = HubProbe(hub, tmp_path / "probe")
+    overflow_queue(hub, busy, tmp_path / "spare")
+    probe.wait_overflow()
+    overflows = [item for item in events.items if item[1].kind == "overflow"]
+    assert overflows == [("", WatchEvent(str(busy), "overflow", True))]

@@ -338,3 +338,34 @@ def test_git_init_in_a_watched_tree_is_not_reported(root: Path, watch: StartTree
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     write(root, "sentinel")
     assert not [p for p in paths.wait_for("sentinel") if p.startswith(".git")]
+
+
+@pytest.mark.parametrize("hub", ["inotify"], indirect=True)
+def test_a_big_tree_costs_a_table_entry_per_folder_not_an_object(
+    tmp_path: Path, hub: WatchHub
+) -> None:
+    """Memory of the watch bookkeeping (Python allocations, not time): a tree of
+    2,000 folders stays under 600 bytes per folder (per-folder handle objects,
+    as before the compact tables, cost ~1,700)."""
+    import gc
+    import tracemalloc
+
+    root = tmp_path / "big"
+    for i in range(40):
+        for j in range(50):
+            (root / f"d{i:02}" / f"e{j:02}").mkdir(parents=True)
+    tree = TreeWatch(hub, root, lambda path: None, matcher=IgnoreMatcher(root))
+    folders = count_folders(root, limit=10_000)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        assert tree.start() == "native"
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+        watched = tree.folder_count
+    finally:
+        tracemalloc.stop()
+        tree.close()
+    assert watched == folders == 2041
+    assert grown / folders < 600, f"{grown / folders:.0f} bytes per watched folder"
