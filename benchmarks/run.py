@@ -19,6 +19,7 @@ error; the others still run.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shlex
@@ -480,11 +481,12 @@ def _num(figures: Figures, key: str) -> float:
 def _why_drift(figures: Figures) -> str:
     return (
         f"the raw inotify floor is {_f(figures, 'raw_inotify_rename_p50_ms', digits=3)} and the "
-        f"drift service in process {_f(figures, 'drift_inprocess_ms_p50')} (p95 "
-        f"{_f(figures, 'drift_inprocess_ms_p95')}); the rest is the hand-off from the store "
-        "thread to the event loop and the JSON-RPC write, queued behind whatever the store "
-        "thread is doing (fsyncs, the 0.3 s external-writer poll). Sending the notification "
-        "from the watcher's decision before recording it would take the store off the path."
+        f"drift decision in process {_f(figures, 'drift_inprocess_ms_p50')} (p95 "
+        f"{_f(figures, 'drift_inprocess_ms_p95')}); the rest is two hops (hub thread to the "
+        "owner thread, owner to the event loop), the git reads (a `git` subprocess when HEAD "
+        "moved through git itself) and the JSON-RPC write, queued behind whatever the owner "
+        "thread is doing (an fsync of an append). Sending the notification before recording "
+        "the drift event would take the store's fsync off the path."
     )
 
 
@@ -492,36 +494,38 @@ def _why_startup(figures: Figures) -> str:
     ours, bare = _num(figures, "startup_ms_p50"), _num(figures, "bare_pygls_startup_ms_p50")
     return (
         f"a bare pygls server took {bare:.0f} ms here (330 ms on a quiet machine of this kind), "
-        f"the sidecar {ours - bare:.0f} ms more: the floor is importing pygls and "
-        "lsprotocol.types, which the busy machine slows down for both. The sidecar's own share "
-        "is the difference; lazy imports after the initialize reply already keep it small."
+        f"the sidecar {ours - bare:.0f} ms more. Before its initialize reply the sidecar imports "
+        "only its server modules (~5 ms; the store, pydantic and the watchers load after the "
+        "reply) and postpones the collector's full passes, one of which costs ~30 ms in the "
+        "middle of building lsprotocol's converter. A miss of a few percent is the machine's "
+        "load: the two servers alternate, but a spawn's cost swings by 100 ms here."
     )
 
 
 def _why_rss(figures: Figures) -> str:
     return (
         f"a bare pygls server already holds {_f(figures, 'bare_pygls_rss_mb', 'MB', 1)} "
-        "(pygls and lsprotocol's attrs classes), which leaves 16 MB of the budget for "
-        "everything else. With its store open and the session attached on a small repository "
-        f"the sidecar holds {_f(figures, 'rss_session_attached_mb', 'MB', 1)}: pydantic and "
-        "the models with their validators, the store and SQLite, watchdog, the watchers' and "
-        "the live importer's threads. The 10,000-folder tree adds the rest: watchdog keeps an "
-        "inotify watch and its path for every folder (the worktree watcher alone adds "
-        f"{_f(figures, 'worktree_rss_delta_mb', 'MB', 1)} in process). What would close the "
-        "gap: a raw inotify worktree watcher with compact bookkeeping (one thread, paths "
-        "stored once), and a leaner protocol layer than lsprotocol's generated types, which "
-        "pygls imports whatever this project does."
+        "(pygls and lsprotocol's attrs classes), which leaves ~12 MB of the budget for "
+        "everything else; after its initialize reply the sidecar holds "
+        f"{_f(figures, 'rss_after_initialize_mb', 'MB', 1)}. With the store open and the "
+        "session attached on a small repository it holds "
+        f"{_f(figures, 'rss_session_attached_mb', 'MB', 1)}: pydantic and the models' "
+        "validators, the store's modules and SQLite's page cache, the services. The "
+        "10,000-folder tree adds little (the worktree watch alone "
+        f"{_f(figures, 'worktree_rss_delta_mb', 'MB', 1)} in process: one kernel watch and "
+        "a table entry per folder). What would close the gap: models without pydantic on "
+        "the server's hot path, or a leaner protocol layer than lsprotocol's generated "
+        "types, which pygls imports whatever this project does."
     )
 
 
 def _why_cpu(figures: Figures) -> str:
     return (
-        f"the idle server wakes {_f(figures, 'idle_wakeups_per_s', '/s', 1)} (all threads), "
-        "about as often on a 10-folder repository, so the tree is not the cause: the event loop "
-        "polls the database for other writers' appends every 0.3 s (EXTERNAL_POLL_SECONDS in "
-        "sidecar/server/app.py: a loop wake-up, a hop to the store thread and a PRAGMA each "
-        "time) and renews its holds every 10 s. Waiting on inotify for the database's -wal "
-        "file instead of polling would bring idle CPU to ~0 %."
+        f"the idle server wakes {_f(figures, 'idle_wakeups_per_s', '/s', 1)} (all threads): "
+        "nothing polls (the git directory, the worktree and the database's folder are "
+        "watched by inotify); the wake-ups are the holds' renewal timer and the owner "
+        "thread's timed waits. A miss means another process loaded the machine during the "
+        "window: compare the wake-up count, which load does not change."
     )
 
 
@@ -538,21 +542,20 @@ def _why_append(figures: Figures) -> str:
 
 def _why_batch(figures: Figures) -> str:
     return (
-        "per-event Python work in Events.append outweighs SQLite: a cProfile of "
-        "200-event batches shows secret redaction ~30 %, footprint path extraction ~20 % and "
-        "JSON encoding ~12 %, SQLite (executemany and the commit's fsync) ~20 %. Redacting "
-        "only string values that can hold secrets (a cheap pre-check before the regexes) and "
-        "extracting paths only from payload keys that name paths would lift it past 20,000/s."
+        "per-event Python work in the append transaction outweighs SQLite: a cProfile of "
+        "200-event batches shows secret redaction ~33 %, footprint path extraction ~18 %, "
+        "search text ~12 % and JSON encoding ~9 %, SQLite (executemany and the commit's "
+        "fsync) ~14 %. Redacting only string values that can hold secrets (a cheap "
+        "pre-check before the regexes) and extracting paths only from payload keys that "
+        "name paths would lift it toward the budget; raw SQLite is not the limit."
     )
 
 
 def _why_rows(figures: Figures) -> str:
     return (
-        "the SQL is cheap (summary table, index on activity); building the result is not: a "
-        "cProfile of list_sessions(limit=50) spends ~57 % in datetime.strptime (three "
-        "timestamps per row, in _parse_ts of sidecar/store/store.py). datetime.fromisoformat, "
-        "which reads the same 'Z' timestamps on Python 3.11, is ~30x faster and would roughly "
-        "halve it; the same applies to event pages."
+        "the SQL is cheap (summary table, index on activity); building the result is not: "
+        "each session row becomes two validated models (~5 us) after a by-name row mapping "
+        "(sidecar/store/rows.py). Building trusted rows without validation would halve it."
     )
 
 
@@ -562,8 +565,8 @@ def _why_jsonl(figures: Figures) -> str:
         f"{common.fmt(figures.get('jsonl_sessions'), 0)} sessions and the store "
         f"{_f(figures, 'store_list_recent_ms_p50', digits=3)}. The scan grows with the number "
         "of sessions and the store's listing does not, so on the quick run's small data the "
-        "ratio is small; at full size the store's cost is row building (see recent 50 "
-        "sessions: the strptime fix applies)."
+        "ratio is small; at full size the scan's time depends on the page cache (a warm "
+        "cache makes the JSONL side several times faster), the store's on row building."
     )
 
 
@@ -782,6 +785,9 @@ def main() -> int:
     sizes = QUICK if args.quick else FULL
     command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
     machine = common.machine()
+    # Measure the package as pip installs it: bytecode compiled ahead (an editable
+    # checkout under PYTHONDONTWRITEBYTECODE would recompile every module per spawn).
+    compileall.compile_dir(str(ROOT / "sidecar"), quiet=1)
     figures: Figures = {}
     errors: dict[str, str] = {}
     log: list[str] = []

@@ -46,17 +46,24 @@ HISTORY_BATCH_SECONDS = 0.05
 CLOSE_TIMEOUT_SECONDS = 10.0
 
 
+#: CPython's default collector thresholds.
+DEFAULT_GC_THRESHOLDS = (700, 10, 10)
+
+
 def release_startup_memory() -> None:
     """Give back what start-up allocated only to throw away (folder walks, schema builds).
 
     The server then idles for hours: returning freed heap to the OS keeps its
-    resident size at what it really uses.
+    resident size at what it really uses, and freezing the survivors keeps the
+    collector's full passes (which would delay a drift notification) short.
     """
     import ctypes
     import ctypes.util
     import gc
 
     gc.collect()
+    gc.freeze()  # what survived start-up stays: later collections need not scan it
+    gc.set_threshold(*DEFAULT_GC_THRESHOLDS)  # full passes were postponed by `serve`
     name = ctypes.util.find_library("c")
     if name is None:
         return
@@ -219,6 +226,7 @@ class SidecarServer(LanguageServer):
             self._ready.set_exception(exc)
             self._ready.exception()  # mark retrieved: requests report it one by one
             self.show(types.MessageType.Error, f"Session Sidecar could not start: {exc}")
+            self.owner.post(release_startup_memory)
             return
         self._ready.set_result(state)
         for problem in problems:
