@@ -397,3 +397,12 @@ def test_read_only_open_reads_history_and_refuses_writes(tmp_path: Path) -> None
             append(ro, session.id, [note("nope")])
     with Store.open(path) as s:
         assert s.events.last_seq(session.id) == 1
+
+
+def test_session_rows_are_unpacked_in_the_order_they_are_selected() -> None:
+    from sidecar.store.rows import EVENT_FIELDS, SESSION_FIELDS, event_from_row, session_from_row
+
+    unpacked = session_from_row.__code__.co_varnames[1 : 1 + len(SESSION_FIELDS)]
+    assert [name.rstrip("_") for name in unpacked] == list(SESSION_FIELDS)
+    unpacked = event_from_row.__code__.co_varnames[2 : 2 + len(EVENT_FIELDS)]
+    assert list(unpacked) == list(EVENT_FIELDS)
