@@ -30,6 +30,7 @@ from sidecar.protocol import messages  # noqa: E402
 from sidecar.protocol.notifications import NOTIFICATIONS  # noqa: E402
 from sidecar.server.config import Settings  # noqa: E402
 from sidecar.server.feature import MethodDecl, declared_methods  # noqa: E402
+from sidecar.server.framing import MAX_MESSAGE_BYTES  # noqa: E402
 from sidecar.server.setup import FEATURES  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "protocol.md"
@@ -55,7 +56,13 @@ A request without `params` is treated as `{}`.
 - `-32001` valid but not possible now: a session held by another connection,
   a git error, a read-only or full disk; the message says what to do.
 - `-32002` the server could not start (database unusable) or was not initialized.
-- `-32600` not a JSON-RPC 2.0 request, or a request after `shutdown`.
+- `-32600` not a JSON-RPC 2.0 request, a request after `shutdown`, or a second
+  `initialize` (LSP allows one; the first one's folders stand).
+- `-32700` (with `id: null`) a body that is not JSON: not UTF-8, malformed, or
+  nested too deeply to parse; the server keeps serving.
+- a declared `Content-Length` over {max_mb} MiB is answered with `-32600` and
+  `id: null` naming both sizes, and the connection is closed without reading the
+  body.
 - `-32601` unknown method.
 - `-32603` an unexpected internal error (a bug): names the method and the exception.
 
@@ -166,7 +173,8 @@ pages; a full database refuses appends with a clear error), `SIDECAR_DB_READONLY
 
 def _intro_with_settings() -> list[str]:
     """The introduction, then the settings table generated from the Settings model."""
-    head, marker, tail = INTRO.partition("## Workspace folders")
+    intro = INTRO.replace("{max_mb}", str(MAX_MESSAGE_BYTES // (1024 * 1024)))
+    head, marker, tail = intro.partition("## Workspace folders")
     schema = Settings.model_json_schema(by_alias=True, mode="validation")
     schema.pop("$defs", None)
     return [head.rstrip("\n") + "\n", SETTINGS_TEXT, *_table(schema), marker + tail]

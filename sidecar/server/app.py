@@ -19,15 +19,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
+import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 import sidecar
 from sidecar.protocol import notifications
+from sidecar.server import framing
 from sidecar.server.feature import Feature, MethodDecl, declared_methods, load_lazy_modules
 from sidecar.server.jsonrpc import SidecarProtocol
 from sidecar.services.owner import Owner
@@ -199,8 +203,46 @@ class SidecarServer(LanguageServer):
         task.add_done_callback(done)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
-        """Log server-side errors instead of popping a message per malformed notification."""
+        """A body that is not JSON is answered (-32700, id null); other server-side
+        errors are logged instead of popping a message per malformed notification."""
+        if framing.is_parse_error(error):
+            logger.warning("answering a message that is not JSON: %s", error)
+            self._send_error_without_id(framing.parse_error(error))
+            return
         logger.error("server error (%s): %s", getattr(source, "__name__", source), error)
+
+    def _send_error_without_id(self, error: dict[str, Any]) -> None:
+        try:
+            self.protocol._send_data({"jsonrpc": "2.0", "id": None, "error": error})
+        except Exception:  # the transport is gone: nothing left to answer
+            logger.exception("could not answer an unreadable message")
+
+    def _start_io_async(
+        self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+    ) -> None:
+        """pygls's stdio loop, reading through :class:`~sidecar.server.framing.BoundedReader`."""
+        self._stop_event = threading.Event()
+        reader = framing.BoundedReader(
+            StdinAsyncReader(stdin or sys.stdin.buffer, self.thread_pool),
+            lambda declared: self._send_error_without_id(framing.oversized_error(declared)),
+        )
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=reader,
+                    protocol=self.protocol,
+                    logger=logger,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            logger.error("the client is gone: shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls is untyped here
 
     def show(self, kind: types.MessageType, message: str) -> None:
         """window/showMessage (loop thread)."""

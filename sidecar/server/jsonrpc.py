@@ -12,7 +12,8 @@ parsed instead:
 * a typed LSP request whose params do not structure gets a -32602 answer;
   a notification that does not is logged and dropped;
 * a message that is not a JSON-RPC 2.0 object is answered with -32600 when it
-  has an id, else dropped.
+  has an id, else dropped;
+* a second ``initialize`` is refused with -32600 (LSP allows one).
 
 It also keeps no copy of open documents: the sidecar records only that a
 file was opened, saved or closed, never its text.
@@ -36,6 +37,8 @@ CUSTOM_PREFIX = "sidecar/"
 
 class SidecarProtocol(LanguageServerProtocol):
     """LanguageServerProtocol that answers malformed requests instead of dropping them."""
+
+    _initialize_seen = False
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         """Called by ``json.loads`` for every object: leave them all as dicts.
@@ -70,6 +73,17 @@ class SidecarProtocol(LanguageServerProtocol):
             return None
         if method is not None and "params" not in data:
             data = {**data, "params": None}
+        if method == types.INITIALIZE:
+            if self._initialize_seen:
+                # LSP: initialize is sent once. A second one would move the workspace
+                # folders (and with them where exports may be written).
+                if isinstance(msg_id, (int, str)):
+                    self._answer_error(
+                        msg_id,
+                        JsonRpcInvalidRequest("the server is already initialized"),
+                    )
+                return None
+            self._initialize_seen = True
         if self._shutdown and has_id and method is not None and method != types.EXIT:
             # pygls drops these silently; the client would wait forever.
             if isinstance(msg_id, (int, str)):
