@@ -120,8 +120,9 @@ def test_a_declared_length_over_the_limit_is_answered_then_the_stream_closed(
     server.send_raw(b"Content-Length: %d\r\n\r\n{}" % declared)
     error = server.answer(None)["error"]
     assert error["code"] == -32600
-    assert f"message of {declared} bytes is over the limit of {MAX_MESSAGE_BYTES}" in (
-        error["message"]
+    assert (
+        f"message of {declared} bytes is over the limit of {MAX_MESSAGE_BYTES}"
+        in (error["message"])
     )
     assert server.read() is None  # closed, not waiting for (or allocating) the body
     assert server.proc.wait(TIMEOUT_S) == 0
