@@ -44,3 +44,7 @@ def append(
 ) -> list[int]:
     """`store.events.append` as the sidecar's own bookkeeping (no holder) unless given one."""
     return store.events.append(session_id, events, holder=holder, **options)
+
+
+#: A damaged SQLite database: SQLite's header, then bytes that are not pages.
+CORRUPT_SQLITE = b"SQLite format 3\x00" + b"this is not an SQLite database, just bytes\n" * 200

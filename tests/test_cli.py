@@ -46,6 +46,7 @@ from tests.gitrepo import (
     make_repo,
     switch,
 )
+from tests.storeutil import CORRUPT_SQLITE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CLI_TIMEOUT_S = 60
@@ -604,9 +605,20 @@ def test_a_corrupt_db_is_moved_aside_with_a_one_line_error(
     repo: Path, env: dict[str, str], tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.db"
-    bad.write_bytes(b"this is not sqlite" * 100)
+    bad.write_bytes(CORRUPT_SQLITE)
     run = cli("sessions", "list", cwd=repo, env=env, db=bad)
     assert_one_line_error(run, "corrupt", "moved aside")
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(
+    repo: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my own notes\n" * 10, encoding="utf-8")
+    run = cli("sessions", "list", cwd=repo, env=env, db=notes)
+    assert_one_line_error(run, "not a SQLite database")
+    assert notes.read_text(encoding="utf-8") == "my own notes\n" * 10
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("notes")) == ["notes.txt"]
 
 
 def test_usage_errors_exit_2(repo: Path, env: dict[str, str], db: Path) -> None:

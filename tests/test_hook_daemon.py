@@ -352,3 +352,34 @@ def test_code_stamps_notice_a_changed_module(
     stat = source.stat()
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert stamps.changed() == str(source)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_transcript_path_that_is_not_a_regular_file_is_refused_quickly(
+    client: Client, tmp_path: Path, kind: str
+) -> None:
+    """A FIFO there used to block the resident helper for good (every later call
+    then waited for the client's timeout and ran in process)."""
+    if kind == "fifo":
+        odd = tmp_path / "transcript.fifo"
+        os.mkfifo(odd)
+    elif kind == "device":
+        odd = Path("/dev/zero")
+    else:
+        odd = tmp_path / "a-folder"
+        odd.mkdir()
+    client.run("SessionStart", source="startup")
+    pid = client.wait_for_daemon()
+    # A session the hook has not seen start: it reads the transcript's first branch.
+    strange = client.run(
+        "UserPromptSubmit", prompt="hello", session_id="mid-session", transcript_path=str(odd)
+    )
+    assert served_by(strange) == f"served by daemon pid {pid}"
+    after = client.run("UserPromptSubmit", prompt="still there")
+    assert served_by(after) == f"served by daemon pid {pid}"
+    with Store.open(client.db) as store:
+        session = store.sessions.find_by_provider_ref("claude-code", "mid-session")
+        assert session is not None
+        assert [e.payload["text"] for e in store.events.page(session.id, kinds=["prompt"])] == [
+            "hello"
+        ]

@@ -22,7 +22,7 @@ from sidecar.store import (
 )
 from sidecar.store.database import Database
 from sidecar.store.export import export_session
-from tests.storeutil import append, boundary, note
+from tests.storeutil import CORRUPT_SQLITE, append, boundary, note
 
 
 @pytest.fixture
@@ -313,18 +313,18 @@ def test_footprint_accumulates_worktree_relative_paths(store: Store) -> None:
 
 def test_corrupt_file_is_moved_aside_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
-    path.write_bytes(b"this is not sqlite" * 100)
+    path.write_bytes(CORRUPT_SQLITE)
     with pytest.raises(CorruptDatabase, match="moved aside") as info:
         Store.open(path)
     moved = Path(info.value.moved_to)
-    assert moved.read_bytes().startswith(b"this is not sqlite")
+    assert moved.read_bytes() == CORRUPT_SQLITE
     with Store.open(path) as fresh:
         assert fresh.sessions.list().items == []
 
 
 def test_recover_creates_a_fresh_database_and_says_where_the_old_went(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
-    path.write_bytes(b"\x00garbage" * 512)
+    path.write_bytes(CORRUPT_SQLITE)
     with Store.open(path, recover=True) as s:
         assert s.recovered_from is not None and Path(s.recovered_from).exists()
 

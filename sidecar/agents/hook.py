@@ -36,6 +36,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -266,6 +267,29 @@ def hook_output(event: str, warning: str, *, block: bool) -> dict[str, Any]:
 # ---------------------------------------------------------------- shell
 
 
+def read_head(path: str, limit: int) -> bytes | None:
+    """The first ``limit`` bytes of the regular file at ``path``; None for anything else.
+
+    The path comes from the hook's input: a FIFO, a device or a socket there
+    must not block or feed the hook (opened non-blocking, checked, refused),
+    nor a file the user cannot read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def transcript_branch(path: str | None) -> str | None:
     """The first branch the transcript recorded (``gitBranch``), if it names one.
 
@@ -273,12 +297,8 @@ def transcript_branch(path: str | None) -> str | None:
     mid-session), so the session is bound to where it began. ``HEAD``
     (detached) and ``""`` (outside git) name no branch.
     """
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(TRANSCRIPT_HEAD_BYTES)
-    except OSError:
+    head = read_head(path, TRANSCRIPT_HEAD_BYTES) if path is not None else None
+    if head is None:
         return None
     for raw in head.split(b"\n"):
         if b'"gitBranch"' not in raw:

@@ -304,7 +304,11 @@ class ExportParams(SessionIdParams):
     path: str | None = Field(
         default=None,
         max_length=4096,
-        description="Also write it here: must lie in a workspace folder or the temp dir.",
+        description=(
+            "Also write it here: inside a workspace folder of the first initialize or the "
+            "`exports` folder beside the database, never over a file that is not an unchanged "
+            "earlier export. Omit it to save the returned content yourself."
+        ),
     )
 
 

@@ -286,6 +286,7 @@ class SidecarServer(LanguageServer):
 
         state, problems = build_state(
             init_options,
+            folders,
             writer=Writer.connection(),
             port=ServerPort(self),
             on_history=self.history_changed,

@@ -17,9 +17,11 @@ from typing import Any
 
 import sidecar
 from sidecar.server.config import Settings, merge_settings
+from sidecar.services import export
 from sidecar.services.boundary import Profile
 from sidecar.services.drift import DriftSettings
 from sidecar.services.errors import NotReady
+from sidecar.services.paths import uri_to_path
 from sidecar.services.sessions import HistoryListener, SessionService, Writer
 from sidecar.services.workspace import DriftPort, Workspace
 from sidecar.store import ReadOnlyError, Store, StoreError
@@ -118,6 +120,8 @@ class ServerState:
     read_only: bool = False
     notices: list[str] = field(default_factory=list)
     version: str = sidecar.__version__
+    #: Where `sidecar/sessions/export` may write: fixed by the first initialize.
+    export_roots: list[Path] = field(default_factory=list)
 
     def apply_settings(self, raw: Any) -> list[str]:
         """workspace/didChangeConfiguration: merge, apply; returns problems to show the user."""
@@ -143,6 +147,7 @@ class ServerState:
 
 def build_state(
     init_options: Any,
+    folder_uris: list[str],
     *,
     writer: Writer,
     port: DriftPort,
@@ -173,4 +178,6 @@ def build_state(
     state = ServerState(
         settings, store, sessions, workspace, read_only, storage_notices(store, read_only)
     )
+    folders = [path for uri in folder_uris if (path := uri_to_path(uri)) is not None]
+    state.export_roots = export.allowed_roots(folders, export.exports_dir(store))
     return state, problems

@@ -26,8 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sidecar.importers.amplifier import project_slug as amplifier_slug
-from sidecar.importers.claude_code import claude_home as default_claude_home
-from sidecar.importers.claude_code import project_slug as claude_slug
+from sidecar.importers.claude_code import (
+    claude_home as default_claude_home,
+    project_slug as claude_slug,
+)
 from sidecar.importers.codex import codex_home as default_codex_home
 from sidecar.services.imports import (
     PROVIDERS,

@@ -11,39 +11,21 @@ from sidecar.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from sidecar.store.errors import (
         DEFAULT_MAX_PAYLOAD_BYTES as DEFAULT_MAX_PAYLOAD_BYTES,
-    )
-    from sidecar.store.errors import (
         CorruptDatabase as CorruptDatabase,
-    )
-    from sidecar.store.errors import (
+        DatabaseReplaced as DatabaseReplaced,
         DiskFullError as DiskFullError,
-    )
-    from sidecar.store.errors import (
         InvalidRequest as InvalidRequest,
-    )
-    from sidecar.store.errors import (
         PayloadTooLarge as PayloadTooLarge,
-    )
-    from sidecar.store.errors import (
         ReadOnlyError as ReadOnlyError,
-    )
-    from sidecar.store.errors import (
         SessionHeld as SessionHeld,
-    )
-    from sidecar.store.errors import (
         StoreError as StoreError,
-    )
-    from sidecar.store.errors import (
         UnknownId as UnknownId,
-    )
-    from sidecar.store.errors import (
         UnknownSession as UnknownSession,
+        UntrustedLocation as UntrustedLocation,
     )
     from sidecar.store.facade import Store as Store
     from sidecar.store.leases import (
         holder_is_gone as holder_is_gone,
-    )
-    from sidecar.store.leases import (
         new_holder_id as new_holder_id,
     )
     from sidecar.store.paths import default_db_path as default_db_path
@@ -54,6 +36,7 @@ __getattr__, __all__ = lazy_exports(
         "sidecar.store.errors": [
             "DEFAULT_MAX_PAYLOAD_BYTES",
             "CorruptDatabase",
+            "DatabaseReplaced",
             "DiskFullError",
             "InvalidRequest",
             "PayloadTooLarge",
@@ -62,6 +45,7 @@ __getattr__, __all__ = lazy_exports(
             "StoreError",
             "UnknownId",
             "UnknownSession",
+            "UntrustedLocation",
         ],
         "sidecar.store.facade": ["Store"],
         "sidecar.store.leases": ["holder_is_gone", "new_holder_id"],

@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 from sidecar.store import schema
 from sidecar.store.errors import (
     CorruptDatabase,
+    DatabaseReplaced,
     DiskFullError,
     ReadOnlyError,
     StoreError,
 )
 from sidecar.store.files import looks_corrupt, move_aside
-from sidecar.store.paths import default_db_path, prepare_db_file
+from sidecar.store.paths import check_location, default_db_path, file_identity, prepare_db_file
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -60,6 +61,8 @@ class Database:
         self.read_only = read_only
         self.recovered_from: str | None = None
         self.lock = threading.RLock()
+        #: The file this connection writes to; a write checks it is still at `path`.
+        self._identity = None if path == ":memory:" or read_only else file_identity(path)
         self._utils: sqlite_utils.Database | None = None
 
     @property
@@ -85,8 +88,10 @@ class Database:
     ) -> Database:
         """Open (creating and migrating as needed) the database at `path`.
 
-        `None` means `$SIDECAR_DB`, else the user data directory. A file that is
-        not a usable database is moved aside and `CorruptDatabase` raised; with
+        `None` means `$SIDECAR_DB`, else the user data directory. A path that is not
+        this user's private SQLite file (`paths.check_location`) raises
+        `UntrustedLocation` and is left alone. A SQLite file that is not a usable
+        database is moved aside and `CorruptDatabase` raised; with
         `recover=True` a fresh database is created instead and `recovered_from`
         names the moved file. `max_pages` caps the file size (tests of a full disk).
         `read_only` opens an existing file for reading only (no migration); every
@@ -102,6 +107,7 @@ class Database:
             schema.migrate(conn)
             return db
         resolved = Path(path).expanduser() if path is not None else default_db_path()
+        check_location(resolved)
         try:
             prepare_db_file(resolved)
         except PermissionError as error:
@@ -183,6 +189,9 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """One `BEGIN IMMEDIATE` ... `COMMIT`; `ROLLBACK` on any error.
 
+        Under the write lock the file at `path` must still be the one opened,
+        else `DatabaseReplaced` (an unlinked file would swallow every write).
+
         SQLite's errors come out as `StoreError` subclasses; others pass through.
         """
         if self.read_only:
@@ -194,6 +203,12 @@ class Database:
                 self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise translate(error, self.path) from error
+            if self._identity is not None and file_identity(self.path) != self._identity:
+                self.conn.execute("ROLLBACK")
+                raise DatabaseReplaced(
+                    f"the session database {self.path} was removed or replaced while in use; "
+                    "nothing was written. Restart the sidecar to use the file now at that path."
+                )
             try:
                 yield self.conn
                 self.conn.execute("COMMIT")

@@ -77,3 +77,11 @@ class PayloadTooLarge(InvalidRequest):
         self.index = index
         self.size = size
         self.limit = limit
+
+
+class UntrustedLocation(StoreError):
+    """The database path is not a private SQLite file of this user; nothing was touched."""
+
+
+class DatabaseReplaced(StoreError):
+    """The database file was removed or replaced while open; nothing more is written to it."""

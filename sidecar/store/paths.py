@@ -1,14 +1,20 @@
-"""Where the database lives (SPEC 7) and how its folder and file are created."""
+"""Where the database lives (SPEC 7), how its folder and file are created, and
+whether a path can be trusted with the history (SPEC 11)."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
 
+from sidecar.store.errors import UntrustedLocation
+
 APP_NAME = "session-sidecar"
 DB_FILENAME = "sessions.db"
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def default_db_path() -> Path:
@@ -19,17 +25,90 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DB_FILENAME
 
 
+def check_location(path: Path) -> None:
+    """Raise `UntrustedLocation` unless `path` can hold this user's history privately.
+
+    Refused, with a message that says why and what to do: a symbolic link (it
+    may lead to a file someone else reads); a folder owned by another user, or
+    writable by group or others (they could swap the file); an existing file
+    owned by another user, not a regular file, or not a SQLite database (a
+    client must not be able to make the server rename or overwrite the user's
+    files). A missing file is fine: it is created private.
+    """
+    me = os.geteuid()
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            raise UntrustedLocation(
+                f"the session database path {path} is a symbolic link (to "
+                f"{os.readlink(path)}); point it at the real file"
+            )
+        if not stat.S_ISREG(info.st_mode):
+            raise UntrustedLocation(f"the session database path {path} is not a regular file")
+        if info.st_uid != me:
+            raise UntrustedLocation(
+                f"the session database {path} belongs to another user (uid {info.st_uid}); "
+                "use a database of your own"
+            )
+        if info.st_size and not _has_sqlite_header(path):
+            raise UntrustedLocation(
+                f"{path} is not a SQLite database; refusing to use it as the session "
+                "database (nothing was changed): choose another path"
+            )
+    folder = path.parent
+    try:
+        folder_info = os.stat(folder)
+    except FileNotFoundError:
+        return  # created private (0700) by prepare_db_file
+    except OSError as error:
+        raise UntrustedLocation(f"cannot inspect the folder {folder}: {error.strerror}") from error
+    if folder_info.st_uid != me:
+        raise UntrustedLocation(
+            f"the folder {folder} of the session database belongs to another user (uid "
+            f"{folder_info.st_uid}); keep the database in a folder of your own"
+        )
+    if folder_info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UntrustedLocation(
+            f"the folder {folder} of the session database can be written by other users "
+            f"(mode {stat.S_IMODE(folder_info.st_mode):o}); run `chmod go-w {folder}` or "
+            "choose a private folder"
+        )
+
+
+def _has_sqlite_header(path: Path) -> bool:
+    try:
+        with open(path, "rb") as file:
+            return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return True  # unreadable: SQLite reports it in its own words
+
+
 def prepare_db_file(path: Path) -> None:
     """Create the folder (0700) and the file (0600) if missing, private from the start.
 
     Creating the file before SQLite does means it never exists with looser
     permissions; SQLite gives its -wal and -shm files the database file's mode.
+    An existing file of this user with looser permissions is made private.
     """
     folder = path.parent
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.close(fd)
         os.chmod(path, 0o600)
+    elif stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+        os.chmod(path, 0o600)
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """(st_dev, st_ino) of the file at `path`, None when it is gone."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (info.st_dev, info.st_ino)

@@ -19,41 +19,23 @@ if TYPE_CHECKING:
     from sidecar.watch.folders import FolderWatch as FolderWatch
     from sidecar.watch.gitdir import (
         GitDirWatch as GitDirWatch,
-    )
-    from sidecar.watch.gitdir import (
         classify_git_path as classify_git_path,
     )
     from sidecar.watch.hub import (
         FolderHandle as FolderHandle,
-    )
-    from sidecar.watch.hub import (
         FolderSet as FolderSet,
-    )
-    from sidecar.watch.hub import (
         WatchEvent as WatchEvent,
-    )
-    from sidecar.watch.hub import (
         WatchHub as WatchHub,
-    )
-    from sidecar.watch.hub import (
         WatchKind as WatchKind,
     )
     from sidecar.watch.ignore import (
         DEFAULT_EXCLUDED_DIRS as DEFAULT_EXCLUDED_DIRS,
-    )
-    from sidecar.watch.ignore import (
         IgnoreMatcher as IgnoreMatcher,
-    )
-    from sidecar.watch.ignore import (
         count_folders as count_folders,
     )
     from sidecar.watch.worktree import (
         DEFAULT_FOLDER_BUDGET as DEFAULT_FOLDER_BUDGET,
-    )
-    from sidecar.watch.worktree import (
         TreeWatch as TreeWatch,
-    )
-    from sidecar.watch.worktree import (
         WatchMode as WatchMode,
     )
 

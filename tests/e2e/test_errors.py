@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pygls.exceptions import JsonRpcException
 
@@ -194,3 +196,16 @@ async def test_requests_after_shutdown_are_answered(connect: Connect) -> None:
     await client.request("shutdown", None)
     error = await _error(client, "sidecar/status", {})
     assert error.code == -32600 and "shutting down" in error.message
+
+
+async def test_a_db_path_that_is_not_sqlite_is_refused_and_left_alone(
+    connect: Connect, tmp_path: Path
+) -> None:
+    victim = tmp_path / "bashrc"
+    victim.write_text("alias ll='ls -l'\n", encoding="utf-8")
+    client = await connect(options={"dbPath": str(victim)})
+    error = await _error(client, "sidecar/status", {})
+    assert error.code == -32002
+    assert "not a SQLite database" in error.message
+    assert victim.read_text(encoding="utf-8") == "alias ll='ls -l'\n"
+    assert not list(tmp_path.glob("bashrc.*"))  # nothing moved aside

@@ -12,8 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from pygls.exceptions import JsonRpcException
 
 from scripts.gen_protocol import methods

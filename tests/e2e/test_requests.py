@@ -510,3 +510,77 @@ async def test_null_settings_are_pulled_from_the_client(connect: Connect) -> Non
             break
         await asyncio.sleep(0.05)
     assert status["boundary"]["requester"] == "pulled@example.com"
+
+
+async def _export(client: Client, session_id: str, path: str) -> dict:
+    return await client.request(
+        "sidecar/sessions/export", {"sessionId": session_id, "format": "markdown", "path": path}
+    )
+
+
+async def test_export_folders_are_fixed_by_the_first_initialize(
+    connect: Connect, repo: Path, home: Path
+) -> None:
+    """An attacker's client adds $HOME as a workspace folder, then aims at ~/.bashrc."""
+    client = await connect()
+    session = await _active(client)
+    bashrc = home / ".bashrc"
+    bashrc.write_text("# mine\n", encoding="utf-8")
+    client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        {"event": {"added": [{"uri": home.as_uri(), "name": "home"}], "removed": []}},
+    )
+    for path in (str(bashrc), str(home / "new-file.md")):
+        with pytest.raises(JsonRpcException) as err:
+            await _export(client, session["id"], path)
+        assert err.value.code == -32602 and "outside the allowed folders" in err.value.message
+    assert bashrc.read_text(encoding="utf-8") == "# mine\n"
+    assert not (home / "new-file.md").exists()
+
+
+async def test_an_export_never_replaces_a_file_it_did_not_write(
+    connect: Connect, repo: Path
+) -> None:
+    client = await connect()
+    session = await _active(client)
+    readme = repo / "README.md"
+    before = readme.read_text(encoding="utf-8")
+    with pytest.raises(JsonRpcException) as err:
+        await _export(client, session["id"], str(readme))
+    assert err.value.code == -32602 and "not an export the sidecar wrote" in err.value.message
+    assert readme.read_text(encoding="utf-8") == before
+
+    # Its own export it may replace, as long as nobody changed it since.
+    target = repo / "session.md"
+    await _export(client, session["id"], str(target))
+    await _append(client, 1, prefix="later")
+    again = await _export(client, session["id"], str(target))
+    assert target.read_text(encoding="utf-8") == again["content"] and "later 0" in again["content"]
+    target.write_text("edited by hand\n", encoding="utf-8")
+    with pytest.raises(JsonRpcException):
+        await _export(client, session["id"], str(target))
+    assert target.read_text(encoding="utf-8") == "edited by hand\n"
+
+    # A symbolic link in the workspace is not followed, even to a file inside it.
+    link = repo / "link.md"
+    link.symlink_to(readme)
+    with pytest.raises(JsonRpcException):
+        await _export(client, session["id"], str(link))
+    assert readme.read_text(encoding="utf-8") == before
+
+
+async def test_exports_may_go_to_the_exports_folder_beside_the_database(
+    connect: Connect, db_path: Path
+) -> None:
+    client = await connect()
+    session = await _active(client)
+    target = db_path.parent / "exports" / "mine.md"
+    result = await _export(client, session["id"], str(target))
+    assert result["path"] == str(target.resolve())
+    assert target.read_text(encoding="utf-8") == result["content"]
+    assert target.parent.stat().st_mode & 0o777 == 0o700
+    # The shared temp folder is no longer a place exports go.
+    import tempfile
+
+    with pytest.raises(JsonRpcException):
+        await _export(client, session["id"], str(Path(tempfile.gettempdir()) / "x-sidecar.md"))

@@ -9,8 +9,9 @@ import pytest
 
 from tests.reliability.conftest import Spawn
 from tests.reliability.history import integrity
+from tests.storeutil import CORRUPT_SQLITE
 
-GARBAGE = b"this is not an SQLite database, just bytes\n" * 200
+GARBAGE = CORRUPT_SQLITE
 
 
 @pytest.mark.timeout(90)

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from sidecar.server.feature import Feature, lazy, request
 
 if TYPE_CHECKING:
-    from sidecar.core import ids
-    from sidecar.core import models as core
+    from sidecar.core import ids, models as core
     from sidecar.protocol import messages as m
     from sidecar.services import errors
 else:

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from sidecar.server.feature import Feature, lazy, request
 
 if TYPE_CHECKING:
-    from sidecar.core import boundary as core_boundary
-    from sidecar.core import ids
+    from sidecar.core import boundary as core_boundary, ids
     from sidecar.core.models import Scope
     from sidecar.protocol import messages as m
     from sidecar.services import errors, export
@@ -186,11 +185,10 @@ class SessionsFeature(Feature):
         state = self.state
         target = None
         if p.path is not None:
-            roots = export.allowed_roots(f.place.path for f in state.workspace)
-            target = export.check_export_path(p.path, roots)
+            target = export.check_export_path(p.path, state.export_roots, state.store)
         content = store_export.export_session(state.store, p.session_id, p.format)
         if target is not None:
-            export.write_export(target, content)
+            export.write_export(target, content, state.store)
         return m.ExportResult(
             format=p.format, content=content, path=str(target) if target is not None else None
         )
