@@ -16,12 +16,11 @@ from sidecar.protocol import messages as m
 from sidecar.protocol.notifications import NOTIFICATIONS
 from sidecar.server.config import Settings, merge_settings
 from sidecar.server.feature import Feature, command_name, declared_methods, request
-from sidecar.server.serve import ServeError, check_loopback, serve
 from sidecar.server.setup import FEATURES, create_server
 from sidecar.server.validation import field_path, parse_params
 from sidecar.services.errors import InvalidArgument
 from sidecar.services.export import check_export_path
-from sidecar.store import holder_is_gone, new_holder_id
+from sidecar.store import Store, holder_is_gone, new_holder_id
 
 METHODS = {decl.name: decl for decl in methods()}
 
@@ -132,29 +131,23 @@ def test_settings_merge_nested_flat_and_bad_values() -> None:
 def test_export_paths_are_confined(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     (root / "sub").mkdir(parents=True)
-    assert check_export_path(str(root / "sub" / "a.md"), [root]) == root / "sub" / "a.md"
-    assert check_export_path("rel.md", [root]) == root / "rel.md"
-    for bad in (str(tmp_path / "a.md"), str(root / ".." / "a.md"), "/etc/passwd"):
+    (tmp_path / "data").mkdir(mode=0o700)
+    with Store.open(tmp_path / "data" / "sessions.db") as store:
+        roots = [root.resolve()]
+
+        def check(path: str) -> Path:
+            return check_export_path(path, roots, store)
+
+        assert check(str(root / "sub" / "a.md")) == root / "sub" / "a.md"
+        assert check("rel.md") == root / "rel.md"
+        for bad in (str(tmp_path / "a.md"), str(root / ".." / "a.md"), "/etc/passwd"):
+            with pytest.raises(InvalidArgument):
+                check(bad)
+        (root / "link").symlink_to(tmp_path)
         with pytest.raises(InvalidArgument):
-            check_export_path(bad, [root])
-    (root / "link").symlink_to(tmp_path)
-    with pytest.raises(InvalidArgument):
-        check_export_path(str(root / "link" / "escape.md"), [root])
-    with pytest.raises(InvalidArgument):
-        check_export_path(str(root / "sub"), [root])
-
-
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
-def test_loopback_hosts_are_accepted(host: str) -> None:
-    assert check_loopback(host) == host
-
-
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "example.com", ""])
-def test_other_hosts_are_refused(host: str) -> None:
-    with pytest.raises(ServeError, match="loopback"):
-        check_loopback(host)
-    with pytest.raises(ServeError):
-        serve(tcp=True, host=host, port=1)
+            check(str(root / "link" / "escape.md"))
+        with pytest.raises(InvalidArgument):
+            check(str(root / "sub"))
 
 
 def test_holder_liveness() -> None:
@@ -168,17 +161,18 @@ def test_holder_liveness() -> None:
     assert not holder_is_gone(f"{machine}:{os.getppid()}:abcd")
 
 
-@pytest.mark.parametrize(
-    "argv", [["--help"], ["--tcp", "--port"], ["--port", "x"], ["--port", "0"], ["--verbose"]]
-)
+@pytest.mark.parametrize("argv", [["--help"], ["--verbose"]])
 def test_fast_serve_path_defers_to_the_full_cli(argv: list[str]) -> None:
     from sidecar.server.serve import run_from_argv
 
     assert run_from_argv(argv) is None
 
 
-def test_fast_serve_path_refuses_other_hosts(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("argv", [["--tcp"], ["--ws"], ["--port=2087"], ["--host", "::1"]])
+def test_fast_serve_path_refuses_the_removed_network_transports(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     from sidecar.server.serve import run_from_argv
 
-    assert run_from_argv(["--tcp", "--host=0.0.0.0", "--port", "9"]) == 2
-    assert "loopback" in capsys.readouterr().err
+    assert run_from_argv(argv) == 2
+    assert "stdio only" in capsys.readouterr().err

@@ -129,32 +129,16 @@ def root(
 
 
 def serve_command(
-    tcp: Annotated[bool, typer.Option("--tcp", help="Listen on TCP instead of stdio.")] = False,
-    ws: Annotated[bool, typer.Option("--ws", help="Listen on WebSocket instead of stdio.")] = False,
-    host: Annotated[
-        str, typer.Option("--host", help="Address for --tcp/--ws (loopback only).")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int | None,
-        typer.Option(
-            "--port",
-            min=1,
-            max=65535,
-            help="Port for --tcp/--ws (default 2087).",
-            show_default=False,
-        ),
-    ] = None,
+    network: Annotated[
+        bool, typer.Option("--tcp", "--ws", hidden=True, help="Removed: stdio only.")
+    ] = False,
 ) -> None:
-    """Run the language server (stdio by default; editors start it this way)."""
-    from sidecar.server.serve import ServeError, serve
+    """Run the language server on stdio (editors start it this way)."""
+    from sidecar.server.serve import REMOVED_TRANSPORTS, serve
 
-    try:
-        if port is None:
-            serve(tcp=tcp, ws=ws, host=host)
-        else:
-            serve(tcp=tcp, ws=ws, host=host, port=port)
-    except ServeError as error:
-        raise CliError(str(error)) from error
+    if network:
+        raise CliError(REMOVED_TRANSPORTS)
+    serve()
 
 
 def main() -> None:

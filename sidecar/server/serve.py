@@ -1,46 +1,29 @@
-"""``session-sidecar serve``: run the language server on stdio, TCP or WebSocket.
+"""``session-sidecar serve``: run the language server on stdio.
 
-TCP and WebSocket listen on loopback only: the protocol has no
-authentication, so any other address would hand the session history (and
-checkpoint restore) to the network.
+Only the editor that spawned the server can talk to it: stdio is the one
+transport. The TCP and WebSocket listeners pygls offers were removed (issue
+12): nothing authenticated their clients, so any local user, or a web page in
+a browser on the machine, could read the whole history, take over the editor's
+connection and aim exports at the user's files. No client of the project used
+them.
 """
 
 from __future__ import annotations
 
 import gc
-import ipaddress
 import logging
 import os
 import sys
 
-DEFAULT_PORT = 2087
 #: Collector thresholds while starting: full (generation 2) passes postponed.
 STARTUP_GC_THRESHOLDS = (700, 10, 1_000_000)
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-class ServeError(Exception):
-    """The serve command cannot start as asked; the message says what to change."""
-
-
-def check_loopback(host: str) -> str:
-    """``host`` when it is a loopback name or address, else ServeError.
-
-    >>> check_loopback("127.0.0.1")
-    '127.0.0.1'
-    """
-    if host.lower() in LOOPBACK_NAMES:
-        return host
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        address = None
-    if address is not None and address.is_loopback:
-        return host
-    raise ServeError(
-        f"refusing to listen on {host!r}: the sidecar serves only loopback addresses "
-        "(127.0.0.1, ::1, localhost) because its protocol has no authentication"
-    )
+#: Options of the removed network transports, answered with REMOVED_TRANSPORTS.
+NETWORK_OPTIONS = ("--tcp", "--ws", "--host", "--port")
+REMOVED_TRANSPORTS = (
+    "serve speaks stdio only: --tcp and --ws were removed because any local user or web "
+    "page could reach them unauthenticated (see docs/security.md); start the server from "
+    "your editor as a command"
+)
 
 
 def _configure_logging() -> None:
@@ -53,18 +36,8 @@ def _configure_logging() -> None:
     )
 
 
-def serve(
-    tcp: bool = False, ws: bool = False, host: str = "127.0.0.1", port: int = DEFAULT_PORT
-) -> None:
-    """Run the server until the client disconnects (stdio) or the process is stopped.
-
-    Raises ServeError (before starting anything) for a non-loopback host or
-    when both ``tcp`` and ``ws`` are asked for.
-    """
-    if tcp and ws:
-        raise ServeError("choose one transport: --tcp or --ws, not both")
-    if tcp or ws:
-        check_loopback(host)
+def serve() -> None:
+    """Run the server on stdio until the client disconnects or the process is stopped."""
     _configure_logging()
     # Start-up allocates what lives as long as the process (lsprotocol's converter,
     # the features, then the store and the watches): a full collection in the middle
@@ -77,12 +50,7 @@ def serve(
 
     server = create_server()
     try:
-        if tcp:
-            server.start_tcp(host, port)
-        elif ws:
-            server.start_ws(host, port)
-        else:
-            server.start_io()
+        server.start_io()
     finally:
         # On stdin EOF or a broken pipe pygls runs no shutdown handler: release holds here.
         server.close()
@@ -91,36 +59,12 @@ def serve(
 def run_from_argv(argv: list[str]) -> int | None:
     """Run ``serve`` from raw arguments without loading the typer CLI (saves ~100 ms of
     start-up, which editors pay on every launch); None when ``argv`` needs the full CLI
-    (``--help``, unknown or malformed options), so the caller falls back to it.
-
-    Accepts ``--tcp``, ``--ws``, ``--host H``/``--host=H``, ``--port P``/``--port=P``.
+    (``--help``, unknown options), so the caller falls back to it.
     """
-    options: dict[str, str | bool] = {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        name, eq, value = arg.partition("=")
-        if name in ("--tcp", "--ws") and not eq:
-            options[name[2:]] = True
-        elif name in ("--host", "--port"):
-            if not eq:
-                if not args:
-                    return None
-                value = args.pop(0)
-            options[name[2:]] = value
-        else:
-            return None
-    port_text = str(options.get("port", DEFAULT_PORT))
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        return None
-    try:
-        serve(
-            tcp=bool(options.get("tcp", False)),
-            ws=bool(options.get("ws", False)),
-            host=str(options.get("host", "127.0.0.1")),
-            port=int(port_text),
-        )
-    except ServeError as error:
-        print(f"error: {error}", file=sys.stderr)
+    if any(arg.partition("=")[0] in NETWORK_OPTIONS for arg in argv):
+        print(f"error: {REMOVED_TRANSPORTS}", file=sys.stderr)
         return 2
+    if argv:
+        return None
+    serve()
     return 0
