@@ -239,9 +239,21 @@ def redact(payload: dict[str, Any]) -> dict[str, Any]:
     return _redact_dict(payload)
 
 
+def redact_value(value: Any) -> Any:
+    """A copy of any JSON value with secrets redacted (keys and strings included)."""
+    return _redact_value(value)
+
+
+def redact_optional(text: str | None) -> str | None:
+    """:func:`redact_text`, passing None through (optional text columns)."""
+    return redact_text(text) if text else text
+
+
 def _redact_dict(value: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, item in value.items():
+    for raw_key, item in value.items():
+        # A key can hold a secret too (a token used as a map key).
+        key = redact_text(raw_key) if isinstance(raw_key, str) else raw_key
         kind = secret_key_kind(key) if isinstance(key, str) else None
         if (
             kind is not None

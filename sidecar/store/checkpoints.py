@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sidecar.core.ids import new_id
 from sidecar.core.models import Checkpoint, EventKind, NewEvent, utcnow
+from sidecar.core.redact import redact_text
 from sidecar.store.database import Database
 from sidecar.store.errors import UnknownId
 from sidecar.store.events import append_in
@@ -31,6 +32,7 @@ class Checkpoints:
     ) -> Checkpoint:
         """Record a checkpoint and its `checkpoint` event in one transaction."""
         now = now or utcnow()
+        name = redact_text(name)
         checkpoint_id = checkpoint_id or new_id()
         event = NewEvent(
             kind=EventKind.CHECKPOINT,

@@ -26,7 +26,7 @@ from sidecar.core.models import (
     SessionStatus,
     utcnow,
 )
-from sidecar.core.redact import redact
+from sidecar.core.redact import redact, redact_optional, redact_text
 from sidecar.core.text import event_text, prompt_preview
 from sidecar.store.database import Database
 from sidecar.store.errors import (
@@ -137,7 +137,8 @@ def append_prepared(
         raise too_large
     last_seq: int = row["event_count"]
     worktree: str = row["worktree"]
-    client_ids = [e.client_event_id for e, _, _ in prepared if e.client_event_id]
+    # Client ids are stored text like any other: redacted (the same way every time).
+    client_ids = [redact_text(e.client_event_id) for e, _, _ in prepared if e.client_event_id]
     known = known_client_ids(conn, session_id, client_ids) if client_ids else {}
     default_stamp = ts(now)
     seqs: list[int] = []
@@ -147,7 +148,7 @@ def append_prepared(
     latest_time: str | None = None
     paths_from_event = footprint_core.paths_from_event
     for event, payload, text in prepared:
-        cid = event.client_event_id
+        cid = redact_optional(event.client_event_id)
         if cid and cid in known:
             seqs.append(known[cid])
             continue

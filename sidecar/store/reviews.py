@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sidecar.core.ids import new_id
 from sidecar.core.models import Annotation, Approval, ApprovalState, EventKind, NewEvent, utcnow
+from sidecar.core.redact import redact_text
 from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownId, UnknownSession
 from sidecar.store.events import append_in
@@ -33,6 +34,7 @@ class Reviews:
     ) -> Annotation:
         """Annotate a session (or one of its events) and record an `annotation` event."""
         now = now or utcnow()
+        code, text = redact_text(code), redact_text(text)
         annotation_id = new_id()
         event = NewEvent(
             kind=EventKind.ANNOTATION,
@@ -93,6 +95,7 @@ class Reviews:
     ) -> Approval:
         """Open a review gate; an `approval_request` event records it."""
         now = now or utcnow()
+        title, detail = redact_text(title), redact_text(detail)
         approval_id = new_id()
         event = NewEvent(
             kind=EventKind.APPROVAL_REQUEST,
@@ -124,6 +127,7 @@ class Reviews:
         the other gets `InvalidRequest`.
         """
         now = now or utcnow()
+        by, reason = redact_text(by), redact_text(reason)
         state = ApprovalState.GRANTED if grant else ApprovalState.DENIED
         with self.db.write() as conn:
             decided = conn.execute(

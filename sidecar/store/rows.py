@@ -23,6 +23,7 @@ from sidecar.core.models import (
     SessionStatus,
     utcnow,
 )
+from sidecar.core.redact import redact_optional
 from sidecar.store.errors import InvalidRequest
 
 #: The session columns every session query selects, in this order.
@@ -63,7 +64,7 @@ def boundary_row(boundary: Boundary) -> dict[str, Any]:
         "branch": boundary.branch,
         "requester": boundary.requester,
         "machine": boundary.machine,
-        "task": boundary.task,
+        "task": redact_optional(boundary.task),
         "phase": boundary.phase.value if boundary.phase else None,
         "provider": boundary.provider,
     }

@@ -19,6 +19,7 @@ from sidecar.core.models import (
     SessionStatus,
     utcnow,
 )
+from sidecar.core.redact import redact_optional, redact_text
 from sidecar.core.text import default_session_name
 from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownSession
@@ -88,8 +89,9 @@ def insert_in(
     stamp = ts(now)
     row = {
         "id": session_id,
-        "name": name.strip()[:200],
-        "description": description,
+        # Every stored text goes through redaction (a name may be a raw first prompt).
+        "name": redact_text(name.strip())[:200],
+        "description": redact_text(description),
         "status": SessionStatus(status).value,
         **boundary_row(boundary),
         "created_at": stamp,
@@ -102,8 +104,8 @@ def insert_in(
         "parent_id": parent_id,
         "forked_at_seq": forked_at_seq,
         "root_id": root_id,
-        "agent_name": agent_name,
-        "tags": json.dumps(list(tags)),
+        "agent_name": redact_optional(agent_name),
+        "tags": json.dumps([redact_text(tag) for tag in tags]),
         "pinned": 0,
         "provider_ref": provider_ref,
         "holder": holder,
@@ -330,9 +332,9 @@ class Sessions:
         if name is not None:
             if not name.strip():
                 raise InvalidRequest("a session name cannot be empty")
-            changes["name"] = name.strip()[:200]
+            changes["name"] = redact_text(name.strip())[:200]
         if description is not None:
-            changes["description"] = description
+            changes["description"] = redact_text(description)
         if status is not None:
             changes["status"] = SessionStatus(status).value
         if boundary is not None:
@@ -340,7 +342,7 @@ class Sessions:
         if head_sha is not UNSET:
             changes["head_sha"] = head_sha
         if tags is not None:
-            changes["tags"] = json.dumps(builtins.list(tags))
+            changes["tags"] = json.dumps([redact_text(tag) for tag in tags])
         if pinned is not None:
             changes["pinned"] = int(pinned)
         return self._change(session_id, changes, now)

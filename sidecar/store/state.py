@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sidecar.core.models import Action, Choice, utcnow
+from sidecar.core.redact import redact_text, redact_value
 from sidecar.store.database import Database
 from sidecar.store.rows import choice_from_row, ts
 from sidecar.store.sessions import require_in
@@ -21,8 +22,10 @@ class State:
     # ------------------------------------------------------------------ per-session cache
 
     def cache_put(self, session_id: str, key: str, value: Any) -> None:
-        """Store derived state for a session under `key` (replacing any previous value)."""
-        encoded = json.dumps(value)
+        """Store derived state for a session under `key` (replacing any previous value).
+
+        Key and value are redacted like every stored text."""
+        key, encoded = redact_text(key), json.dumps(redact_value(value))
         with self.db.write() as conn:
             require_in(conn, session_id)
             conn.execute(

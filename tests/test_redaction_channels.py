@@ -1,0 +1,97 @@
+"""Every stored text field goes through redaction: the secret is looked for in
+the database's bytes (main file and WAL, full-text index included), as an
+attacker reading the file would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sidecar.agents import hook
+from sidecar.core.models import Boundary, NewEvent
+from sidecar.store import Store
+from tests.gitrepo import make_repo
+
+GITHUB = "ghp_" + "Zq8xR2mN5vB7cL1kJ4hG6fD3sA9pW0eT2yUi"
+AWS = "AKIA" + "Q7XRZ2MN5VB7CL1K"
+SLACK = "xoxb-" + "2291824417-4410991372-pQ8rZ2mN5vB7cL1kJ4hG6fD3"
+
+
+def _on_disk(db: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*") if p.is_file())
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o700)
+    return folder / "sessions.db"
+
+
+def _boundary(task: str | None = None) -> Boundary:
+    return Boundary(
+        repository="r", worktree="/w", branch="main", requester="me", machine="m", task=task
+    )
+
+
+@pytest.mark.parametrize(
+    "channel",
+    ["name", "description", "tags", "task", "annotation", "approval", "decision",
+     "checkpoint", "cache", "payload_key", "client_event_id"],
+)  # fmt: skip
+def test_a_secret_in_any_stored_field_never_reaches_the_file(db: Path, channel: str) -> None:
+    secret = GITHUB
+    with Store.open(db) as store:
+        session = store.sessions.create(
+            _boundary(task=f"deploy with {secret}" if channel == "task" else None),
+            name=f"use {secret}" if channel == "name" else "",
+            description=f"token {secret}" if channel == "description" else "",
+            tags=[f"t-{secret}"] if channel == "tags" else (),
+        )
+        sid = session.id
+        if channel == "annotation":
+            store.reviews.annotate(sid, code=f"c {secret}", text=f"see {secret}")
+        if channel in ("approval", "decision"):
+            approval = store.reviews.request_approval(
+                sid, title=f"push {secret}", detail=f"with {secret}"
+            )
+            if channel == "decision":
+                store.reviews.decide_approval(
+                    approval.id, grant=False, by=f"me {secret}", reason=f"leaks {secret}"
+                )
+        if channel == "checkpoint":
+            store.checkpoints.add(
+                sid, name=f"before {secret}", head_sha=None, snapshot_sha=None, ref=None
+            )
+        if channel == "cache":
+            store.state.cache_put(sid, f"k {secret}", {"v": f"value {secret}", secret: 1})
+        if channel == "payload_key":
+            store.events.append(sid, [NewEvent(kind="note", payload={secret: "x"})], holder=None)
+        if channel == "client_event_id":
+            event = NewEvent(kind="note", payload={"text": "x"}, client_event_id=f"id-{secret}")
+            store.events.append(sid, [event], holder=None)
+            # Idempotency still holds with the redacted id.
+            assert store.events.append(sid, [event], holder=None) == [1]
+        store.events.index_pending()
+    assert secret.encode() not in _on_disk(db)
+
+
+@pytest.mark.parametrize("secret", [GITHUB, AWS, SLACK])
+def test_a_session_named_after_its_first_prompt_is_named_without_the_secret(
+    tmp_path: Path, db: Path, secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Claude Code hook names a new session after its first prompt."""
+    repo = make_repo(tmp_path)
+    monkeypatch.setenv("SIDECAR_DB", str(db))
+    raw = json.dumps({
+        "hook_event_name": "UserPromptSubmit", "session_id": "abc", "cwd": str(repo),
+        "prompt": f"export TOKEN={secret} and deploy",
+    }).encode()  # fmt: skip
+    with Store.open(db) as store:
+        hook.run(raw, store=store)
+        sessions = store.sessions.list(limit=10).items
+        assert sessions and all(secret not in s.name for s in sessions)
+        store.events.index_pending()
+    assert secret.encode() not in _on_disk(db)
