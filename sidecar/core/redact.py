@@ -84,8 +84,8 @@ _PATTERNS: tuple[_Pattern, ...] = (
     # A truncated payload may cut the block: redact to the end then.
     _p(
         "private_key",
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?"
-        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)",
         ("PRIVATE KEY",),
     ),
     _p(
@@ -107,15 +107,133 @@ _PATTERNS: tuple[_Pattern, ...] = (
         r"eyJ(?<![A-Za-z0-9_-]eyJ)[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
         ("eyJ",),
     ),
+    # More providers' token shapes: a fixed prefix, then the provider's alphabet
+    # and length (GitLab, Stripe, npm, PyPI, SendGrid, Twilio, Mailgun, Mailchimp,
+    # Vault, Terraform Cloud, DigitalOcean, Telegram, Hugging Face, Linear, Notion,
+    # Atlassian, Grafana, age, Square, Heroku, Shopify, Databricks).
+    _p(
+        "gitlab_token",
+        r"gl(?<![A-Za-z0-9_]gl)(?:pat|ptt|rt|dt|cbt|soat|ft|imt|agent)-[A-Za-z0-9_-]{20,}",
+        ("glpat-", "glptt-", "glrt-", "gldt-", "glcbt-", "glsoat-", "glft-", "glimt-", "glagent-"),
+    ),
+    _p(
+        "slack_webhook",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
+        ("hooks.slack.com",),
+    ),
+    _p(
+        "stripe_key",
+        r"(?:sk|rk)_(?<![A-Za-z0-9_][sr]k_)(?:live|test)_[A-Za-z0-9]{16,}"
+        r"|whsec_(?<![A-Za-z0-9_]whsec_)[A-Za-z0-9]{24,}",
+        ("sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"),
+    ),
+    _p("npm_token", r"npm_(?<![A-Za-z0-9_]npm_)[A-Za-z0-9]{36}(?![A-Za-z0-9])", ("npm_",)),
+    _p(
+        "pypi_token",
+        r"pypi-(?<![A-Za-z0-9_-]pypi-)Ag(?:EIcHlwaS5vcmc|ENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{40,}",
+        ("pypi-Ag",),
+    ),
+    _p(
+        "sendgrid_key",
+        r"SG\.(?<![A-Za-z0-9_]SG\.)[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}",
+        ("SG.",),
+    ),
+    _p("twilio_key", r"SK(?<![A-Za-z0-9_]SK)[0-9a-f]{32}(?![A-Za-z0-9])", ("SK",)),
+    _p("mailgun_key", r"key-(?<![A-Za-z0-9_-]key-)[0-9a-f]{32}(?![A-Za-z0-9])", ("key-",)),
+    _p(
+        "mailchimp_key",
+        r"-us(?<=[0-9a-f]{32}-us)\d{1,2}(?![A-Za-z0-9])",
+        ("-us",),
+    ),
+    _p(
+        "vault_token",
+        r"hv[sbr]\.(?<![A-Za-z0-9_]hv.\.)[A-Za-z0-9_-]{24,}",
+        ("hvs.", "hvb.", "hvr."),
+    ),
+    _p(
+        "terraform_token",
+        r"\.atlasv1\.(?<=[A-Za-z0-9]{14}\.atlasv1\.)[A-Za-z0-9_-]{60,}",
+        (".atlasv1.",),
+    ),
+    _p("digitalocean_token", r"do[por]_v1_[a-f0-9]{64}", ("_v1_",)),
+    _p(
+        "telegram_token",
+        r":AA(?<=\d{8}:AA)[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])",
+        (":AA",),
+    ),
+    _p("huggingface_token", r"hf_(?<![A-Za-z0-9_]hf_)[A-Za-z0-9]{34,}", ("hf_",)),
+    _p("linear_key", r"lin_api_[A-Za-z0-9]{32,}", ("lin_api_",)),
+    _p(
+        "notion_token",
+        r"(?:ntn|secret)_(?<![A-Za-z0-9_](?:ntn|ret)_)[A-Za-z0-9]{40,}",
+        ("ntn_", "secret_"),
+    ),
+    _p("atlassian_token", r"ATATT3[A-Za-z0-9_=-]{100,}", ("ATATT3",)),
+    _p(
+        "grafana_token",
+        r"gl(?:sa|c)_(?<![A-Za-z0-9_]gl.._)[A-Za-z0-9_+/=-]{32,}",
+        ("glsa_", "glc_"),
+    ),
+    _p("age_key", r"AGE-SECRET-KEY-1[A-Z0-9]{58}", ("AGE-SECRET-KEY-",)),
+    _p(
+        "square_token",
+        r"(?:EAAA|sq0atp-|sq0csp-)(?<![A-Za-z0-9_-]EAAA)[A-Za-z0-9_-]{22,}",
+        ("EAAA", "sq0atp-", "sq0csp-"),
+    ),
+    _p("heroku_key", r"HRKU-[A-Za-z0-9_-]{20,}", ("HRKU-",)),
+    # Discord bot tokens: base64 of the bot's id (it opens with MT..OT), a
+    # timestamp, an HMAC.
+    _p(
+        "discord_token",
+        r"(?<![A-Za-z0-9_-])[MNO][TDjzQ][A-Za-z0-9_-]{22,26}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38}"
+        r"(?![A-Za-z0-9_-])",
+        ("MT", "Mj", "Mz", "ND", "NT", "Nj", "Nz", "OD", "OT"),
+    ),
+    _p(
+        "shopify_token",
+        r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",
+        ("shpat_", "shpca_", "shppa_", "shpss_"),
+    ),
+    _p("databricks_token", r"dapi(?<![A-Za-z0-9_]dapi)[a-f0-9]{32}(?![A-Za-z0-9])", ("dapi",)),
+    _p(
+        "azure_storage_key",
+        r"(?P<keep>(?:AccountKey|SharedAccessKey)=)" + _NOT_REDACTED + r"[A-Za-z0-9+/]{40,}={0,2}",
+        ("AccountKey=", "SharedAccessKey="),
+    ),
+    # Command lines: mysql -pSECRET, --password=SECRET, --password SECRET, netrc.
+    _p(
+        "password_flag",
+        r"(?P<keep>\b(?:mysql|mysqldump|mysqladmin|mariadb)\b[^\n]*?\s-p)"
+        + _NOT_REDACTED
+        + r"[^\s'\"]+",
+        ("mysql", "mariadb"),
+    ),
+    _p(
+        "password_flag",
+        r"(?P<keep>--(?:password|passwd|pass|token|api-key|secret|client-secret)[= ]+)"
+        + _NOT_REDACTED
+        + r"(?![$<{*-])[^\s'\"]+",
+        ("--pass", "--token", "--api-key", "--secret", "--client-secret"),
+    ),
+    _p(
+        "netrc_password",
+        r"(?P<keep>machine\s+\S+\s+login\s+\S+\s+password\s+)" + _NOT_REDACTED + r"\S+",
+        ("machine",),
+    ),
+    _p(
+        "docker_auth",
+        r"(?P<keep>\"auth\"\s*:\s*\")" + _NOT_REDACTED + r"[A-Za-z0-9+/]{12,}={0,2}(?=\")",
+        ('"auth"',),
+    ),
     # Header forms keep the header name and scheme, redact the credential.
     _p(
         "authorization",
         r"(?P<keep>[Aa](?<![A-Za-z0-9][Aa])uthorization[\"']?\s*[:=]\s*[\"']?"
-        r"(?:(?i:Bearer|Basic|Token|Digest|Negotiate|Bot)\s+)?)"
+        r"(?:(?i:Bearer|Basic|Token|Digest|Negotiate|Bot|SSWS)\s+)?)"
         + _NOT_REDACTED
         # The credential is never the scheme word itself (that happens when an
         # earlier pattern already redacted the credential after it).
-        + r"(?!(?i:Bearer|Basic|Token|Digest|Negotiate|Bot)\s)[^\s\"',;]+",
+        + r"(?!(?i:Bearer|Basic|Token|Digest|Negotiate|Bot|SSWS)\s)[^\s\"',;]+",
         ("uthorization",),
     ),
     # A bare bearer token in prose or logs; a real one contains a digit.
@@ -154,7 +272,8 @@ _PATTERNS: tuple[_Pattern, ...] = (
     # YAML / INI / .env lines: `password: value`, `db_password = value`.
     _p(
         "config_secret",
-        r"(?P<keep>(?m:^)[ \t]*(?:export[ \t]+)?(?i:"
+        # A leading + or - is a diff's: the line was added or removed.
+        r"(?P<keep>(?m:^)[+-]?[ \t]*(?:export[ \t]+)?(?i:"
         + _TEXT_KEY
         + r")[ \t]*[:=][ \t]*)"
         + _NOT_REDACTED
@@ -167,30 +286,109 @@ _PATTERNS: tuple[_Pattern, ...] = (
 _MIN_LEN = 8
 
 
+#: Kinds found by a secret-sounding name rather than a token's own shape: their
+#: value may be a placeholder or a reference, which is left alone.
+_BY_NAME = frozenset({"env_secret", "config_secret", "json_secret", "url_param", "password_flag"})
+_REFERENCE_STARTS = (
+    "os.environ", "os.getenv", "getenv(", "process.env", "env(", "ENV[", "settings.",
+    "config.", "secrets.", "vars.",
+)  # fmt: skip
+
+
+def _is_reference(value: str) -> bool:
+    """A placeholder or a reference to a secret kept elsewhere, not a secret:
+    ``$VAR``, ``${VAR}``, ``<your password>``, ``{{ secret }}``, ``********``,
+    ``!vault``, ``os.environ[...]``."""
+    v = value.strip().strip("\"'")
+    return (
+        not v
+        or v[0] in "$<{!%"
+        or set(v) <= {"*", "x", "X", "."}
+        or v.startswith(_REFERENCE_STARTS)
+    )
+
+
+def _is_key_like(value: str) -> bool:
+    """A value that could be a key: long, or letters mixed with digits.
+
+    Names ending in ``KEY`` also name database and cache keys
+    (``PARTITION_KEY=tenant_id``, ``?key=created_at``), whose values are words.
+    """
+    v = value.strip("\"'")
+    if len(v) >= 20:
+        return True
+    return len(v) >= 8 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v)
+
+
+def _keyish(name: str) -> bool:
+    """Whether a name says "key" without saying secret, token or password."""
+    upper = name.upper().replace("-", "_")
+    return upper.endswith("KEY") and not any(
+        word in upper for word in ("SECRET", "TOKEN", "PASSWORD", "PRIVATE", "API", "ACCESS")
+    )
+
+
 def _replacer(pattern: _Pattern) -> Callable[[re.Match[str]], str]:
     mark = MARK.format(pattern.kind)
     if pattern.kind == "url_password":
         # The familiar user:***@host form reads better inside a URL.
         return lambda match: match.group("keep") + "***"
+    by_name = pattern.kind in _BY_NAME
     if pattern.kind == "env_secret":
 
         def env(match: re.Match[str]) -> str:
             start = match.start()
             # Names longer than 100 characters are not worth the look-back.
-            if _ENV_NAME.search(match.string[max(0, start - 100) : start]) is None:
+            name = _ENV_NAME.search(match.string[max(0, start - 100) : start])
+            value = match.group(0)[len(match.group("keep")) :]
+            if name is None or _is_reference(value):
+                return match.group(0)
+            if _keyish(name.group(0)) and not _is_key_like(value):
                 return match.group(0)
             return match.group("keep") + mark
 
         return env
     if "keep" in pattern.regex.groupindex:
-        return lambda match: match.group("keep") + mark
+
+        def keep(match: re.Match[str]) -> str:
+            kept = match.group("keep")
+            if by_name:
+                value = match.group(0)[len(kept) :]
+                if _is_reference(value):
+                    return match.group(0)
+                name = kept.rstrip(" \t:=\"'").lstrip('?&"').split()[-1] if kept.strip() else ""
+                if _keyish(name) and not _is_key_like(value):
+                    return match.group(0)
+            return kept + mark
+
+        return keep
     return lambda match: mark
 
 
 _REPLACERS = tuple(_replacer(pattern) for pattern in _PATTERNS)
+#: Kinds recognised by a name or a syntax around the secret. Every other kind is
+#: a token with its own shape, which always holds a run of 20 or more token
+#: characters: text without such a run (most prose, paths, code) skips their
+#: gates altogether, so adding providers costs ordinary text nothing.
+_CONTEXT_KINDS = _BY_NAME | {
+    "authorization", "bearer_token", "url_password", "netrc_password", "docker_auth",
+    "private_key",
+}  # fmt: skip
+_LONG_RUN = re.compile(r"[A-Za-z0-9_.+/=-]{20}")
 # Gates flattened to (word, pattern index): one comprehension tests them all,
 # which costs far less than a generator per pattern on short strings.
-_CASE_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if not p.lower for w in p.gate)
+_CASE_GATES = tuple(
+    (w, i)
+    for i, p in enumerate(_PATTERNS)
+    if not p.lower and p.kind in _CONTEXT_KINDS
+    for w in p.gate
+)
+_LONG_GATES = tuple(
+    (w, i)
+    for i, p in enumerate(_PATTERNS)
+    if not p.lower and p.kind not in _CONTEXT_KINDS
+    for w in p.gate
+)
 _LOWER_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if p.lower for w in p.gate)
 
 
@@ -205,6 +403,8 @@ def redact_text(text: str) -> str:
     if len(text) < _MIN_LEN:
         return text
     active = {i for word, i in _CASE_GATES if word in text}
+    if _LONG_RUN.search(text) is not None:
+        active.update(i for word, i in _LONG_GATES if word in text)
     lower = text.lower()
     active.update(i for word, i in _LOWER_GATES if word in lower)
     # Run in precedence order: earlier, more specific patterns name the secret.
