@@ -5,13 +5,16 @@ attacker reading the file would."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sidecar.agents import hook
 from sidecar.core.models import Boundary, NewEvent
+from sidecar.core.redact import set_user_rules
 from sidecar.store import Store
+from sidecar.store.rules import load_user_rules
 from tests.gitrepo import make_repo
 
 GITHUB = "ghp_" + "Zq8xR2mN5vB7cL1kJ4hG6fD3sA9pW0eT2yUi"
@@ -95,3 +98,42 @@ def test_a_session_named_after_its_first_prompt_is_named_without_the_secret(
         assert sessions and all(secret not in s.name for s in sessions)
         store.events.index_pending()
     assert secret.encode() not in _on_disk(db)
+
+
+@pytest.fixture
+def rules_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "config" / "redaction.json"
+    path.parent.mkdir()
+    monkeypatch.setenv("SIDECAR_REDACTION", str(path))
+    yield path
+    set_user_rules()  # process-wide: leave none behind
+
+
+def test_the_users_own_patterns_and_allow_list_apply_to_every_writer(
+    db: Path, rules_file: Path
+) -> None:
+    internal = "ACME-" + "48151623"
+    fixture_key = "ghp_" + "0" * 36  # a test fixture's fake token, allowed on purpose
+    rules_file.write_text(
+        json.dumps({"patterns": [r"ACME-\d{8}"], "allow": [fixture_key]}), encoding="utf-8"
+    )
+    with Store.open(db) as store:  # every door opens the store: it loads the rules
+        session = store.sessions.create(_boundary(), name=f"ticket {internal}")
+        text = f"{internal} uses {fixture_key} and {GITHUB}"
+        note = NewEvent(kind="note", payload={"text": text})
+        store.events.append(session.id, [note], holder=None)
+        (event,) = store.events.page(session.id)
+    assert event.payload["text"] == (
+        f"[REDACTED:custom] uses {fixture_key} and [REDACTED:github_token]"
+    )
+    stored = _on_disk(db)
+    assert internal.encode() not in stored and GITHUB.encode() not in stored
+
+
+def test_rules_that_cannot_be_used_are_named(rules_file: Path) -> None:
+    rules_file.write_text(json.dumps({"patterns": ["(unclosed"], "allow": "x"}), encoding="utf-8")
+    problems = load_user_rules()
+    assert any("'allow' must be a list of strings" in p for p in problems)
+    assert any("(unclosed" in p for p in problems)
+    rules_file.write_text("{not json", encoding="utf-8")
+    assert any(str(rules_file) in p for p in load_user_rules())

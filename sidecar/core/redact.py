@@ -14,7 +14,7 @@ git shas, file paths and prose about "tokens" pass through unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -392,6 +392,34 @@ _LONG_GATES = tuple(
 _LOWER_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if p.lower for w in p.gate)
 
 
+@dataclass(frozen=True)
+class UserRules:
+    """The user's own rules: extra patterns (redacted as ``custom``) and strings
+    never to redact (a test fixture's fake key, a public id that looks like a token)."""
+
+    patterns: tuple[re.Pattern[str], ...] = ()
+    allow: tuple[str, ...] = ()
+
+
+_user_rules = UserRules()
+_CUSTOM_MARK = MARK.format("custom")
+
+
+def set_user_rules(patterns: Sequence[str] = (), allow: Sequence[str] = ()) -> list[str]:
+    """Use these rules from now on, in this process; returns the problems (a pattern
+    that does not compile is skipped and named)."""
+    global _user_rules
+    compiled: list[re.Pattern[str]] = []
+    problems: list[str] = []
+    for text in patterns:
+        try:
+            compiled.append(re.compile(text))
+        except re.error as error:
+            problems.append(f"redaction pattern {text!r} skipped: {error}")
+    _user_rules = UserRules(tuple(compiled), tuple(a for a in allow if a))
+    return problems
+
+
 def redact_text(text: str) -> str:
     """``text`` with recognised secrets replaced.
 
@@ -400,6 +428,28 @@ def redact_text(text: str) -> str:
     >>> redact_text("git clone https://me:hunter2@example.com/r.git")
     'git clone https://me:***@example.com/r.git'
     """
+    rules = _user_rules
+    if rules.patterns or rules.allow:
+        return _redact_with(text, rules)
+    return _redact_builtin(text)
+
+
+def _redact_with(text: str, rules: UserRules) -> str:
+    # Allow-listed strings are swapped for markers no pattern matches, then put back.
+    kept: list[str] = []
+    for allowed in rules.allow:
+        if allowed in text:
+            kept.append(allowed)
+            text = text.replace(allowed, f"\x00{len(kept) - 1}\x00")
+    text = _redact_builtin(text)
+    for pattern in rules.patterns:
+        text = pattern.sub(_CUSTOM_MARK, text)
+    for index, allowed in enumerate(kept):
+        text = text.replace(f"\x00{index}\x00", allowed)
+    return text
+
+
+def _redact_builtin(text: str) -> str:
     if len(text) < _MIN_LEN:
         return text
     active = {i for word, i in _CASE_GATES if word in text}

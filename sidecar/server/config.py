@@ -59,6 +59,15 @@ class Settings(Model):
         description="Largest JSON-encoded payload of one appended event, in bytes.",
     )
 
+    redact_patterns: list[str] = Field(
+        default_factory=list,
+        description="Extra secret patterns (regular expressions) redacted before storage, "
+        "added to the user's redaction.json.",
+    )
+    redact_allow: list[str] = Field(
+        default_factory=list,
+        description="Strings never redacted (a fixture's fake key), added to redaction.json.",
+    )
     watch_folder_budget: int = Field(
         default=20_000,
         gt=0,

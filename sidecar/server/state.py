@@ -25,6 +25,7 @@ from sidecar.services.paths import uri_to_path
 from sidecar.services.sessions import HistoryListener, SessionService, Writer
 from sidecar.services.workspace import DriftPort, Workspace
 from sidecar.store import ReadOnlyError, Store, StoreError
+from sidecar.store.rules import load_user_rules
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class ServerState:
             )
             settings = settings.model_copy(update={"db_path": self.settings.db_path})
         self.settings = settings
+        problems += load_user_rules(settings.redact_patterns, settings.redact_allow)
         self.sessions.max_payload_bytes = settings.max_payload_bytes
         self.workspace.reconfigure(profile_of(settings), drift_settings_of(settings))
         return problems
@@ -160,6 +162,7 @@ def build_state(
         store, read_only = open_store(settings.db_path or os.environ.get("SIDECAR_DB"))
     except StoreError as exc:
         raise NotReady(f"the session database could not be opened: {exc}") from exc
+    problems += load_user_rules(settings.redact_patterns, settings.redact_allow)
     sessions = SessionService(
         store,
         writer,

@@ -17,6 +17,7 @@ from sidecar.store.events import Events
 from sidecar.store.leases import Leases
 from sidecar.store.repositories import Repositories
 from sidecar.store.reviews import Reviews
+from sidecar.store.rules import load_user_rules
 from sidecar.store.sessions import Sessions
 from sidecar.store.state import State
 
@@ -48,8 +49,10 @@ class Store:
 
         See `Database.open`: `None` means `$SIDECAR_DB` or the user data directory;
         a corrupt file is moved aside (`recover=True` starts a fresh one);
-        `read_only` opens an existing, migrated file for reading only.
+        `read_only` opens an existing, migrated file for reading only. The user's
+        redaction rules (`sidecar.store.rules`) are loaded for every writer.
         """
+        load_user_rules()
         return cls(
             Database.open(
                 path,

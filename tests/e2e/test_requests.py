@@ -584,3 +584,14 @@ async def test_exports_may_go_to_the_exports_folder_beside_the_database(
 
     with pytest.raises(JsonRpcException):
         await _export(client, session["id"], str(Path(tempfile.gettempdir()) / "x-sidecar.md"))
+
+
+async def test_redaction_patterns_from_the_editors_settings(connect: Connect) -> None:
+    client = await connect(options={"redactPatterns": [r"ACME-\d{8}"], "redactAllow": ["ACME-0"]})
+    session = await _active(client)
+    await client.request(
+        "sidecar/events/append",
+        {"events": [{"kind": "prompt", "payload": {"text": "ticket ACME-48151623 (ACME-0)"}}]},
+    )
+    events = await client.request("sidecar/sessions/events", {"sessionId": session["id"]})
+    assert events["items"][-1]["payload"]["text"] == "ticket [REDACTED:custom] (ACME-0)"

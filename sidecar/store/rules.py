@@ -1,0 +1,73 @@
+"""The user's own redaction rules, applied by every writer (SPEC 11).
+
+A JSON file holds extra patterns (Python regular expressions, redacted as
+``[REDACTED:custom]``) and strings never to redact::
+
+    {"patterns": ["ACME-[0-9]{8}"], "allow": ["sk_test_fixture_not_a_secret_0001"]}
+
+It lives at ``$SIDECAR_REDACTION``, else ``redaction.json`` in the user's
+config folder (``~/.config/session-sidecar/`` on Linux). Every door opens the
+store, which loads it, so the CLI, the hook, the importers and the editors'
+server all redact alike; an editor's ``redactPatterns`` / ``redactAllow``
+settings add to it for that server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import platformdirs
+
+from sidecar.core.redact import set_user_rules
+from sidecar.store.paths import APP_NAME
+
+logger = logging.getLogger(__name__)
+
+RULES_ENV = "SIDECAR_REDACTION"
+RULES_FILENAME = "redaction.json"
+
+
+def rules_path() -> Path:
+    """Where the user's redaction rules are read from."""
+    override = os.environ.get(RULES_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / RULES_FILENAME
+
+
+def load_user_rules(
+    extra_patterns: Sequence[str] = (), extra_allow: Sequence[str] = ()
+) -> list[str]:
+    """Read the rules file, add ``extra_*``, and use them in this process.
+
+    Returns the problems, each a sentence naming the file or the pattern; a
+    missing file is no problem.
+    """
+    path = rules_path()
+    patterns: list[str] = []
+    allow: list[str] = []
+    problems: list[str] = []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = {}
+    except (OSError, ValueError) as error:
+        problems.append(f"redaction rules {path} not read: {error}")
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"redaction rules {path} ignored: expected a JSON object")
+        data = {}
+    for key, into in (("patterns", patterns), ("allow", allow)):
+        values = data.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            problems.append(f"redaction rules {path}: {key!r} must be a list of strings")
+            continue
+        into.extend(values)
+    problems += set_user_rules([*patterns, *extra_patterns], [*allow, *extra_allow])
+    for problem in problems:
+        logger.warning("%s", problem)
+    return problems
