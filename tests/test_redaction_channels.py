@@ -137,3 +137,28 @@ def test_rules_that_cannot_be_used_are_named(rules_file: Path) -> None:
     assert any("(unclosed" in p for p in problems)
     rules_file.write_text("{not json", encoding="utf-8")
     assert any(str(rules_file) in p for p in load_user_rules())
+
+
+def test_log_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from sidecar.server.serve import RedactingFilter
+
+    logger = logging.getLogger("sidecar.test.redaction")
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter())
+    logger.addHandler(handler)
+    try:
+        logger.warning("could not push with %s", GITHUB)
+    finally:
+        logger.removeHandler(handler)
+    err = capsys.readouterr().err
+    assert GITHUB not in err and "[REDACTED:github_token]" in err
+
+
+def test_the_hook_log_is_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    hook._log(f"failed on input with {AWS}")
+    text = hook.log_path().read_text(encoding="utf-8")
+    assert AWS not in text and "[REDACTED:aws_access_key]" in text
+    assert hook.log_path().stat().st_mode & 0o777 == 0o600

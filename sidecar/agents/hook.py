@@ -394,8 +394,12 @@ def _log(message: str) -> None:
         if path.exists() and path.stat().st_size > LOG_MAX_BYTES:
             path.replace(path.with_name(LOG_NAME + ".1"))
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"{stamp} pid={os.getpid()} {' '.join(message.split())}\n")
+        from sidecar.core.redact import redact_text  # a hook input may hold secrets
+
+        line = redact_text(" ".join(message.split()))
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with open(fd, "a", encoding="utf-8") as handle:
+            handle.write(f"{stamp} pid={os.getpid()} {line}\n")
     except Exception:
         pass  # the hook must never fail because logging failed
 

@@ -26,11 +26,31 @@ REMOVED_TRANSPORTS = (
 )
 
 
+class RedactingFilter(logging.Filter):
+    """Redacts each log record's message: the editor keeps the server's stderr in
+    its output panel, which is stored text too. The redaction patterns load with
+    the first record, not at start-up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from sidecar.core.redact import redact_text
+
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: the handler reports it
+            return True
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
 def _configure_logging() -> None:
     # stdout carries the protocol on stdio: logs go to stderr only.
     level = os.environ.get("SIDECAR_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(
-        stream=sys.stderr,
+        handlers=[handler],
         level=getattr(logging, level, logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
