@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pygls.exceptions import JsonRpcException
 
+from sidecar.store import Store
 from tests.e2e.conftest import Client, Connect
 
 
@@ -209,3 +210,30 @@ async def test_a_db_path_that_is_not_sqlite_is_refused_and_left_alone(
     assert "not a SQLite database" in error.message
     assert victim.read_text(encoding="utf-8") == "alias ll='ls -l'\n"
     assert not list(tmp_path.glob("bashrc.*"))  # nothing moved aside
+
+
+async def test_a_database_replaced_under_the_server_takes_no_acknowledged_write(
+    connect: Connect, db_path: Path
+) -> None:
+    client = await connect()
+    status = await client.request("sidecar/status", {})
+    session_id = status["activeSession"]["id"]
+    first = await client.request(
+        "sidecar/events/append", {"events": [{"kind": "note", "payload": {"text": "kept"}}]}
+    )
+    assert first["seqs"] == [1]
+    # Someone moves the history away and puts another file in its place.
+    moved = db_path.with_name("moved.db")
+    for suffix in ("", "-wal", "-shm"):
+        side = db_path.with_name(db_path.name + suffix)
+        if side.exists():
+            side.rename(moved.with_name(moved.name + suffix))
+    db_path.write_bytes(b"")
+    error = await _error(
+        client, "sidecar/events/append", {"events": [{"kind": "note", "payload": {"text": "x"}}]}
+    )
+    assert "removed or replaced" in error.message
+    await _still_serving(client)
+    with Store.open(moved) as kept:
+        texts = [e.payload.get("text") for e in kept.events.page(session_id)]
+    assert texts[-1] == "kept" and "x" not in texts
