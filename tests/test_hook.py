@@ -325,3 +325,37 @@ def test_parallel_hook_processes_meeting_a_new_session_record_it_once(
             events = store.events.page(sessions[0].id)
         ids = sorted(e.client_event_id or "" for e in events)
         assert ids == sorted(f"cc:toolu_{trial}_{i}:call" for i in range(RACERS)), trial
+
+
+def test_answers_failures_and_denials_are_recorded(tmp_path: Path, repo: Path) -> None:
+    hook = Hook(tmp_path, repo)
+    hook.run("UserPromptSubmit", prompt="run the tests")
+    bash = {"tool_name": "Bash", "tool_input": {"command": "pytest -q"}}
+    hook.run("PreToolUse", **bash, tool_use_id="toolu_ok")
+    hook.run(
+        "PostToolUse", **bash, tool_use_id="toolu_ok",
+        tool_response={"stdout": "3 passed", "stderr": "", "interrupted": False},
+    )  # fmt: skip
+    hook.run("PreToolUse", **bash, tool_use_id="toolu_bad")
+    hook.run("PostToolUseFailure", **bash, tool_use_id="toolu_bad", error="exit code 1")
+    hook.run("PermissionDenied", tool_name="Bash", tool_input={"command": "rm -rf /"},
+             tool_use_id="toolu_no", reason="denied by the user")  # fmt: skip
+    hook.run("Stop", stop_hook_active=False, last_assistant_message="All 3 tests pass.")
+    with hook.store() as store:
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None
+        events = store.events.page(session.id)
+    kinds = [e.kind.value for e in events]
+    assert kinds == [
+        "prompt", "tool_call", "tool_result", "tool_call", "tool_result", "tool_result",
+        "response",
+    ]  # fmt: skip
+    ok, failed, denied = (e.payload for e in events if e.kind.value == "tool_result")
+    # One shape with the importer's: {toolUseId, content, isError?}, text not JSON.
+    assert (ok["toolUseId"], ok["content"], ok.get("isError")) == ("toolu_ok", "3 passed", None)
+    assert (failed["content"], failed["isError"]) == ("exit code 1", True)
+    assert (denied["content"], denied["isError"], denied["denied"]) == (
+        "denied by the user", True, True,
+    )  # fmt: skip
+    assert events[-1].payload["text"] == "All 3 tests pass."
+    assert events[-1].actor.value == "agent"

@@ -7,8 +7,10 @@ passes one JSON object on stdin (see docs/agents.md). This module:
   ``claude-code``, ``provider_ref`` = the agent's id, found again with
   ``Store.find_by_provider_ref``) and appends one event per hook: ``prompt``
   (UserPromptSubmit), ``tool_call`` (PreToolUse), ``tool_result``
-  (PostToolUse, output cut to a few KB), ``note`` (SessionStart, Stop,
-  SessionEnd and anything else); SessionEnd ends the session;
+  (PostToolUse, output cut to a few KB; PostToolUseFailure and
+  PermissionDenied with ``isError``), ``response`` (Stop, its
+  ``last_assistant_message``), ``note`` (SessionStart, SessionEnd and anything
+  else); SessionEnd ends the session;
 * gives every event a client event id derived from the hook input, so a
   hook that runs twice for the same thing stores it once;
 * on SessionStart and UserPromptSubmit asks the drift policy about the
@@ -153,13 +155,21 @@ def _clip(text: str, limit: int) -> dict[str, Any]:
 
 
 def _response_text(response: Any) -> str:
-    """A tool response as text: strings as they are, content lists flattened, else JSON."""
+    """A tool response as text, as the importer reads the same result from the
+    transcript: strings as they are, content lists flattened, a shell's
+    ``stdout``/``stderr`` joined, a ``content`` field read; else JSON."""
+    from sidecar.importers.common import flatten_text
+
     if isinstance(response, str):
         return response
     if isinstance(response, list):
-        from sidecar.importers.common import flatten_text
-
         return flatten_text(response)
+    if isinstance(response, dict):
+        if isinstance(response.get("stdout"), str) or isinstance(response.get("stderr"), str):
+            parts = [response.get("stdout"), response.get("stderr")]
+            return "\n".join(p for p in parts if isinstance(p, str) and p)
+        if isinstance(response.get("content"), str | list):
+            return flatten_text(response["content"])
     return json.dumps(response, ensure_ascii=False, default=str)
 
 
@@ -180,16 +190,32 @@ def events_for(hook: HookInput, size: int, *, blocked: bool = False) -> list[New
             hook.data.get("tool_name"), hook.data.get("tool_input"), hook.data.get("tool_use_id")
         )
         kind, actor, phase = EventKind.TOOL_CALL, Actor.AGENT, "call"
-    elif event == "PostToolUse":
-        text = _response_text(hook.data.get("tool_response"))
-        clipped = _clip(text, RESPONSE_LIMIT)
-        payload = {
-            "toolUseId": hook.text("tool_use_id"),
-            "name": hook.text("tool_name") or "",
-            "content": clipped.pop("text"),
-            **clipped,
-        }
+    elif event in ("PostToolUse", "PostToolUseFailure", "PermissionDenied"):
+        # One tool_result shape, whether from a hook or an import (importers.common).
+        from sidecar.importers.common import tool_result_payload
+
+        failed = event != "PostToolUse"
+        if failed:
+            content: Any = next(
+                (hook.text(k) for k in ("error", "reason", "message") if hook.text(k)),
+                "the tool call was denied" if event == "PermissionDenied" else "the tool failed",
+            )
+        else:
+            content = _response_text(hook.data.get("tool_response"))
+        payload = tool_result_payload(
+            hook.data.get("tool_use_id"),
+            content,
+            name=hook.text("tool_name") or "",
+            isError=True if failed else None,
+            denied=True if event == "PermissionDenied" else None,
+        )
         kind, actor, phase = EventKind.TOOL_RESULT, Actor.AGENT, "result"
+    elif event == "Stop" and hook.text("last_assistant_message"):
+        # The turn's answer (the transcript holds it too; the importer reads it there).
+        from sidecar.importers.common import clipped_text_payload
+
+        payload = clipped_text_payload(hook.text("last_assistant_message") or "")
+        kind, actor, phase = EventKind.RESPONSE, Actor.AGENT, "response"
     else:
         payload = {"event": event, "text": _note_text(hook)}
         for key in ("source", "reason", "message"):

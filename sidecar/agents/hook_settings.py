@@ -40,11 +40,13 @@ HOOK_EVENTS = (
     "UserPromptSubmit",
     "PreToolUse",
     "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionDenied",
     "Stop",
     "SessionEnd",
 )
 #: Events whose groups take a tool-name matcher; ``*`` matches every tool.
-_TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse"})
+_TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"})
 DEFAULT_TIMEOUT_S = 10
 SCOPES = ("user", "local")
 
