@@ -359,3 +359,25 @@ def test_answers_failures_and_denials_are_recorded(tmp_path: Path, repo: Path) -
     )  # fmt: skip
     assert events[-1].payload["text"] == "All 3 tests pass."
     assert events[-1].actor.value == "agent"
+
+
+def test_a_resumed_session_is_warned_when_the_branch_moved_while_it_was_closed(
+    tmp_path: Path, repo: Path
+) -> None:
+    """claude -p ... ends its session at exit; `--resume` after `git switch` must warn."""
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    hook.run("UserPromptSubmit", prompt="add the parser")
+    hook.run("SessionEnd", reason="other")
+    switch(repo, "feature", create=True)
+    out = _output(hook.run("SessionStart", source="resume"))
+    context = out["hookSpecificOutput"]["additionalContext"]
+    assert out["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    assert "began on branch 'main'" in context and "now on branch 'feature'" in context
+    with hook.store() as store:
+        session = store.sessions.find_by_provider_ref("claude-code", SESSION)
+        assert session is not None and session.status.value == "active"
+    # Resumed on the branch it began on: nothing to say.
+    hook.run("SessionEnd", reason="other")
+    switch(repo, "main")
+    assert hook.run("SessionStart", source="resume").stdout == b""

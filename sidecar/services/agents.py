@@ -177,6 +177,11 @@ def record_agent_call(
     settle_repository(store, place)
     current = place.boundary
     session = agent_session(store, call, place)
+    if call.reopens and session.status in (SessionStatus.ENDED, SessionStatus.ARCHIVED):
+        # The agent resumed it: it is live again before the policy looks at it, so a
+        # boundary that moved while it was closed (`git switch`, then `--resume`)
+        # is warned about like any other.
+        session = store.sessions.set_status(session.id, SessionStatus.ACTIVE)
     sessions = SessionService(store, writer or Writer.one_shot(), stale_after=settings.stale_after)
     warning: Recommendation | None = None
     target: Session | None = None
@@ -200,8 +205,6 @@ def record_agent_call(
     events = call.events(blocked)
     if warning is not None:
         events = [_agent_drift_event(session, current, warning, call.provider), *events]
-    if call.reopens and session.status in (SessionStatus.ENDED, SessionStatus.ARCHIVED):
-        session = store.sessions.set_status(session.id, SessionStatus.ACTIVE)
     if call.prompt and _has_default_name(session):
         store.sessions.rename(session.id, short_name(call.prompt))
     appended = append(sessions, session.id, events, settings=settings)
