@@ -162,3 +162,12 @@ def test_the_hook_log_is_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     text = hook.log_path().read_text(encoding="utf-8")
     assert AWS not in text and "[REDACTED:aws_access_key]" in text
     assert hook.log_path().stat().st_mode & 0o777 == 0o600
+
+
+def test_an_editors_rules_survive_a_later_store_open(db: Path, rules_file: Path) -> None:
+    """A server's redactPatterns stay in force when the process opens another store."""
+    assert load_user_rules([r"ACME-\d{8}"], []) == []
+    with Store.open(db) as store:  # reloads the (missing) rules file
+        session = store.sessions.create(_boundary(), name="ticket ACME-48151623")
+    assert session.name == "ticket [REDACTED:custom]"
+    load_user_rules([], [])

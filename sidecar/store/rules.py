@@ -39,14 +39,24 @@ def rules_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / RULES_FILENAME
 
 
-def load_user_rules(
-    extra_patterns: Sequence[str] = (), extra_allow: Sequence[str] = ()
-) -> list[str]:
-    """Read the rules file, add ``extra_*``, and use them in this process.
+#: The editor's rules of this process (a server's settings), kept across store opens.
+_extra: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
+
+def load_user_rules(
+    extra_patterns: Sequence[str] | None = None, extra_allow: Sequence[str] | None = None
+) -> list[str]:
+    """Read the rules file, add the editor's rules, and use them in this process.
+
+    ``extra_*`` replace the editor's rules when given; None keeps the last ones
+    (a store opened later in the same process does not drop a server's settings).
     Returns the problems, each a sentence naming the file or the pattern; a
     missing file is no problem.
     """
+    global _extra
+    if extra_patterns is not None or extra_allow is not None:
+        _extra = (tuple(extra_patterns or ()), tuple(extra_allow or ()))
+    extra_patterns, extra_allow = _extra
     path = rules_path()
     patterns: list[str] = []
     allow: list[str] = []

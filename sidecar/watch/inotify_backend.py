@@ -20,7 +20,7 @@ import os
 import select
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from watchdog.observers.inotify_c import (
     InotifyConstants,
@@ -199,8 +199,8 @@ class InotifyBackend:
                     return
 
 
-def _safely(call: object, *args: object) -> None:
+def _safely(call: Callable[..., object], *args: object) -> None:
     try:
-        call(*args)  # type: ignore[operator]
+        call(*args)
     except Exception:
         logger.exception("a watch sink failed")

@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from sidecar.watch.gate import CallbackGate
 from sidecar.watch.hub import FolderSet, WatchEvent, WatchHub
 from sidecar.watch.ignore import IgnoreMatcher, walk_included_dirs
 
@@ -89,7 +88,6 @@ class TreeWatch:
         self._hub = hub
         self._on_path = on_path
         self._lock = threading.RLock()
-        self._gate = CallbackGate()
         self._folders: FolderSet = hub.folder_set(self.root, self._on_event)
         self._overflows_seen = hub.overflow_count
 
@@ -111,7 +109,7 @@ class TreeWatch:
         with self._lock:
             if self.mode is not None:
                 return self.mode
-            if self._gate.closed:
+            if self._folders.closed:
                 raise RuntimeError("the tree watch is closed")
         folders = self._walk("", limit=self.folder_budget)
         if folders is None:
@@ -139,7 +137,6 @@ class TreeWatch:
 
     def close(self) -> None:
         """Stop watching (idempotent, any thread; waits for a running callback)."""
-        self._gate.close()
         self._folders.close()
 
     def _set_mode(self, mode: WatchMode) -> WatchMode:
@@ -172,10 +169,8 @@ class TreeWatch:
         limit is reached; otherwise failures (a folder that vanished again)
         are skipped.
         """
-        if self._gate.closed:
-            return False
         try:
-            return self._folders.add(rel)
+            return self._folders.add(rel)  # False once closed
         except OSError as error:
             if strict and (rel == "" or error.errno == errno.ENOSPC):
                 raise
@@ -191,7 +186,7 @@ class TreeWatch:
 
     def _report(self, paths: list[str]) -> None:
         for path in paths:
-            if self._gate.closed:
+            if self._folders.closed:
                 return
             try:
                 self._on_path(path)
@@ -201,11 +196,7 @@ class TreeWatch:
     # Events (hub thread).
 
     def _on_event(self, folder: str, event: WatchEvent) -> None:
-        with self._gate.entered() as open_:
-            if open_:
-                self._handle(folder, event)
-
-    def _handle(self, folder: str, event: WatchEvent) -> None:
+        # The folder set's gate guards this: it never runs after close() returns.
         if event.kind == "overflow":
             self._rearm()
             return

@@ -19,6 +19,8 @@ import pytest
 from sidecar.server.framing import MAX_MESSAGE_BYTES, PARSE_ERROR
 
 TIMEOUT_S = 20.0
+# Reads from the server block: a server that never answers fails the test in a minute.
+pytestmark = pytest.mark.timeout(60)
 
 
 class RawServer:
