@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 
 #: The module entry and the typer command (`session-sidecar hook claude-code` once registered).
 ENTRIES = {
-    "module": [sys.executable, "-m", "sidecar.agents.hook"],
+    "module": [sys.executable, "-m", "sidecar.agents.hook", "claude-code"],
     "cli": [
         sys.executable,
         "-c",
@@ -104,8 +104,8 @@ def test_prompt_after_a_branch_switch_carries_the_warning(
     tmp_path: Path, repo: Path, entry: str
 ) -> None:
     hook = Hook(tmp_path, repo, entry)
-    started = hook.run("SessionStart", source="startup")
-    assert started.returncode == 0 and started.stdout == b"", started.stderr.decode()
+    started = _output(hook.run("SessionStart", source="startup"))
+    assert "additionalContext" not in started["hookSpecificOutput"]
 
     switch(repo, "feature", create=True)
     proc = hook.run("UserPromptSubmit", prompt="add the login test")
@@ -381,3 +381,41 @@ def test_a_resumed_session_is_warned_when_the_branch_moved_while_it_was_closed(
     hook.run("SessionEnd", reason="other")
     switch(repo, "main")
     assert hook.run("SessionStart", source="resume").stdout == b""
+
+
+def test_a_new_session_is_titled_with_its_branch_and_a_resume_is_not(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Claude Code's resume picker then tells the sessions of two branches apart."""
+    hook = Hook(tmp_path, repo)
+    out = _output(hook.run("SessionStart", source="startup"))
+    assert out == {
+        "hookSpecificOutput": {"hookEventName": "SessionStart", "sessionTitle": "main · repo"}
+    }
+    hook.run("SessionEnd", reason="other")
+    assert hook.run("SessionStart", source="resume").stdout == b""
+
+
+def test_the_warning_offers_to_resume_the_other_branchs_ended_session(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Each `claude -p` run ends its session; the hint must still name the feature session."""
+    on_feature = Hook(tmp_path, repo)
+    switch(repo, "feature", create=True)
+    on_feature.run("SessionStart", source="startup")
+    on_feature.run("UserPromptSubmit", prompt="build the login form")
+    on_feature.run("SessionEnd", reason="other")
+
+    switch(repo, "main")
+    on_main = Hook(tmp_path, repo)
+    main_data = {"session_id": "aaaaaaaa-0000-4000-8000-000000000001"}
+    on_main.run("SessionStart", source="startup", **main_data)
+    on_main.run("UserPromptSubmit", prompt="fix the readme", **main_data)
+    on_main.run("SessionEnd", reason="other", **main_data)
+
+    switch(repo, "feature")
+    out = _output(on_main.run("SessionStart", source="resume", **main_data))
+    context = out["hookSpecificOutput"]["additionalContext"]
+    assert "Recommendation (resume)" in context
+    assert f"with: claude --resume {SESSION}" in context
+    assert "branch 'feature'" in context

@@ -11,13 +11,8 @@ from typing import Any
 
 import pytest
 
-from sidecar.agents.hook_settings import (
-    HOOK_EVENTS,
-    add_hooks,
-    hook_command,
-    is_our_command,
-    remove_hooks,
-)
+from sidecar.agents.claude_code import HOOK_EVENTS, INSTALLER
+from sidecar.agents.hook_settings import add_hooks, hook_command, is_our_command, remove_hooks
 from tests.gitrepo import isolate_git_config, make_repo
 
 pytestmark = pytest.mark.timeout(120)
@@ -168,12 +163,13 @@ def test_invalid_settings_are_left_alone_with_a_clear_error(home: Path) -> None:
 
 
 def test_a_moved_executable_is_updated_in_place() -> None:
-    first, _ = add_hooks({}, "/old/bin/session-sidecar hook claude-code")
-    moved, changed = add_hooks(first, "/new/bin/session-sidecar hook claude-code")
+    layout = INSTALLER.layout
+    first, _ = add_hooks(layout, {}, "/old/bin/session-sidecar hook claude-code")
+    moved, changed = add_hooks(layout, first, "/new/bin/session-sidecar hook claude-code")
     assert changed == len(HOOK_EVENTS)
     commands = [h["command"] for e in our_entries(moved).values() for h in e]
     assert set(commands) == {"/new/bin/session-sidecar hook claude-code"}
-    assert remove_hooks(moved) == ({}, len(HOOK_EVENTS))
+    assert remove_hooks(layout, moved) == ({}, len(HOOK_EVENTS))
 
 
 def test_hook_command_prefers_the_running_executable(tmp_path: Path) -> None:
@@ -191,3 +187,11 @@ def test_our_command_is_recognised_and_others_are_not() -> None:
     assert is_our_command("/venv/bin/python -m sidecar hook claude-code --block")
     assert not is_our_command("session-sidecar-other hook claude-code-x")
     assert not is_our_command("notify-send done")
+    assert not is_our_command("session-sidecar hook codex")
+    assert is_our_command("session-sidecar hook codex", "codex")
+
+
+def test_an_unknown_scope_is_refused_with_the_ones_there_are(home: Path) -> None:
+    proc = hooks("install", "claude-code", "--scope", "everywhere")
+    assert proc.returncode != 0
+    assert "user" in proc.stderr and "local" in proc.stderr

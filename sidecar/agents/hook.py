@@ -1,32 +1,28 @@
-"""`session-sidecar hook claude-code`: record a Claude Code session and warn it about drift.
+"""`session-sidecar hook <agent>`: record an agent's session and warn it about drift.
 
-Claude Code runs the hook command on every event it is configured for and
-passes one JSON object on stdin (see docs/agents.md). This module:
+The agent runs the hook command on every event it is configured for and
+passes one JSON object on stdin (see docs/agents.md). The agent's dialect
+(:mod:`sidecar.agents.registry`) turns it into a
+:class:`~sidecar.agents.dialect.HookEvent`; this module then, the same for
+every agent:
 
-* maps the agent's ``session_id`` to a store session (provider
-  ``claude-code``, ``provider_ref`` = the agent's id, found again with
-  ``Store.find_by_provider_ref``) and appends one event per hook: ``prompt``
-  (UserPromptSubmit), ``tool_call`` (PreToolUse), ``tool_result``
-  (PostToolUse, output cut to a few KB; PostToolUseFailure and
-  PermissionDenied with ``isError``), ``response`` (Stop, its
-  ``last_assistant_message``), ``note`` (SessionStart, SessionEnd and anything
-  else); SessionEnd ends the session;
+* maps the agent's session id to a store session (provider = the agent,
+  ``provider_ref`` = its id) and appends one event per call: ``prompt``,
+  ``tool_call``, ``tool_result`` (output cut to a few KB; failed and denied
+  calls with ``isError``), ``response`` (the turn's answer), ``note`` (start,
+  end and anything else); an end ends the session;
 * gives every event a client event id derived from the hook input, so a
   hook that runs twice for the same thing stores it once;
-* on SessionStart and UserPromptSubmit asks the drift policy about the
-  agent's ``cwd``. When a strong signal holds (the branch is not the one the
-  session began on, another worktree, repository, requester or machine) and
-  the policy does not recommend continuing, it prints
-  ``{"hookSpecificOutput": {"hookEventName": ..., "additionalContext": ...}}``
-  so the model reads the warning, or, in block mode (``--block`` or
-  ``SIDECAR_HOOK_MODE=block``), ``{"decision": "block", "reason": ...}`` for
-  UserPromptSubmit so the prompt is refused.
+* on the calls whose output reaches the model asks the core
+  (:mod:`sidecar.services.agents`) whether the agent must be warned and
+  prints the agent's own JSON for it: added context, or in block mode
+  (``--block`` or ``SIDECAR_HOOK_MODE=block``) a refused prompt.
 
 It must never break the agent: every internal error is logged to
 ``hook.log`` in the user's state folder and the hook exits 0 with nothing on
 stdout. It runs on every prompt and tool call, so imports are lazy and git
 state is read from files (no pygls, lsprotocol, mcp or git subprocess).
-``session-sidecar hook claude-code`` goes further: a stdlib-only client
+``session-sidecar hook <agent>`` goes further: a stdlib-only client
 (:mod:`sidecar.agents.hook_client`) hands the call to a resident helper
 (:mod:`sidecar.agents.hook_daemon`) that calls :func:`handle`, and runs this
 module in process when no helper answers.
@@ -38,19 +34,19 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sidecar.agents.dialect import Dialect, HookEvent, HookInputError, Step, Warning
+from sidecar.agents.transcript import transcript_size
 
 if TYPE_CHECKING:
     from sidecar.core.models import Boundary, NewEvent, Recommendation, Session
     from sidecar.store import Store
 
-PROVIDER = "claude-code"
 MODE_VARIABLE = "SIDECAR_HOOK_MODE"
 MODES = ("warn", "block", "off")
 #: Hook input larger than this is not parsed (a huge tool response); the hook logs and exits.
@@ -59,58 +55,23 @@ MAX_INPUT_BYTES = 32 * 1024 * 1024
 RESPONSE_LIMIT = 4096
 #: Characters of a prompt kept in its ``prompt`` event.
 PROMPT_LIMIT = 65536
-#: Bytes of the transcript read to find the branch a session began on.
-TRANSCRIPT_HEAD_BYTES = 256 * 1024
 LOG_NAME = "hook.log"
 LOG_MAX_BYTES = 1024 * 1024
 
-_DRIFT_EVENTS = ("SessionStart", "UserPromptSubmit")
+__all__ = ["HookInputError", "handle", "main", "run"]
 
 
-class HookInputError(ValueError):
-    """The hook input is not what Claude Code sends (logged, never shown to the agent)."""
-
-
-@dataclass(frozen=True)
-class HookInput:
-    """The fields of one hook call this module uses."""
-
-    event: str
-    session_id: str
-    cwd: str
-    transcript_path: str | None
-    data: dict[str, Any]
-
-    @classmethod
-    def parse(cls, raw: bytes) -> HookInput:
-        """Parse the JSON Claude Code wrote on stdin; raises :class:`HookInputError`."""
-        if len(raw) > MAX_INPUT_BYTES:
-            raise HookInputError(f"hook input of {len(raw)} bytes exceeds {MAX_INPUT_BYTES}")
-        try:
-            data = json.loads(raw.decode("utf-8", errors="replace") or "null")
-        except (ValueError, RecursionError) as error:
-            raise HookInputError(f"hook input is not JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise HookInputError(f"hook input is {type(data).__name__}, expected a JSON object")
-        event, session_id = data.get("hook_event_name"), data.get("session_id")
-        if not isinstance(event, str) or not event:
-            raise HookInputError("hook input has no hook_event_name")
-        if not isinstance(session_id, str) or not session_id:
-            raise HookInputError(f"{event} hook input has no session_id")
-        cwd = data.get("cwd")
-        transcript = data.get("transcript_path")
-        return cls(
-            event=event,
-            session_id=session_id,
-            cwd=cwd if isinstance(cwd, str) and cwd else os.getcwd(),
-            transcript_path=transcript if isinstance(transcript, str) and transcript else None,
-            data=data,
-        )
-
-    def text(self, key: str) -> str | None:
-        """The string field ``key``, or None."""
-        value = self.data.get(key)
-        return value if isinstance(value, str) else None
+def parse_input(dialect: Dialect, raw: bytes) -> HookEvent:
+    """The agent's stdin as a :class:`HookEvent`; raises :class:`HookInputError`."""
+    if len(raw) > MAX_INPUT_BYTES:
+        raise HookInputError(f"hook input of {len(raw)} bytes exceeds {MAX_INPUT_BYTES}")
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace") or "null")
+    except (ValueError, RecursionError) as error:
+        raise HookInputError(f"hook input is not JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise HookInputError(f"hook input is {type(data).__name__}, expected a JSON object")
+    return dialect.parse(data)
 
 
 # ---------------------------------------------------------------- events (pure)
@@ -121,37 +82,22 @@ def _digest(*parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
-def transcript_size(path: str | None) -> int:
-    """Size of the transcript file, -1 when unknown.
-
-    It tells two identical prompts apart (the transcript grew in between)
-    while a second run for the same hook call sees the same size.
-    """
-    if path is None:
-        return -1
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return -1
-
-
-def client_event_id(hook: HookInput, phase: str, size: int) -> str:
+def client_event_id(dialect: Dialect, hook: HookEvent, phase: str, size: int) -> str:
     """The idempotency key of the event one hook call produces.
 
-    Tool events use Claude Code's ``tool_use_id`` and the phase; the rest hash
-    the session, the event, its own fields and the transcript size.
+    Tool events use the agent's tool call id and the phase (an import of the
+    same session's transcript uses the same keys); the rest hash the session,
+    the event, its own fields and what tells the call apart from an identical
+    later one: the transcript's size, else the agent's turn id or timestamp,
+    else the clock (then a hook run twice records twice rather than a
+    repeated prompt being lost).
     """
-    tool_use_id = hook.text("tool_use_id")
-    if tool_use_id and phase in ("call", "result"):
-        return f"cc:{tool_use_id}:{phase}"
+    prefix = dialect.id_prefix
+    if hook.tool_id and phase in ("call", "result"):
+        return f"{prefix}:{hook.tool_id}:{phase}"
     fields = {k: v for k, v in hook.data.items() if k not in ("transcript_path", "cwd")}
-    return f"cc:{hook.event}:{_digest(hook.session_id, fields, size)}"
-
-
-def _clip(text: str, limit: int) -> dict[str, Any]:
-    if len(text) <= limit:
-        return {"text": text}
-    return {"text": text[:limit], "truncated": True, "size": len(text)}
+    marker: Any = size if size >= 0 else (hook.turn or time.time_ns())
+    return f"{prefix}:{hook.event}:{_digest(hook.session_id, fields, marker)}"
 
 
 def _response_text(response: Any) -> str:
@@ -173,81 +119,74 @@ def _response_text(response: Any) -> str:
     return json.dumps(response, ensure_ascii=False, default=str)
 
 
-def events_for(hook: HookInput, size: int, *, blocked: bool = False) -> list[NewEvent]:
-    """The events one hook call appends (pure: the input and the transcript size in)."""
+def events_for(
+    dialect: Dialect, hook: HookEvent, size: int, *, blocked: bool = False
+) -> list[NewEvent]:
+    """The events one hook call appends (pure but for the clock in a fallback id)."""
     from sidecar.core.models import Actor, EventKind, NewEvent
+    from sidecar.importers.common import (
+        clipped_text_payload,
+        tool_call_payload,
+        tool_result_payload,
+    )
 
-    event = hook.event
-    if event == "UserPromptSubmit":
-        payload: dict[str, Any] = _clip(hook.text("prompt") or "", PROMPT_LIMIT)
+    if hook.step is Step.PROMPT:
+        payload: dict[str, Any] = clipped_text_payload(hook.prompt or "", PROMPT_LIMIT)
         if blocked:
             payload["blocked"] = True
         kind, actor, phase = EventKind.PROMPT, Actor.USER, "prompt"
-    elif event == "PreToolUse":
-        from sidecar.importers.common import tool_call_payload
-
-        payload = tool_call_payload(
-            hook.data.get("tool_name"), hook.data.get("tool_input"), hook.data.get("tool_use_id")
-        )
+    elif hook.step is Step.TOOL_CALL:
+        payload = tool_call_payload(hook.tool_name, hook.tool_input, hook.tool_id)
         kind, actor, phase = EventKind.TOOL_CALL, Actor.AGENT, "call"
-    elif event in ("PostToolUse", "PostToolUseFailure", "PermissionDenied"):
+    elif hook.step is Step.TOOL_RESULT:
         # One tool_result shape, whether from a hook or an import (importers.common).
-        from sidecar.importers.common import tool_result_payload
-
-        failed = event != "PostToolUse"
-        if failed:
-            content: Any = next(
-                (hook.text(k) for k in ("error", "reason", "message") if hook.text(k)),
-                "the tool call was denied" if event == "PermissionDenied" else "the tool failed",
-            )
-        else:
-            content = _response_text(hook.data.get("tool_response"))
+        content = hook.tool_output if hook.failed else _response_text(hook.tool_output)
         payload = tool_result_payload(
-            hook.data.get("tool_use_id"),
+            hook.tool_id,
             content,
-            name=hook.text("tool_name") or "",
-            isError=True if failed else None,
-            denied=True if event == "PermissionDenied" else None,
+            name=hook.tool_name or "",
+            isError=True if hook.failed else None,
+            denied=True if hook.denied else None,
         )
         kind, actor, phase = EventKind.TOOL_RESULT, Actor.AGENT, "result"
-    elif event == "Stop" and hook.text("last_assistant_message"):
-        # The turn's answer (the transcript holds it too; the importer reads it there).
-        from sidecar.importers.common import clipped_text_payload
-
-        payload = clipped_text_payload(hook.text("last_assistant_message") or "")
+    elif hook.step is Step.RESPONSE:
+        payload = clipped_text_payload(hook.text or "")
         kind, actor, phase = EventKind.RESPONSE, Actor.AGENT, "response"
     else:
-        payload = {"event": event, "text": _note_text(hook)}
-        for key in ("source", "reason", "message"):
-            if hook.text(key):
-                payload[key] = hook.text(key)
+        payload = {"event": hook.event, "text": _note_text(dialect, hook)}
+        if hook.source:
+            payload["source"] = hook.source
+        if hook.text:
+            payload["reason" if hook.step is Step.END else "message"] = hook.text
         kind, actor, phase = EventKind.NOTE, Actor.SYSTEM, "note"
-    payload["hook"] = event
+    payload["hook"] = hook.event
     return [
         NewEvent(
             kind=kind,
             actor=actor,
             payload=payload,
-            client_event_id=client_event_id(hook, phase, size),
+            client_event_id=client_event_id(dialect, hook, phase, size),
         )
     ]
 
 
-def _note_text(hook: HookInput) -> str:
-    if hook.event == "SessionStart":
-        return f"Claude Code session started ({hook.text('source') or 'startup'})."
-    if hook.event == "SessionEnd":
-        return f"Claude Code session ended ({hook.text('reason') or 'unknown reason'})."
-    if hook.event == "Stop":
-        return "Claude Code finished its turn."
-    return hook.text("message") or f"Claude Code {hook.event}."
+def _note_text(dialect: Dialect, hook: HookEvent) -> str:
+    if hook.step is Step.START:
+        return f"{dialect.label} session started ({hook.source or 'startup'})."
+    if hook.step is Step.END:
+        return f"{dialect.label} session ended ({hook.text or 'unknown reason'})."
+    return hook.text or f"{dialect.label} {hook.event}."
 
 
 # ---------------------------------------------------------------- drift (pure)
 
 
 def drift_warning(
-    rec: Recommendation, session: Session, current: Boundary, resume_ref: str | None = None
+    dialect: Dialect,
+    rec: Recommendation,
+    session: Session,
+    current: Boundary,
+    resume: Session | None = None,
 ) -> str:
     """The warning for the agent (the core decided that one is due), written as facts."""
     from sidecar.core.models import ReasonCode, Severity
@@ -255,101 +194,60 @@ def drift_warning(
     before = session.boundary
     if before.branch != current.branch:
         head = (
-            f"[Session Sidecar] The git branch changed: this Claude Code session began on "
+            f"[Session Sidecar] The git branch changed: this {dialect.label} session began on "
             f"branch '{before.branch}', but {current.worktree} is now on branch "
             f"'{current.branch}'."
         )
     else:
-        head = "[Session Sidecar] This Claude Code session's boundary changed."
+        head = f"[Session Sidecar] This {dialect.label} session's boundary changed."
     lines = [head, f"Recommendation ({rec.action.value}): {rec.summary}"]
-    if resume_ref:
-        lines.append(f"To resume that session: claude --resume {resume_ref}")
+    if resume is not None and resume.provider_ref and resume.boundary.provider == dialect.provider:
+        lines.append(
+            f"The user can resume the session of branch '{resume.boundary.branch}' with: "
+            f"{dialect.resume_hint(resume.provider_ref)}"
+        )
     lines.append("Reasons:")
     lines.extend(f"- {r.message}" for r in rec.reasons if r.severity is not Severity.INFO)
     strong = [r for r in rec.reasons if r.severity is Severity.STRONG]
     if any(r.code is ReasonCode.BRANCH_CHANGED for r in strong):
         lines.append(
-            f"Before editing files or committing, tell the user the branch changed and ask "
-            f"whether to continue on '{current.branch}', switch back to '{before.branch}', "
-            "or start a fresh session."
+            f"The user has not yet said whether to continue on '{current.branch}', switch "
+            f"back to '{before.branch}', or start a fresh session; files edited or commits "
+            f"made now land on '{current.branch}'."
         )
     else:
-        lines.append("Before editing files or committing, confirm with the user how to go on.")
+        lines.append("The user has not yet said how to go on with the changed boundary.")
     return "\n".join(lines)
 
 
-def hook_output(event: str, warning: str, *, block: bool) -> dict[str, Any]:
-    """The JSON Claude Code reads: added context, or a block decision for UserPromptSubmit."""
-    if block and event == "UserPromptSubmit":
-        reason = (
-            f"{warning}\nThe prompt was blocked by Session Sidecar (block mode). To go on: "
-            "start a fresh session (/clear), switch the branch back, or set "
-            f"{MODE_VARIABLE}=warn."
-        )
-        return {"decision": "block", "reason": reason}
-    return {"hookSpecificOutput": {"hookEventName": event, "additionalContext": warning}}
+def block_reason(warning: str) -> str:
+    """The reason shown when block mode refuses a prompt."""
+    return (
+        f"{warning}\nThe prompt was blocked by Session Sidecar (block mode). To go on: "
+        "start a fresh session, switch the branch back, or set "
+        f"{MODE_VARIABLE}=warn."
+    )
 
 
 # ---------------------------------------------------------------- shell
 
 
-def read_head(path: str, limit: int) -> bytes | None:
-    """The first ``limit`` bytes of the regular file at ``path``; None for anything else.
-
-    The path comes from the hook's input: a FIFO, a device or a socket there
-    must not block or feed the hook (opened non-blocking, checked, refused),
-    nor a file the user cannot read.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def transcript_branch(path: str | None) -> str | None:
-    """The first branch the transcript recorded (``gitBranch``), if it names one.
-
-    Used when the hook meets a session it has not seen start (hooks installed
-    mid-session), so the session is bound to where it began. ``HEAD``
-    (detached) and ``""`` (outside git) name no branch.
-    """
-    head = read_head(path, TRANSCRIPT_HEAD_BYTES) if path is not None else None
-    if head is None:
-        return None
-    for raw in head.split(b"\n"):
-        if b'"gitBranch"' not in raw:
-            continue
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        branch = line.get("gitBranch") if isinstance(line, dict) else None
-        if isinstance(branch, str) and branch and branch != "HEAD":
-            return branch
-    return None
-
-
-def run(raw: bytes, *, mode: str = "warn", store: Store | None = None) -> dict[str, Any] | None:
-    """Handle one hook call: record it and return the JSON to print (None: print nothing).
+def run(
+    agent: str, raw: bytes, *, mode: str = "warn", store: Store | None = None
+) -> dict[str, Any] | None:
+    """Handle one hook call of ``agent``: record it and return the JSON to print (None: nothing).
 
     ``store`` is an open store to use (and leave open), as the resident hook
     helper keeps one per database; None opens ``$SIDECAR_DB`` for this call.
     Raises on any problem; :func:`handle` turns that into a log line.
     """
-    hook = HookInput.parse(raw)
+    from sidecar.agents.registry import dialect as dialect_for
+
+    dialect = dialect_for(agent)
+    hook = parse_input(dialect, raw)
     size = transcript_size(hook.transcript_path)
     with _store_for_call(store) as opened:
-        return _record(opened, hook, size, mode)
+        return _record(opened, dialect, hook, size, mode)
 
 
 @contextlib.contextmanager
@@ -364,37 +262,36 @@ def _store_for_call(store: Store | None) -> Iterator[Store]:
         yield opened
 
 
-def _record(store: Store, hook: HookInput, size: int, mode: str) -> dict[str, Any] | None:
+def _record(
+    store: Store, dialect: Dialect, hook: HookEvent, size: int, mode: str
+) -> dict[str, Any] | None:
     """Record the call through the core and return the JSON to print."""
     from sidecar.services.agents import AgentCall, record_agent_call
 
-    fresh_start = hook.event == "SessionStart" and hook.text("source") in (None, "startup", "clear")
+    began_on = dialect.began_on
     call = AgentCall(
-        provider=PROVIDER,
+        provider=dialect.provider,
         ref=hook.session_id,
-        cwd=hook.cwd,
-        events=lambda blocked: events_for(hook, size, blocked=blocked),
-        check_drift=hook.event in _DRIFT_EVENTS,
-        prompt=hook.text("prompt") if hook.event == "UserPromptSubmit" else None,
-        starts_fresh=fresh_start,
-        began_on=lambda: transcript_branch(hook.transcript_path),
-        reopens=hook.event == "SessionStart",
-        ends=hook.event == "SessionEnd",
+        cwd=hook.cwd or os.getcwd(),
+        events=lambda blocked: events_for(dialect, hook, size, blocked=blocked),
+        check_drift=hook.carries_context,
+        prompt=hook.prompt if hook.step is Step.PROMPT else None,
+        starts_fresh=hook.starts_fresh,
+        began_on=(lambda: began_on(hook)) if began_on is not None else None,
+        reopens=hook.step is Step.START,
+        ends=hook.step is Step.END,
     )
     outcome = record_agent_call(store, call, mode=mode)
-    if outcome.warning is None:
-        return None
-    target = outcome.resume_target
-    warning = drift_warning(
-        outcome.warning,
-        outcome.session,
-        outcome.current,
-        target.provider_ref if target is not None else None,
-    )
-    output = hook_output(hook.event, warning, block=mode == "block")
-    _log(f"drift warning for {hook.session_id}: {outcome.session.boundary.branch} -> "
-         f"{outcome.current.branch} ({'blocked' if outcome.blocked else 'warned'})")  # fmt: skip
-    return output
+    warning: Warning | None = None
+    if outcome.warning is not None:
+        text = drift_warning(
+            dialect, outcome.warning, outcome.session, outcome.current, outcome.resume_target
+        )
+        warning = Warning(block_reason(text) if outcome.blocked else text, outcome.blocked)
+        _log(f"{dialect.provider} drift warning for {hook.session_id}: "
+             f"{outcome.session.boundary.branch} -> {outcome.current.branch} "
+             f"({'blocked' if outcome.blocked else 'warned'})")  # fmt: skip
+    return dialect.output(hook, warning, outcome.title)
 
 
 def resolve_mode(block: bool = False, environ: Mapping[str, str] | None = None) -> str:
@@ -431,20 +328,21 @@ def _log(message: str) -> None:
 
 
 def handle(
+    agent: str,
     raw: bytes,
     *,
     block: bool = False,
     environ: Mapping[str, str] | None = None,
     store: Store | None = None,
 ) -> tuple[str, str]:
-    """Run one hook call and return (stdout, stderr) text; never raises.
+    """Run one hook call of ``agent`` and return (stdout, stderr) text; never raises.
 
     The mode comes from ``block`` and ``environ`` (default ``os.environ``).
     Errors are logged and described on stderr; stdout then stays empty, so
     the agent never reads a half answer.
     """
     try:
-        output = run(raw, mode=resolve_mode(block, environ), store=store)
+        output = run(agent, raw, mode=resolve_mode(block, environ), store=store)
     except Exception as error:
         return "", _failure(error)
     return ("" if output is None else json.dumps(output, ensure_ascii=False) + "\n"), ""
@@ -457,8 +355,8 @@ def _failure(error: Exception) -> str:
     return f"session-sidecar hook: {' '.join(message.split())}\n"
 
 
-def main(*, block: bool = False, stdin: Any = None, stdout: Any = None) -> int:
-    """Run the hook on stdin; always returns 0 (errors go to the log and stderr)."""
+def main(agent: str, *, block: bool = False, stdin: Any = None, stdout: Any = None) -> int:
+    """Run ``agent``'s hook on stdin; always returns 0 (errors go to the log and stderr)."""
     source = stdin if stdin is not None else sys.stdin.buffer
     sink = stdout if stdout is not None else sys.stdout
     try:
@@ -466,7 +364,7 @@ def main(*, block: bool = False, stdin: Any = None, stdout: Any = None) -> int:
     except Exception as error:
         out, err = "", _failure(error)
     else:
-        out, err = handle(raw, block=block)
+        out, err = handle(agent, raw, block=block)
     if out:
         try:
             sink.write(out)
@@ -481,4 +379,4 @@ def main(*, block: bool = False, stdin: Any = None, stdout: Any = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(block="--block" in sys.argv[1:]))
+    raise SystemExit(main(sys.argv[1], block="--block" in sys.argv[2:]))

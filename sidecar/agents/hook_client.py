@@ -1,6 +1,6 @@
-"""`session-sidecar hook claude-code` as a thin client of a resident hook helper.
+"""`session-sidecar hook <agent>` as a thin client of a resident hook helper.
 
-Claude Code starts the hook for every prompt and tool call. Importing
+Agents start the hook for every prompt and tool call. Importing
 pydantic, the models and the store costs far more than the hook's work, so
 this client imports only the standard library, hands the call to a resident
 process (:mod:`sidecar.agents.hook_daemon`) over a Unix socket in a private
@@ -9,7 +9,7 @@ folder, and prints its answer.
 One connection per call; a frame is a 4-byte big-endian length and a body:
 
 1. the daemon greets: ``{"protocol", "version", "pid", "ok"}``;
-2. the client sends a JSON header ``{"block", "cwd", "env"}``, then the raw
+2. the client sends a JSON header ``{"agent", "block", "cwd", "env"}``, then the raw
    stdin bytes as a second frame;
 3. the daemon answers ``{"stdout", "stderr", "pid"}``.
 
@@ -199,7 +199,12 @@ def decode(body: bytes) -> dict[str, object]:
 
 
 def ask(
-    paths: DaemonPaths, raw: bytes, *, block: bool, environ: Mapping[str, str]
+    paths: DaemonPaths,
+    raw: bytes,
+    *,
+    block: bool,
+    environ: Mapping[str, str],
+    agent: str = "claude-code",
 ) -> dict[str, object]:
     """Have the daemon run one call; returns its answer.
 
@@ -240,7 +245,9 @@ def ask(
             cwd: str | None = os.getcwd()
         except OSError:
             cwd = None
-        header = json.dumps({"block": block, "cwd": cwd, "env": dict(environ)}).encode()
+        header = json.dumps(
+            {"agent": agent, "block": block, "cwd": cwd, "env": dict(environ)}
+        ).encode()
         deadline = time.monotonic() + ANSWER_TIMEOUT_S
         try:
             send_frame(sock, header, deadline)
@@ -271,7 +278,7 @@ def start_daemon(paths: DaemonPaths) -> None:
     )
 
 
-def _in_process(raw: bytes, block: bool, note: str | None, *, log: bool) -> int:
+def _in_process(agent: str, raw: bytes, block: bool, note: str | None, *, log: bool) -> int:
     """The slow path: import the hook and run it here."""
     from io import BytesIO
 
@@ -280,7 +287,7 @@ def _in_process(raw: bytes, block: bool, note: str | None, *, log: bool) -> int:
     if note and log:
         _log(f"hook daemon not used: {note}")
     _debug(f"ran in process ({note or 'daemon off'})")
-    return main(block=block, stdin=BytesIO(raw))
+    return main(agent, block=block, stdin=BytesIO(raw))
 
 
 def _debug(message: str) -> None:
@@ -296,30 +303,30 @@ def _write(stream: object, text: str) -> None:
         pass  # a closed stdout or stderr must not make the hook fail
 
 
-def main(*, block: bool = False) -> int:
-    """Run the hook on stdin through the daemon, else in process; always returns 0."""
+def main(agent: str = "claude-code", *, block: bool = False) -> int:
+    """Run ``agent``'s hook on stdin through the daemon, else in process; always returns 0."""
     try:
         raw = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     except Exception:
         from sidecar.agents.hook import main as hook_main
 
-        return hook_main(block=block)  # reads stdin again and logs why it cannot
+        return hook_main(agent, block=block)  # reads stdin again and logs why it cannot
     environ = os.environ
     if environ.get(DAEMON_VARIABLE, "").strip() == "0" or not hasattr(socket, "AF_UNIX"):
-        return _in_process(raw, block, None, log=False)
+        return _in_process(agent, raw, block, None, log=False)
     try:
         paths = daemon_paths(environ)
     except (OSError, UnsafeRuntimeDir) as error:
-        return _in_process(raw, block, str(error), log=True)
+        return _in_process(agent, raw, block, str(error), log=True)
     try:
-        answer = ask(paths, raw, block=block, environ=environ)
+        answer = ask(paths, raw, block=block, environ=environ, agent=agent)
     except NoDaemon as failure:
         if failure.spawn:
             try:
                 start_daemon(paths)
             except OSError as error:
-                return _in_process(raw, block, f"cannot start the daemon: {error}", log=True)
-        return _in_process(raw, block, str(failure), log=failure.unusual)
+                return _in_process(agent, raw, block, f"cannot start the daemon: {error}", log=True)
+        return _in_process(agent, raw, block, str(failure), log=failure.unusual)
     except AnswerLost as lost:
         from sidecar.agents.hook import _log
 

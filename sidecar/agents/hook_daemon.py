@@ -237,8 +237,10 @@ class HookDaemon:
         from sidecar.store.paths import default_db_path
 
         env, cwd, block = header.get("env"), header.get("cwd"), header.get("block")
+        agent = header.get("agent", "claude-code")  # a client of the first protocol sends none
         if not (
-            isinstance(env, dict)
+            isinstance(agent, str)
+            and isinstance(env, dict)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
             and (cwd is None or isinstance(cwd, str))
             and isinstance(block, bool)
@@ -250,12 +252,12 @@ class HookDaemon:
                 db = os.path.abspath(default_db_path())
             except Exception as error:  # let the call itself report it
                 _log(f"hook daemon cannot resolve the database path: {error}")
-                return handle(raw, block=block, environ=env)
+                return handle(agent, raw, block=block, environ=env)
             try:
                 store: Store | None = self.stores.get(db)
             except Exception:
                 store = None  # the call opens it itself and logs why it cannot
-            stdout, stderr = handle(raw, block=block, environ=env, store=store)
+            stdout, stderr = handle(agent, raw, block=block, environ=env, store=store)
             if stderr:
                 self.stores.discard(db)
             return stdout, stderr
@@ -362,7 +364,7 @@ def _warm_up() -> None:
         for call in calls:
             raw = json.dumps({"session_id": "warm-up", "cwd": "/", **call}).encode()
             with contextlib.suppress(Exception):
-                run(raw, mode="off", store=store)
+                run("claude-code", raw, mode="off", store=store)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

@@ -1,21 +1,24 @@
-"""Install and uninstall the Claude Code hooks in a settings file, touching nothing else.
+"""Install and uninstall an agent's hooks in its JSON settings file, touching nothing else.
 
-Claude Code reads hooks from ``~/.claude/settings.json`` (user scope; the
-folder moves with ``$CLAUDE_CONFIG_DIR``) and ``<project>/.claude/settings.local.json``
-(local scope, not committed)::
+Claude Code, Codex CLI, Gemini CLI and GitHub Copilot CLI read hooks from a
+JSON file of the same general shape::
 
-    {"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command",
-                                                 "command": "... hook claude-code",
-                                                 "timeout": 10}]}]}}
+    {"hooks": {"<Event>": [{"matcher": "*", "hooks": [{"type": "command",
+                                                        "command": "... hook <agent>",
+                                                        "timeout": 10}]}]}}
+
+They differ in the file, the event names, the timeout's unit and a few
+fields: a :class:`HookLayout` holds those differences, one per agent (in the
+agent's module, :mod:`sidecar.agents.registry`).
 
 :func:`add_hooks` and :func:`remove_hooks` are pure (settings dict in, new
 dict out). Our entries are recognised by their command (``session-sidecar
-hook claude-code`` or ``-m sidecar hook claude-code``, whatever the path in
-front), so installing twice adds nothing, a moved executable is updated in
-place, and uninstalling removes exactly those entries. :func:`install` and
-:func:`uninstall` do the file work: keep a backup
-``<name>.bak-<timestamp>`` before changing a file, refuse to touch a file
-that is not valid JSON, write atomically.
+hook <agent>`` or ``-m sidecar hook <agent>``, whatever the path in front),
+so installing twice adds nothing, a moved executable is updated in place,
+and uninstalling removes exactly those entries. :func:`install` and
+:func:`uninstall` do the file work: keep a backup ``<name>.bak-<timestamp>``
+before changing a file, refuse to touch a file that is not valid JSON, write
+atomically.
 """
 
 from __future__ import annotations
@@ -28,47 +31,67 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sidecar.importers.claude_code import claude_home
-
-#: The hook events the sidecar listens to, in the order Claude Code fires them.
-HOOK_EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PermissionDenied",
-    "Stop",
-    "SessionEnd",
-)
-#: Events whose groups take a tool-name matcher; ``*`` matches every tool.
-_TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionDenied"})
 DEFAULT_TIMEOUT_S = 10
-SCOPES = ("user", "local")
-
-_OURS = re.compile(r"(?:^|[\s/\\'\"])(?:session-sidecar|-m\s+sidecar)['\"]?\s+hook\s+claude-code\b")
 
 
 class SettingsError(Exception):
     """A settings file the installer cannot safely change (a sentence saying what to do)."""
 
 
-def is_our_command(command: Any) -> bool:
+def _claude_entry(command: str, timeout: int) -> dict[str, Any]:
+    return {"type": "command", "command": command, "timeout": timeout}
+
+
+@dataclass(frozen=True)
+class HookLayout:
+    """How one agent's settings file holds hooks."""
+
+    agent: str
+    """The name after ``hook`` in the command: ``claude-code``."""
+    events: tuple[str, ...]
+    """The events the sidecar listens to, in the order the agent fires them."""
+    paths: Callable[[str, Path | None], Path]
+    """The settings file of a scope (and the project folder for ``local``)."""
+    scopes: tuple[str, ...] = ("user",)
+    tool_events: frozenset[str] = frozenset()
+    """Events whose groups take a tool-name matcher (``*`` matches every tool)."""
+    entry: Callable[[str, int], dict[str, Any]] = _claude_entry
+    """One hook entry for a command and a timeout in seconds."""
+    command_key: str = "command"
+
+    def is_ours(self, command: Any) -> bool:
+        """True for a command ``hooks install`` writes for this agent (any path)."""
+        return is_our_command(command, self.agent)
+
+
+def is_our_command(command: Any, agent: str = "claude-code") -> bool:
     """True for a hook command this installer writes (any path, with or without ``--block``).
 
     >>> is_our_command("/opt/bin/session-sidecar hook claude-code --block")
     True
     >>> is_our_command("other-tool hook claude-code")
     False
+    >>> is_our_command("session-sidecar hook codex", "claude-code")
+    False
     """
-    return isinstance(command, str) and _OURS.search(command) is not None
+    if not isinstance(command, str):
+        return False
+    pattern = (
+        r"(?:^|[\s/\\'\"])(?:session-sidecar|-m\s+sidecar)['\"]?\s+hook\s+"
+        + re.escape(agent)
+        + r"(?:\s|$)"
+    )
+    return re.search(pattern, command) is not None
 
 
-def hook_command(*, block: bool = False, argv0: str | None = None) -> str:
+def hook_command(
+    agent: str = "claude-code", *, block: bool = False, argv0: str | None = None
+) -> str:
     """The command to write: the absolute path of the running ``session-sidecar`` if found.
 
     Tried in order: ``sys.argv[0]`` when it is the ``session-sidecar``
@@ -80,32 +103,30 @@ def hook_command(*, block: bool = False, argv0: str | None = None) -> str:
         executable = os.path.abspath(argv0)
     else:
         executable = shutil.which("session-sidecar")
-    command = f"{shlex.quote(executable or 'session-sidecar')} hook claude-code"
+    command = f"{shlex.quote(executable or 'session-sidecar')} hook {agent}"
     return command + " --block" if block else command
 
 
-def _entry(command: str, timeout: int) -> dict[str, Any]:
-    return {"type": "command", "command": command, "timeout": timeout}
-
-
 def add_hooks(
+    layout: HookLayout,
     settings: dict[str, Any],
     command: str,
     *,
     timeout: int = DEFAULT_TIMEOUT_S,
-    events: tuple[str, ...] = HOOK_EVENTS,
 ) -> tuple[dict[str, Any], int]:
     """``settings`` with our hook on each event; and how many entries were added or updated.
 
     Raises :class:`SettingsError` when ``hooks`` (or an event's list) is not
-    the shape Claude Code documents, rather than guessing.
+    the shape the agent documents, rather than guessing.
     """
     result = copy.deepcopy(settings)
     hooks = result.setdefault("hooks", {})
     if not isinstance(hooks, dict):
         raise SettingsError("'hooks' is not a JSON object; fix it by hand, then install again")
+    wanted = layout.entry(command, timeout)
+    key = layout.command_key
     changed = 0
-    for event in events:
+    for event in layout.events:
         groups = hooks.setdefault(event, [])
         if not isinstance(groups, list):
             raise SettingsError(
@@ -116,23 +137,23 @@ def add_hooks(
             for group in groups
             if isinstance(group, dict) and isinstance(group.get("hooks"), list)
             for entry in group["hooks"]
-            if isinstance(entry, dict) and is_our_command(entry.get("command"))
+            if isinstance(entry, dict) and layout.is_ours(entry.get(key))
         ]
         if ours:
             for entry in ours:
-                if entry.get("command") != command or entry.get("timeout") != timeout:
-                    entry.update(_entry(command, timeout))
+                if any(entry.get(k) != v for k, v in wanted.items()):
+                    entry.update(wanted)
                     changed += 1
             continue
-        group: dict[str, Any] = {"hooks": [_entry(command, timeout)]}
-        if event in _TOOL_EVENTS:
+        group: dict[str, Any] = {"hooks": [dict(wanted)]}
+        if event in layout.tool_events:
             group = {"matcher": "*", **group}
         groups.append(group)
         changed += 1
     return result, changed
 
 
-def remove_hooks(settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def remove_hooks(layout: HookLayout, settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """``settings`` without our hook entries; and how many were removed.
 
     Groups and event lists left empty by the removal go too; anything else,
@@ -142,6 +163,7 @@ def remove_hooks(settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
     hooks = result.get("hooks")
     if not isinstance(hooks, dict):
         return result, 0
+    key = layout.command_key
     removed = 0
     for event in list(hooks):
         groups = hooks[event]
@@ -153,9 +175,7 @@ def remove_hooks(settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
             if not isinstance(entries, list):
                 kept_groups.append(group)
                 continue
-            kept = [
-                e for e in entries if not (isinstance(e, dict) and is_our_command(e.get("command")))
-            ]
+            kept = [e for e in entries if not (isinstance(e, dict) and layout.is_ours(e.get(key)))]
             removed += len(entries) - len(kept)
             if kept or not entries:
                 kept_groups.append({**group, "hooks": kept})
@@ -168,21 +188,12 @@ def remove_hooks(settings: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return result, removed
 
 
-def settings_path(scope: str, *, folder: Path | None = None) -> Path:
-    """The settings file of ``scope``: user, or local to the project of ``folder``.
-
-    The project is the git worktree root containing ``folder`` (default: the
-    current folder), else ``folder`` itself.
-    """
-    if scope == "user":
-        return claude_home() / "settings.json"
-    if scope != "local":
-        raise SettingsError(f"unknown scope {scope!r}; use one of: {', '.join(SCOPES)}")
+def project_root(folder: Path | None) -> Path:
+    """The git worktree root containing ``folder`` (default: the current folder), else it."""
     from sidecar.git.reader import find_worktree_root
 
     here = (folder or Path.cwd()).resolve()
-    root = find_worktree_root(here) or here
-    return root / ".claude" / "settings.local.json"
+    return find_worktree_root(here) or here
 
 
 @dataclass
@@ -194,6 +205,8 @@ class SettingsChange:
     backup: Path | None = None
     command: str | None = None
     events: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the user should know (a trust step done, or one left to them)."""
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, camelCase like the rest of the CLI's output."""
@@ -203,6 +216,7 @@ class SettingsChange:
             "backup": str(self.backup) if self.backup else None,
             "command": self.command,
             "events": self.events,
+            "notes": self.notes,
         }
 
 
@@ -247,18 +261,53 @@ def _write(path: Path, settings: dict[str, Any]) -> Path | None:
     return backup
 
 
-def install(path: Path, command: str, *, timeout: int = DEFAULT_TIMEOUT_S) -> SettingsChange:
+def install(
+    layout: HookLayout, path: Path, command: str, *, timeout: int = DEFAULT_TIMEOUT_S
+) -> SettingsChange:
     """Add our hooks to the settings file at ``path``; nothing is written when already there."""
     settings = read_settings(path)
-    updated, changed = add_hooks(settings, command, timeout=timeout)
+    updated, changed = add_hooks(layout, settings, command, timeout=timeout)
     backup = _write(path, updated) if changed else None
-    return SettingsChange(path, changed, backup, command, list(HOOK_EVENTS))
+    return SettingsChange(path, changed, backup, command, list(layout.events))
 
 
-def uninstall(path: Path) -> SettingsChange:
+def uninstall(layout: HookLayout, path: Path) -> SettingsChange:
     """Remove our hooks from the settings file at ``path``; nothing is written when absent."""
     if not path.exists():
         return SettingsChange(path, 0)
-    updated, removed = remove_hooks(read_settings(path))
+    updated, removed = remove_hooks(layout, read_settings(path))
     backup = _write(path, updated) if removed else None
     return SettingsChange(path, removed, backup)
+
+
+class Installer:
+    """``hooks install|uninstall <agent>`` for an agent whose hooks live in a JSON file."""
+
+    def __init__(self, layout: HookLayout) -> None:
+        self.layout = layout
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes the agent has settings files for (the first is the default)."""
+        return self.layout.scopes
+
+    def path(self, scope: str, folder: Path | None = None) -> Path:
+        """The settings file of ``scope``; raises :class:`SettingsError` for another scope."""
+        if scope not in self.layout.scopes:
+            raise SettingsError(
+                f"{self.layout.agent} has no {scope!r} scope; use one of: "
+                f"{', '.join(self.layout.scopes)}"
+            )
+        return self.layout.paths(scope, folder)
+
+    def install(self, path: Path, command: str, *, timeout: int) -> SettingsChange:
+        """Add the hooks (see :func:`install`)."""
+        return install(self.layout, path, command, timeout=timeout)
+
+    def uninstall(self, path: Path) -> SettingsChange:
+        """Remove exactly our hooks (see :func:`uninstall`)."""
+        return uninstall(self.layout, path)
+
+    def is_ours(self, command: str) -> bool:
+        """True for a command ``uninstall`` will recognise."""
+        return self.layout.is_ours(command)

@@ -1,6 +1,6 @@
 """The console entry point: a fast path for agent hooks, else the typer app.
 
-Agents run `session-sidecar hook claude-code` on every prompt, so that path
+Agents run `session-sidecar hook <agent>` on every prompt, so that path
 must not pay for importing typer and building the command tree: it goes to
 the hook client, which hands the call to a resident helper process.
 """
@@ -13,12 +13,15 @@ import sys
 def main() -> None:
     """`session-sidecar` and `python -m sidecar`."""
     argv = sys.argv[1:]
-    if argv[:2] == ["hook", "claude-code"] and all(a == "--block" for a in argv[2:]):
-        # A thin client of the resident hook helper (stdlib only); it falls back to
-        # running the hook in this process.
-        from sidecar.agents.hook_client import main as hook_main
+    if len(argv) >= 2 and argv[0] == "hook" and all(a == "--block" for a in argv[2:]):
+        from sidecar.agents.registry import AGENTS
 
-        raise SystemExit(hook_main(block="--block" in argv[2:]))
+        if argv[1] in AGENTS:
+            # A thin client of the resident hook helper (stdlib only); it falls back to
+            # running the hook in this process.
+            from sidecar.agents.hook_client import main as hook_main
+
+            raise SystemExit(hook_main(argv[1], block="--block" in argv[2:]))
     if argv[:1] == ["serve"]:
         # Editors spawn the server on every start: skip typer here too.
         from sidecar.server.serve import run_from_argv

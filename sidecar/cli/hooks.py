@@ -1,18 +1,20 @@
-"""`session-sidecar hook claude-code` and `session-sidecar hooks install|uninstall claude-code`.
+"""`session-sidecar hook <agent>` and `session-sidecar hooks install|uninstall <agent>`.
 
-``hook`` is what Claude Code runs on every event (it reads the hook JSON on
-stdin); ``hooks`` puts that command into Claude Code's settings, or takes it
+``hook`` is what an agent runs on every event (it reads the hook JSON on
+stdin); ``hooks`` puts that command into the agent's settings, or takes it
 out again. Both import their work lazily: the hook runs on every prompt.
+The agents are those of :mod:`sidecar.agents.registry`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from sidecar.agents.registry import AGENTS
 from sidecar.cli.output import CliError, note
 
 hook_app = typer.Typer(
@@ -26,18 +28,25 @@ hooks_app = typer.Typer(
     add_completion=False,
 )
 
-
-class Agent(StrEnum):
-    """Agents whose hooks the sidecar can install."""
-
-    CLAUDE_CODE = "claude-code"
+Agent = StrEnum("Agent", {n.upper().replace("-", "_"): n for n in AGENTS})  # type: ignore[misc]
+"""Agents whose hooks the sidecar speaks and installs."""
 
 
 class Scope(StrEnum):
-    """Which Claude Code settings file to change."""
+    """Which of the agent's settings files to change."""
 
     USER = "user"
     LOCAL = "local"
+
+
+BlockOption = Annotated[
+    bool,
+    typer.Option(
+        "--block",
+        help="Refuse the prompt instead of warning when the branch drifted (where the agent "
+        "can refuse one). Same as SIDECAR_HOOK_MODE=block.",
+    ),
+]
 
 
 @hook_app.callback()
@@ -45,29 +54,27 @@ def _hook_group() -> None:
     """Hook entry points that agents run (reads the hook JSON on stdin)."""
 
 
-@hook_app.command("claude-code")
-def claude_code_hook(
-    block: Annotated[
-        bool,
-        typer.Option(
-            "--block",
-            help="Refuse the prompt (decision: block) instead of warning when the branch drifted. "
-            "Same as SIDECAR_HOOK_MODE=block.",
-        ),
-    ] = False,
-) -> None:
-    """Record a Claude Code hook event and warn the agent about drift; always exits 0."""
-    from sidecar.agents.hook import main
+def _hook_command(agent: str) -> None:
+    def command(block: BlockOption = False) -> None:
+        from sidecar.agents.hook import main
 
-    raise typer.Exit(main(block=block))
+        raise typer.Exit(main(agent, block=block))
+
+    command.__doc__ = f"Record a {agent} hook event and warn the agent about drift; exits 0."
+    hook_app.command(agent)(command)
 
 
-AgentArgument = Annotated[Agent, typer.Argument(help="The agent: claude-code.")]
+for _name in AGENTS:
+    _hook_command(_name)
+
+
+AgentArgument = Annotated[Agent, typer.Argument(help=f"The agent: {', '.join(AGENTS)}.")]
 ScopeOption = Annotated[
     Scope,
     typer.Option(
         "--scope",
-        help="user: ~/.claude/settings.json; local: <repository>/.claude/settings.local.json.",
+        help="user: the agent's settings in your home folder; local: the project's "
+        "(Claude Code: <repository>/.claude/settings.local.json).",
     ),
 ]
 FolderOption = Annotated[
@@ -83,12 +90,22 @@ FolderOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _path(scope: Scope, folder: Path | None) -> Path:
-    from sidecar.agents.hook_settings import settings_path
+def _installer(agent: Agent) -> Any:
+    from sidecar.agents.registry import agent_module
+
+    return agent_module(agent.value).INSTALLER
+
+
+def _path(installer: Any, scope: Scope, folder: Path | None) -> Path:
+    from sidecar.agents.hook_settings import SettingsError
 
     if folder is not None and not folder.is_dir():
         raise CliError(f"--folder {folder} is not an existing folder")
-    return settings_path(scope.value, folder=folder)
+    try:
+        path: Path = installer.path(scope.value, folder)
+    except SettingsError as error:
+        raise CliError(str(error)) from error
+    return path
 
 
 @hooks_app.command("install")
@@ -104,24 +121,25 @@ def install_hooks(
         typer.Option(
             "--command",
             help="The hook command to write (default: this session-sidecar's absolute path "
-            "+ ' hook claude-code').",
+            "+ ' hook <agent>').",
             show_default=False,
         ),
     ] = None,
     timeout: Annotated[int, typer.Option("--timeout", min=1, max=600, help="Seconds.")] = 10,
     json_output: JsonOption = False,
 ) -> None:
-    """Add the sidecar's hooks to Claude Code's settings (a backup is kept; twice adds nothing)."""
-    from sidecar.agents.hook_settings import SettingsError, hook_command, install, is_our_command
+    """Add the sidecar's hooks to the agent's settings (a backup is kept; twice adds nothing)."""
+    from sidecar.agents.hook_settings import SettingsError, hook_command
 
-    text = command or hook_command(block=block)
-    if not is_our_command(text):
+    installer = _installer(agent)
+    text = command or hook_command(agent.value, block=block)
+    if not installer.is_ours(text):
         raise CliError(
-            f"--command {text!r} must run 'session-sidecar hook claude-code' "
+            f"--command {text!r} must run 'session-sidecar hook {agent.value}' "
             "(uninstall recognises the entries by it)"
         )
     try:
-        change = install(_path(scope, folder), text, timeout=timeout)
+        change = installer.install(_path(installer, scope, folder), text, timeout=timeout)
     except SettingsError as error:
         raise CliError(str(error)) from error
     _report(change.to_json(), json_output, "installed", "already installed")
@@ -137,16 +155,17 @@ def uninstall_hooks(
     json_output: JsonOption = False,
 ) -> None:
     """Remove exactly the hooks `hooks install` added (a backup is kept)."""
-    from sidecar.agents.hook_settings import SettingsError, uninstall
+    from sidecar.agents.hook_settings import SettingsError
 
+    installer = _installer(agent)
     try:
-        change = uninstall(_path(scope, folder))
+        change = installer.uninstall(_path(installer, scope, folder))
     except SettingsError as error:
         raise CliError(str(error)) from error
     _report(change.to_json(), json_output, "removed", "not installed")
 
 
-def _report(result: dict[str, object], json_output: bool, done: str, nothing: str) -> None:
+def _report(result: dict[str, Any], json_output: bool, done: str, nothing: str) -> None:
     from sidecar.cli.output import print_json
 
     if json_output:
@@ -158,3 +177,5 @@ def _report(result: dict[str, object], json_output: bool, done: str, nothing: st
             print(f"backup: {result['backup']}")
     else:
         print(f"{nothing}: {result['path']} unchanged")
+    for line in result.get("notes") or []:
+        note(line)

@@ -249,7 +249,7 @@ def is_resumable(
         return False, hard[0]
     if explicit:
         return True, None
-    if session.status not in _LIVE:
+    if session.status not in _LIVE and not _agent_can_reopen(session):
         return False, _reason(
             ReasonCode.NO_SESSION,
             Severity.INFO,
@@ -269,6 +269,15 @@ def is_resumable(
     if stale is not None:
         return False, stale
     return True, None
+
+
+def _agent_can_reopen(session: Session) -> bool:
+    """An agent's session that ended when the agent exited: the agent resumes it by id.
+
+    ``claude -p`` and friends end their session with every run, so for an
+    agent "ended" means "not running now", not "closed by the user".
+    """
+    return session.status is SessionStatus.ENDED and session.provider_ref is not None
 
 
 def _failed_reason(session: Session) -> Reason:

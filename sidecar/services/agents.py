@@ -1,8 +1,9 @@
 """Agent sessions: what an agent's hook call records, and whether the agent must be warned.
 
-An agent (Claude Code today) calls a hook for every prompt, tool call and
-lifecycle step. The door (``sidecar.agents.hook``) translates the agent's
-input into an :class:`AgentCall` and the answer back into the agent's output;
+An agent (Claude Code, Codex, Gemini CLI, Copilot CLI, opencode) calls a hook
+for every prompt, tool call and lifecycle step. The door
+(``sidecar.agents.hook``) translates the agent's input into an
+:class:`AgentCall` and the answer back into the agent's output;
 the rules live here, the same for every agent:
 
 * the agent's own session id maps to exactly one sidecar session (provider,
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sidecar.core.boundary import NO_BRANCH
 from sidecar.core.decisions import drift_event
 from sidecar.core.models import (
     Action,
@@ -88,6 +90,8 @@ class AgentOutcome:
     resume_target: Session | None
     blocked: bool
     appended: Appended
+    title: str | None = None
+    """A title to offer the agent for a session that just began (None: leave it)."""
 
 
 def agent_session(store: Store, call: AgentCall, place: Place) -> Session:
@@ -104,6 +108,19 @@ def agent_session(store: Store, call: AgentCall, place: Place) -> Session:
         boundary, call.ref, tags=(HOOK_TAG,), head_sha=place.head_sha
     )
     return session
+
+
+def session_title(boundary: Boundary) -> str | None:
+    """The title an agent's new session gets: its branch and worktree folder.
+
+    It keeps sessions of different branches apart in the agent's own resume
+    picker. None outside a branch (detached HEAD, outside git).
+    """
+    branch = boundary.branch
+    if not branch or branch.startswith("detached@") or branch == NO_BRANCH:
+        return None
+    folder = boundary.worktree.rstrip("/").rsplit("/", 1)[-1] if boundary.worktree else ""
+    return f"{branch} · {folder}" if folder else branch
 
 
 def warning_for(rec: Recommendation) -> bool:
@@ -209,7 +226,8 @@ def record_agent_call(
         store.sessions.rename(session.id, short_name(call.prompt))
     appended = append(sessions, session.id, events, settings=settings)
     session = sessions.end(session.id) if call.ends else store.sessions.get(session.id)
-    return AgentOutcome(session, current, warning, target, blocked, appended)
+    title = session_title(session.boundary) if call.starts_fresh and call.reopens else None
+    return AgentOutcome(session, current, warning, target, blocked, appended, title)
 
 
 def describe_outcome(outcome: AgentOutcome) -> dict[str, Any]:

@@ -62,20 +62,22 @@ class DriftSettings:
 
 
 def _candidates(store: Store, current: Boundary, agent: str | None) -> list[Session]:
+    # An agent's ended sessions stay candidates: the agent reopens them by id (policy).
+    statuses = [*LIVE, SessionStatus.ENDED] if agent is not None else list(LIVE)
     exact = store.sessions.list(
         repository=current.repository,
         worktree=current.worktree,
         branch=current.branch,
         requester=current.requester,
         machine=current.machine,
-        statuses=list(LIVE),
+        statuses=statuses,
         limit=CANDIDATES,
     ).items
     wide = store.sessions.list(
         repository=current.repository,
         requester=current.requester,
         machine=current.machine,
-        statuses=list(LIVE),
+        statuses=statuses,
         limit=CANDIDATES,
     ).items
     seen: dict[str, Session] = {}

@@ -1,0 +1,43 @@
+"""Reading an agent's transcript file from a hook, safely and cheaply (stdlib only)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+
+def read_head(path: str, limit: int) -> bytes | None:
+    """The first ``limit`` bytes of the regular file at ``path``; None for anything else.
+
+    The path comes from the hook's input: a FIFO, a device or a socket there
+    must not block or feed the hook (opened non-blocking, checked, refused),
+    nor a file the user cannot read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def transcript_size(path: str | None) -> int:
+    """Size of the transcript file, -1 when unknown.
+
+    It tells two identical prompts apart (the transcript grew in between)
+    while a second run for the same hook call sees the same size.
+    """
+    if path is None:
+        return -1
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -1
