@@ -152,7 +152,7 @@ def test_amplifier_from_a_path(home: Path) -> None:
     assert any(s.agent_name for s in sessions)  # the sub-agent session, linked to its parent
 
 
-def test_sessions_the_hook_records_are_not_imported_twice(home: Path, tmp_path: Path) -> None:
+def test_a_session_the_hook_records_is_merged_not_doubled(home: Path, tmp_path: Path) -> None:
     repo = make_repo(tmp_path)
     hook_input = {
         "session_id": MAIN_ID,
@@ -161,19 +161,26 @@ def test_sessions_the_hook_records_are_not_imported_twice(home: Path, tmp_path: 
         "prompt": "Please fix the login redirect loop",
     }
     subprocess.run(
-        [sys.executable, "-m", "sidecar.agents.hook"],
+        [sys.executable, "-m", "sidecar.agents.hook", "claude-code"],
         input=json.dumps(hook_input).encode(),
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
         timeout=60,
         check=True,
     )
     result = run_import("claude-code", str(MAIN))
-    assert result["recordedByHook"] == 1
-    assert result["eventsAdded"] == 0
+    assert result["mergedWithHook"] == 1
+    assert result["sessionsCreated"] == 0
     with open_store() as store:
         session = store.sessions.find_by_provider_ref("claude-code", MAIN_ID)
         assert session is not None
-        assert store.events.last_seq(session.id) == 1
+        events = store.events.page(session.id, limit=100)
+    # The transcript's lines are all older than the hook's prompt: only the tool
+    # events the hook never saw are added, and the prompt is stored once.
+    prompts = [e.payload["text"] for e in events if e.kind.value == "prompt"]
+    assert prompts == ["Please fix the login redirect loop"]
+    assert {e.kind.value for e in events[1:]} == {"tool_call", "tool_result"}
+    assert result["eventsAdded"] == len(events) - 1
+    assert run_import("claude-code", str(MAIN))["eventsAdded"] == 0
 
 
 def test_path_and_all_together_are_refused(home: Path) -> None:

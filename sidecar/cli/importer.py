@@ -1,8 +1,12 @@
-"""`session-sidecar import claude-code|codex|amplifier [PATH]`: other tools' history into the store.
+"""`session-sidecar import <tool> [PATH]`: other tools' history into the store.
+
+Tools: claude-code, codex, amplifier, gemini, copilot, opencode (one command
+each, from :data:`sidecar.importers.registry.IMPORTERS`).
 
 Without PATH, the sessions of the current folder's project are imported
 (``--all``: every project the tool knows). PATH may be one session file (an
-Amplifier session folder), a project folder, or the tool's home. Importing is
+Amplifier session folder), a project folder, or the tool's home (opencode:
+its database file). Importing is
 idempotent and incremental: running it again adds only new lines.
 
 The work is the core's import pipeline (:mod:`sidecar.services.imports`), the
@@ -21,7 +25,8 @@ from sidecar.cli.context import DbOption, FolderOption, JsonOption, one_shot_ses
 from sidecar.cli.output import CliError
 
 app = typer.Typer(
-    help="Import Claude Code, Codex CLI or Amplifier session history (idempotent, incremental).",
+    help="Import session history of Claude Code, Codex CLI, Amplifier, Gemini CLI, "
+    "GitHub Copilot CLI or opencode (idempotent, incremental).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -41,11 +46,12 @@ AllOption = Annotated[
 
 def _claude_paths(path: Path) -> list[Path]:
     from sidecar.importers import discover_claude_code
+    from sidecar.importers.claude_code import is_project_folder, project_files
 
     if (path / "projects").is_dir():  # a Claude config folder (~/.claude)
         return list(discover_claude_code(root=path / "projects"))
-    if any(path.glob("*.jsonl")):  # one project folder
-        return [p for p in discover_claude_code(root=path.parent, env={}) if path in p.parents]
+    if is_project_folder(path):  # one project folder (perhaps only <id>/subagents/)
+        return list(project_files(path))
     return list(discover_claude_code(root=path, env={}))  # a projects folder
 
 
@@ -69,7 +75,41 @@ def _amplifier_paths(path: Path) -> list[Path]:
     return list(discover_amplifier(root=path))
 
 
-_FROM_PATH = {"claude-code": _claude_paths, "codex": _codex_paths, "amplifier": _amplifier_paths}
+def _gemini_paths(path: Path) -> list[Path]:
+    from sidecar.importers.gemini import discover_gemini
+
+    if (path / "tmp").is_dir():  # ~/.gemini
+        return list(discover_gemini(root=path))
+    found = list(path.rglob("session-*.json")) + list(path.rglob("session-*.jsonl"))
+    subagents = [p for p in path.rglob("*.jsonl") if p.parent.parent.name == "chats"]
+    return sorted(found, key=lambda p: p.name) + sorted(subagents)
+
+
+def _copilot_paths(path: Path) -> list[Path]:
+    from sidecar.importers.copilot import discover_copilot
+
+    if (path / "events.jsonl").is_file():  # one session folder
+        return [path / "events.jsonl"]
+    if (path / "session-state").is_dir():  # ~/.copilot
+        return list(discover_copilot(root=path))
+    return sorted(path.glob("*/events.jsonl"))  # the session-state folder
+
+
+def _opencode_paths(path: Path) -> list[Path]:
+    from sidecar.importers.opencode import discover_opencode
+
+    database = path / "opencode.db" if path.is_dir() else path
+    return list(discover_opencode(root=database))
+
+
+_FROM_PATH = {
+    "claude-code": _claude_paths,
+    "codex": _codex_paths,
+    "amplifier": _amplifier_paths,
+    "gemini": _gemini_paths,
+    "copilot": _copilot_paths,
+    "opencode": _opencode_paths,
+}
 
 
 def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool) -> list[Path]:
@@ -79,6 +119,8 @@ def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool
     if path is not None:
         if not path.exists():
             raise CliError(f"{path} does not exist; pass a session file, a folder, or nothing")
+        if provider == "opencode":
+            return _opencode_paths(path)
         if path.is_file():
             return [path]
         return _FROM_PATH[provider](path)
@@ -106,7 +148,7 @@ def run_import(
         raise CliError("pass either PATH or --all, not both")
     paths = paths_for(provider, path, folder, every)
     with open_store(db) as store:
-        report, hooked = import_files(one_shot_sessions(store), provider, paths)
+        report = import_files(one_shot_sessions(store), provider, paths)
     result = {
         "provider": provider,
         "files": report.files,
@@ -115,7 +157,8 @@ def run_import(
         "eventsAdded": report.events_added,
         "skippedMalformed": report.skipped,
         "waiting": report.waiting,
-        "recordedByHook": hooked,
+        "mergedWithHook": report.merged,
+        "discarded": report.discarded,
         "heldByConnection": report.held,
         "sessionIds": report.session_ids,
     }
@@ -131,8 +174,10 @@ def run_import(
         f"{report.sessions_updated} updated, {report.events_added} events added, "
         f"{report.skipped} malformed lines skipped"
     )
-    if hooked:
-        print(f"{hooked} sessions left to the Claude Code hook, which records them")
+    if report.merged:
+        print(f"{report.merged} sessions recorded by a hook too: only what it missed was added")
+    if report.discarded:
+        print(f"{report.discarded} files are warm-up or compaction runs, not sessions: skipped")
     if report.held:
         print(
             f"{report.held} sessions are in use by another connection (an editor): "
@@ -152,9 +197,17 @@ def _command(provider: str) -> None:
     ) -> None:
         run_import(provider, path, every=every, folder=folder, db=db, json_output=json_output)
 
-    command.__doc__ = f"Import {provider} sessions into the session database."
+    from sidecar.importers.registry import importer
+
+    command.__doc__ = f"Import {importer(provider).title} sessions into the session database."
     app.command(provider)(command)
 
 
-for _provider in ("claude-code", "codex", "amplifier"):
-    _command(_provider)
+def _register() -> None:
+    from sidecar.importers.registry import PROVIDERS
+
+    for provider in PROVIDERS:
+        _command(provider)
+
+
+_register()

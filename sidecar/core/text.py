@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 #: Payload keys whose values are worth indexing first, in this order.
 _PREFERRED = ("text", "prompt", "message", "subject", "command", "output", "path", "name", "title")
 _MAX_CHARS = 8_000
+
+#: Terminal control sequences: OSC (``ESC ] ... BEL`` or ``ESC ] ... ESC \\``), CSI
+#: (``ESC [ params final``, also the 8-bit ``\x9b`` form), other two-byte escapes,
+#: and the remaining C0/C1 control characters except tab and newline.
+_TERMINAL_CODES = re.compile(
+    r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|\x1b[@-Z\\-_]"
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
+
+
+def strip_terminal_codes(text: str) -> str:
+    """``text`` without terminal escape sequences (colours, titles, links) or control bytes.
+
+    Tools store what a terminal showed; a name or preview made from it must not
+    repaint the terminal that lists it.
+
+    >>> strip_terminal_codes("\\x1b[1;31mfailed\\x1b[0m \\x1b]0;title\\x07ok")
+    'failed ok'
+    """
+    return _TERMINAL_CODES.sub("", text)
 
 
 def _strings(value: Any, out: list[str], budget: list[int]) -> None:
@@ -44,7 +67,7 @@ def event_text(payload: dict[str, Any], *, max_chars: int = _MAX_CHARS) -> str:
 def prompt_preview(payload: dict[str, Any], *, max_chars: int = 200) -> str:
     """A one-line preview of a prompt, for session tables and panels."""
     text = payload.get("text") or payload.get("prompt") or event_text(payload, max_chars=max_chars)
-    line = " ".join(str(text).split())
+    line = " ".join(strip_terminal_codes(str(text)).split())
     return line if len(line) <= max_chars else line[: max_chars - 1] + "…"
 
 
@@ -54,7 +77,7 @@ def short_name(text: str, limit: int = 50) -> str:
     >>> short_name("fix the\\nlogin   bug")
     'fix the login bug'
     """
-    line = " ".join(text.strip().split())
+    line = " ".join(strip_terminal_codes(text).split())
     if len(line) <= limit:
         return line
     return line[: limit - 1].rstrip() + "…"

@@ -1,8 +1,10 @@
-"""Parsers for Claude Code, Codex CLI and Amplifier session files.
+"""Parsers of other tools' session files: Claude Code, Codex CLI, Amplifier, Gemini CLI,
+GitHub Copilot CLI and opencode.
 
 Each provider module offers ``discover_*`` (where the files are) and
-``parse_*`` (one file or folder to an :class:`ImportedSession`); nothing here
-touches the database.
+``parse_*`` (one file, folder or database session to an
+:class:`ImportedSession`); :mod:`.registry` declares them all once. Nothing
+here touches the sidecar's database.
 """
 
 from .amplifier import discover_amplifier, parse_amplifier

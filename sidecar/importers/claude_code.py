@@ -7,6 +7,13 @@ Mapping (one line can give several events, one per content part):
   -> ``tool_result`` ``{toolUseId, content, isError}`` (content cut to 4 KB);
   ``thinking`` parts and ``isMeta`` user lines are skipped; ``system`` lines
   with text -> ``note`` (system).
+- User text Claude Code wrote itself (slash-command wrappers, local command
+  output, "[Request interrupted by user]", background-task notices, see
+  :mod:`.system_text`) -> ``note`` (system) with its ``subtype``; it never
+  names the session.
+- Tool events carry the ids the live hook gives them: ``cc:<tool_use_id>:call``
+  and ``cc:<tool_use_id>:result``, so a tool call both recorded by the hook
+  and read from the transcript is stored once.
 - ``custom-title`` names the session; otherwise the last ``summary`` does.
 - ``gitBranch`` is on every message line. Lines are taken in file order, which
   is append order (timestamps are not ordered), and a change between two
@@ -14,9 +21,19 @@ Mapping (one line can give several events, one per content part):
   placed before the line's own events. ``"HEAD"`` means detached HEAD and is
   reported as ``"detached"`` (no sha is recorded); ``""`` means outside git
   and is reported as ``None``.
-- Sidechain files (``agent-<id>.jsonl``) become sub-sessions: provider ref
+- Sidechain files (``agent-<id>.jsonl``, beside the session or under
+  ``<sessionId>/subagents/``) become sub-sessions: provider ref
   ``<sessionId>/agent-<id>``, parent and root ``<sessionId>``, agent name from
   the parent's ``Task`` call when known (``agent_names``), else ``agent-<id>``.
+  Warm-up runs (first prompt ``Warmup``) and compaction runs
+  (``agent-acompact-*``, or a first prompt asking for a summary of the
+  conversation) are not sessions: ``discard`` says why.
+- Claude Code 1.0.x wrote sub-agent work inline: lines with
+  ``isSidechain: true`` inside the session's own file, chained by
+  ``parentUuid`` to a root line (the ``Task`` prompt). Each chain becomes a
+  sub-session in ``children`` (provider ref ``<sessionId>/sidechain-<root
+  uuid>``), named by the ``Task`` call whose prompt started it; the chains are
+  kept in the cursor so a chunk boundary does not split them.
 - Lines carrying ``forkedFrom {sessionId, messageUuid}`` were copied from the
   parent into a fork: their events get ``origin_id`` (``<messageUuid>:<part>``,
   their id in the parent), the parent is ``forkedFrom.sessionId`` and the
@@ -29,6 +46,7 @@ Mapping (one line can give several events, one per content part):
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -49,10 +67,27 @@ from .common import (
     tool_call_payload,
     tool_result_payload,
 )
+from .system_text import system_note
 
 PROVIDER = "claude-code"
 _TASK_TOOLS = frozenset({"Task", "Agent"})
 _NO_BRANCH = "\x00none"  # cursor marker: a line was seen and it had no branch
+_WARMUP = "Warmup"
+_COMPACT_PROMPT = "Your task is to create a detailed summary of the conversation"
+
+
+def tool_event_id(tool_use_id: str, phase: str) -> str:
+    """The client event id of a tool call (``call``) or result (``result``).
+
+    The same id the live hook gives the event (``sidecar.agents.hook``), so a
+    transcript import and the hook never store one tool call twice.
+    """
+    return f"cc:{tool_use_id}:{phase}"
+
+
+def _prompt_key(text: str) -> str:
+    """A short key for a Task prompt (to match the sidechain it started)."""
+    return hashlib.sha1(text.strip().encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
 
 
 def claude_home(env: Mapping[str, str] | None = None, home: Path | None = None) -> Path:
@@ -104,12 +139,26 @@ def discover_claude_code(
     else:
         folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        files = sorted(folder.glob("*.jsonl"))
-        yield from (p for p in files if not is_agent_file(p))
-        yield from (p for p in files if is_agent_file(p))
-        yield from sorted(folder.glob("*/subagents/agent-*.jsonl"))
+        yield from project_files(folder)
+
+
+def project_files(folder: Path) -> Iterator[Path]:
+    """One project folder's transcripts, main sessions before their sidechains.
+
+    A folder may hold only ``<sessionId>/subagents/agent-*.jsonl`` (the main
+    transcript deleted or never written): those are found too.
+    """
+    if not folder.is_dir():
+        return
+    files = sorted(folder.glob("*.jsonl"))
+    yield from (p for p in files if not is_agent_file(p))
+    yield from (p for p in files if is_agent_file(p))
+    yield from sorted(folder.glob("*/subagents/agent-*.jsonl"))
+
+
+def is_project_folder(folder: Path) -> bool:
+    """True for a Claude Code project folder (transcripts, or only sub-agent folders)."""
+    return any(folder.glob("*.jsonl")) or any(folder.glob("*/subagents/agent-*.jsonl"))
 
 
 class _State:
@@ -120,13 +169,28 @@ class _State:
         self.seen_branch = isinstance(last, str)
         self.branch: str | None = None if last in (None, _NO_BRANCH) else str(last)
         self.pending_tasks: dict[str, str] = dict(extra.get("tasks") or {})
+        self.task_prompts: dict[str, str] = dict(extra.get("taskPrompts") or {})
+        self.chains: dict[str, str] = dict(extra.get("chains") or {})
+        self.chain_names: dict[str, str] = dict(extra.get("chainNames") or {})
+        self.dropped: set[str] = set(extra.get("dropped") or [])
+        self.first_seen = bool(extra.get("first"))
 
     def to_extra(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if self.seen_branch:
             extra["branch"] = _NO_BRANCH if self.branch is None else self.branch
-        if self.pending_tasks:
-            extra["tasks"] = self.pending_tasks
+        for key, value in (
+            ("tasks", self.pending_tasks),
+            ("taskPrompts", self.task_prompts),
+            ("chains", self.chains),
+            ("chainNames", self.chain_names),
+        ):
+            if value:
+                extra[key] = value
+        if self.dropped:
+            extra["dropped"] = sorted(self.dropped)
+        if self.first_seen:
+            extra["first"] = True
         return extra
 
 
@@ -151,6 +215,7 @@ def parse_claude_code(
     summary: str | None = None
     session_id: str | None = None
     agent_id: str | None = stem.removeprefix("agent-") if agent_file else None
+    children: dict[str, ImportedSession] = {}
     for line in reader:
         data = line.data
         kind = data.get("type")
@@ -171,13 +236,19 @@ def parse_claude_code(
             session.cwd = data["cwd"]
         when = parse_time(data.get("timestamp"))
         session.note_time(when)
+        if agent_file and not state.first_seen and kind == "user":
+            state.first_seen = True
+            session.discard = _discard_reason(path, data)
+        if data.get("isSidechain") and not agent_file:
+            _sidechain_line(line, when, state, session, children)
+            continue
         origin = _fork_origin(data, session)
         if "gitBranch" in data:
             _track_branch(data, line, when, state, session, origin)
         events = list(_line_events(line, when, state, session))
         if origin is not None:
             for event in events:
-                event.origin_id = origin + event.source_id[event.source_id.rfind(":") :]
+                event.origin_id = _origin_id(origin, event.source_id)
         if not events:
             session.ignored += 1
         session.events.extend(events)
@@ -195,7 +266,92 @@ def parse_claude_code(
         session.parent_ref = parent
         session.root_ref = parent
         session.agent_name = (agent_names or {}).get(agent_id or "") or f"agent-{agent_id}"
+    parent_ref = session_id or stem
+    for root, child in children.items():
+        child.provider_ref = f"{parent_ref}/sidechain-{root}"
+        child.parent_ref = child.root_ref = parent_ref
+        child.agent_name = state.chain_names.get(root) or "sidechain"
+        child.cwd = child.cwd or session.cwd
+        child.branch = child.branch or session.branch
+        child.start, child.end = session.start, session.end
+        session.children.append(child)
     return session
+
+
+def _discard_reason(path: Path, first_user_line: dict[str, Any]) -> str | None:
+    """Why a sidechain file is not a sub-agent session (warm-up or compaction run)."""
+    if "compact" in path.stem.removeprefix("agent-").split("-", 1)[0]:
+        return "compaction"
+    message = first_user_line.get("message")
+    text = flatten_text(message.get("content")) if isinstance(message, dict) else ""
+    if text.strip() == _WARMUP:
+        return "warmup"
+    if text.lstrip().startswith(_COMPACT_PROMPT):
+        return "compaction"
+    return None
+
+
+def _origin_id(origin: str, source_id: str) -> str:
+    """The id a copied event has in the parent: tool ids are shared, the rest per line."""
+    if source_id.startswith("cc:"):
+        return source_id
+    return origin + source_id[source_id.rfind(":") :]
+
+
+def _sidechain_line(
+    line: JsonLine,
+    when: Any,
+    state: _State,
+    session: ImportedSession,
+    children: dict[str, ImportedSession],
+) -> None:
+    """Route an inline sidechain line (Claude Code 1.0.x) to its chain's sub-session."""
+    data = line.data
+    key = _line_key(data, line)
+    parent = data.get("parentUuid")
+    root = state.chains.get(parent) if isinstance(parent, str) else None
+    if root is None:
+        root = key
+        text = _user_text(data)
+        if text is not None and text.strip() == _WARMUP:
+            state.dropped.add(root)
+        elif text is not None:
+            name = state.task_prompts.pop(_prompt_key(text), None)
+            if name:
+                state.chain_names[root] = name
+    state.chains[key] = root
+    if root in state.dropped:
+        session.ignored += 1
+        return
+    child = children.get(root)
+    if child is None:
+        child = ImportedSession(provider=PROVIDER, provider_ref=root, path=session.path)
+        children[root] = child
+    if child.cwd is None and isinstance(data.get("cwd"), str):
+        child.cwd = data["cwd"]
+    if child.branch is None:
+        child.branch = branch_label(data.get("gitBranch"))
+    child.note_time(when)
+    events = list(_line_events(line, when, state, child))
+    if not events:
+        child.ignored += 1
+    child.events.extend(events)
+
+
+def _user_text(data: dict[str, Any]) -> str | None:
+    """The text of a user line (None for other lines or tool results only)."""
+    if data.get("type") != "user":
+        return None
+    message = data.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            flatten_text([p]) for p in content if isinstance(p, dict) and p.get("type") == "text"
+        ]
+        return "\n".join(t for t in texts if t) or None
+    return None
 
 
 def _fork_origin(data: dict[str, Any], session: ImportedSession) -> str | None:
@@ -252,15 +408,13 @@ def _line_events(
     data = line.data
     key = _line_key(data, line)
     kind = data.get("type")
-    sidechain = bool(data.get("isSidechain")) and not is_agent_file(session.path)
-    extra = {"sidechain": True} if sidechain else {}
     if kind == "system":
         text = data.get("content")
         if isinstance(text, str) and text:
             payload = clipped_text_payload(text)
             if isinstance(data.get("subtype"), str):
                 payload["subtype"] = data["subtype"]
-            yield ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload | extra, f"{key}:0")
+            yield ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload, f"{key}:0")
         return
     message = data.get("message")
     if not isinstance(message, dict) or data.get("isMeta"):
@@ -270,9 +424,9 @@ def _line_events(
     if isinstance(content, list):
         parts = content
     if kind == "user":
-        yield from _user_events(data, parts, key, when, state, session, extra)
+        yield from _user_events(data, parts, key, when, state, session)
     else:
-        yield from _assistant_events(message, parts, key, when, state, extra)
+        yield from _assistant_events(message, parts, key, when, state)
 
 
 def _user_events(
@@ -282,7 +436,6 @@ def _user_events(
     when: Any,
     state: _State,
     session: ImportedSession,
-    extra: dict[str, Any],
 ) -> Iterator[ImportedEvent]:
     texts: list[str] = []
     first_text_index: int | None = None
@@ -296,23 +449,34 @@ def _user_events(
                 tool_use_id, part.get("content"), isError=part.get("is_error") or None
             )
             _note_agent(data, tool_use_id, state, session)
-            yield ImportedEvent(
-                EventKind.TOOL_RESULT, Actor.AGENT, when, payload | extra, f"{key}:{index}"
+            source_id = (
+                tool_event_id(tool_use_id, "result")
+                if isinstance(tool_use_id, str) and tool_use_id
+                else f"{key}:{index}"
             )
+            yield ImportedEvent(EventKind.TOOL_RESULT, Actor.AGENT, when, payload, source_id)
         elif part_type in ("text", "image"):
             text = flatten_text([part])
             if text:
                 texts.append(text)
                 first_text_index = index if first_text_index is None else first_text_index
-    if texts and first_text_index is not None:
-        text = "\n".join(texts)
-        if session.first_prompt is None and not data.get("isCompactSummary"):
-            session.first_prompt = text
-        kind = EventKind.NOTE if data.get("isCompactSummary") else EventKind.PROMPT
-        actor = Actor.SYSTEM if kind is EventKind.NOTE else Actor.USER
-        yield ImportedEvent(
-            kind, actor, when, clipped_text_payload(text) | extra, f"{key}:{first_text_index}"
-        )
+    if not texts or first_text_index is None:
+        return
+    text = "\n".join(texts)
+    source_id = f"{key}:{first_text_index}"
+    if data.get("isCompactSummary"):
+        payload = clipped_text_payload(text) | {"subtype": "compact-summary"}
+        yield ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload, source_id)
+        return
+    generated = system_note(text)
+    if generated is not None:
+        subtype, readable = generated
+        payload = clipped_text_payload(readable) | {"subtype": subtype}
+        yield ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload, source_id)
+        return
+    if session.first_prompt is None:
+        session.first_prompt = text
+    yield ImportedEvent(EventKind.PROMPT, Actor.USER, when, clipped_text_payload(text), source_id)
 
 
 def _note_agent(data: dict[str, Any], tool_use_id: Any, state: _State, s: ImportedSession) -> None:
@@ -332,7 +496,6 @@ def _assistant_events(
     key: str,
     when: Any,
     state: _State,
-    extra: dict[str, Any],
 ) -> Iterator[ImportedEvent]:
     model = message.get("model")
     for index, part in enumerate(parts):
@@ -344,16 +507,25 @@ def _assistant_events(
             payload = clipped_text_payload(part["text"])
             if isinstance(model, str):
                 payload["model"] = model
-            yield ImportedEvent(EventKind.RESPONSE, Actor.AGENT, when, payload | extra, source_id)
+            yield ImportedEvent(EventKind.RESPONSE, Actor.AGENT, when, payload, source_id)
         elif part_type == "tool_use":
             name, tool_input, tool_use_id = part.get("name"), part.get("input"), part.get("id")
-            if (
-                name in _TASK_TOOLS
-                and isinstance(tool_input, dict)
-                and isinstance(tool_use_id, str)
-            ):
-                agent_type = tool_input.get("subagent_type")
-                if isinstance(agent_type, str) and agent_type:
-                    state.pending_tasks[tool_use_id] = agent_type
+            if name in _TASK_TOOLS and isinstance(tool_input, dict):
+                _note_task(tool_input, tool_use_id, state)
+            if isinstance(tool_use_id, str) and tool_use_id:
+                source_id = tool_event_id(tool_use_id, "call")
             payload = tool_call_payload(name, tool_input, tool_use_id)
-            yield ImportedEvent(EventKind.TOOL_CALL, Actor.AGENT, when, payload | extra, source_id)
+            yield ImportedEvent(EventKind.TOOL_CALL, Actor.AGENT, when, payload, source_id)
+
+
+def _note_task(tool_input: dict[str, Any], tool_use_id: Any, state: _State) -> None:
+    """Remember what a ``Task`` call asked for, to name the sub-agent it starts."""
+    agent_type = tool_input.get("subagent_type")
+    name = agent_type if isinstance(agent_type, str) and agent_type else None
+    if name and isinstance(tool_use_id, str):
+        state.pending_tasks[tool_use_id] = name
+    prompt = tool_input.get("prompt")
+    if isinstance(prompt, str) and prompt:
+        description = tool_input.get("description")
+        label = name or (description if isinstance(description, str) and description else "task")
+        state.task_prompts[_prompt_key(prompt)] = label

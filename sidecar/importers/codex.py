@@ -3,7 +3,11 @@
 Mapping of ``{timestamp, type, payload}`` lines:
 
 - ``session_meta``: provider ref = ``id``, ``cwd``, branch = ``git.branch``
-  (recorded at session start only), parent = ``forked_from_id``.
+  (recorded at session start only), parent = ``forked_from_id``. Rollouts of
+  2025 (before ``cwd`` was in the meta line) give the working folder in a
+  later ``turn_context`` or in the ``<cwd>`` of the injected
+  ``<environment_context>`` message; :func:`rollout_cwd` finds it for
+  discovery.
 - ``response_item`` ``message``: user -> ``prompt``, assistant -> ``response``.
   User messages Codex injects itself (environment context, AGENTS.md
   instructions) and ``developer``/``system`` messages are skipped.
@@ -11,10 +15,14 @@ Mapping of ``{timestamp, type, payload}`` lines:
   parsed as JSON, the raw string kept when it is not JSON);
   ``function_call_output`` / ``custom_tool_call_output`` -> ``tool_result``;
   ``local_shell_call`` -> ``command``.
+- ``web_search_call`` -> ``tool_call`` ``web_search`` ``{query, action}``.
 - ``event_msg`` lines (``user_message``, ``agent_message``, ``token_count``...)
-  repeat what the response items hold, so they are always skipped: the
-  response items are the record Codex resumes from, and a rule that depends on
-  whether they exist could not be applied line by line in incremental imports.
+  repeat what the response items hold, so they are skipped: the response
+  items are the record Codex resumes from. The exception is
+  ``web_search_end``, which some versions persist without a matching
+  ``web_search_call``: it is a ``tool_call`` too, and a search seen both ways
+  is kept once (the pending queries ride in the cursor, so the rule holds
+  across chunks).
 - ``reasoning`` (encrypted), ``turn_context`` and ``compacted`` are skipped.
 - Rollouts written before the ``{type, payload}`` envelope (a bare meta first
   line, bare response items) are read too.
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -46,6 +55,9 @@ from .common import (
 )
 
 PROVIDER = "codex"
+_CWD_TAG = re.compile(r"<cwd>([^<]+)</cwd>")
+_SEARCH_MEMORY = 50
+"""Web searches remembered (per file) to pair a ``web_search_call`` with its event."""
 _INJECTED_PREFIXES = (
     "<environment_context>",
     "<user_instructions>",
@@ -94,17 +106,17 @@ def discover_codex(
             files.extend(root.rglob("rollout-*.jsonl"))
     # File names start with the session's start time, so name order is time order.
     for path in sorted(files, key=lambda p: p.name):
-        if cwd is None or _meta_cwd(path) == str(cwd):
+        if cwd is None or rollout_cwd(path) == str(cwd):
             yield path
 
 
-def _meta_cwd(path: Path) -> str | None:
-    meta = next(iter(JsonlReader(path, max_lines=1)), None)
-    if meta is None:
-        return None
-    payload = meta.data.get("payload") if "payload" in meta.data else meta.data
-    cwd = payload.get("cwd") if isinstance(payload, dict) else None
-    return cwd if isinstance(cwd, str) else None
+def rollout_cwd(path: Path, max_lines: int = 64) -> str | None:
+    """The working folder a rollout names in its first lines; None if none (yet).
+
+    The meta line holds it in rollouts since late 2025; older ones name it in a
+    ``turn_context`` line or the injected ``<environment_context>`` message.
+    """
+    return parse_codex(path, max_lines=max_lines).cwd
 
 
 def _ref_from_name(path: Path) -> str:
@@ -121,7 +133,9 @@ def parse_codex(
     session = ImportedSession(
         provider=PROVIDER, provider_ref=_ref_from_name(path), path=path, start=reader.start
     )
-    seen_meta = bool(reader.start.extra.get("meta")) and not reader.restarted
+    extra = {} if reader.restarted else reader.start.extra
+    seen_meta = bool(extra.get("meta"))
+    searches: list[str] = [str(q) for q in extra.get("searches") or []]
     for line in reader:
         data = line.data
         kind = data.get("type")
@@ -146,11 +160,14 @@ def parse_codex(
             continue
         if kind == "turn_context" and session.cwd is None and isinstance(payload.get("cwd"), str):
             session.cwd = payload["cwd"]
-        event = (
-            _response_event(payload, when, f"@{line.offset}", session)
-            if (kind == "response_item")
-            else None
-        )
+        source_id = f"@{line.offset}"
+        event: ImportedEvent | None = None
+        if kind == "response_item" and payload.get("type") == "web_search_call":
+            event = _web_search(payload, when, source_id, "call", searches)
+        elif kind == "event_msg" and payload.get("type") == "web_search_end":
+            event = _web_search(payload, when, source_id, "event", searches)
+        elif kind == "response_item":
+            event = _response_event(payload, when, source_id, session)
         if event is None:
             session.ignored += 1
             continue
@@ -160,8 +177,39 @@ def parse_codex(
     session.restarted = reader.restarted
     session.complete = reader.complete
     end = reader.end
-    session.end = Cursor(end.offset, end.line, end.check, {"meta": True} if seen_meta else {})
+    state: dict[str, Any] = {"meta": True} if seen_meta else {}
+    if searches:
+        state["searches"] = searches[-_SEARCH_MEMORY:]
+    session.end = Cursor(end.offset, end.line, end.check, state)
     return session
+
+
+def _web_search(
+    item: dict[str, Any], when: Any, source_id: str, way: str, searches: list[str]
+) -> ImportedEvent | None:
+    """A web search as a ``tool_call``; None when the other record of it was seen.
+
+    ``searches`` holds ``<way>:<query>`` of searches seen one way only: a
+    search seen the other way with the same query is the same search.
+    """
+    action = item.get("action")
+    action = action if isinstance(action, dict) else {}
+    query = item.get("query") if isinstance(item.get("query"), str) else action.get("query")
+    target = query if isinstance(query, str) else action.get("url")
+    key = str(target or "")
+    other = ("event" if way == "call" else "call") + ":" + key
+    if other in searches:
+        searches.remove(other)
+        return None
+    searches.append(f"{way}:{key}")
+    tool_input: dict[str, Any] = {"query": query} if isinstance(query, str) else {}
+    if action:
+        tool_input["action"] = action
+    call_id = item.get("call_id") if isinstance(item.get("call_id"), str) else item.get("id")
+    payload = tool_call_payload("web_search", tool_input, call_id)
+    if isinstance(item.get("status"), str):
+        payload["status"] = item["status"]
+    return ImportedEvent(EventKind.TOOL_CALL, Actor.AGENT, when, payload, source_id)
 
 
 def _read_meta(payload: dict[str, Any], session: ImportedSession) -> None:
@@ -190,6 +238,9 @@ def _response_event(
             return None
         if role == "user":
             if text.lstrip().startswith(_INJECTED_PREFIXES):
+                found = _CWD_TAG.search(text)
+                if session.cwd is None and found:
+                    session.cwd = found.group(1).strip()
                 return None
             if session.first_prompt is None:
                 session.first_prompt = text

@@ -131,6 +131,12 @@ class ImportedSession:
     start: Cursor = field(default_factory=Cursor)
     end: Cursor = field(default_factory=Cursor)
     complete: bool = True
+    children: list[ImportedSession] = field(default_factory=list)
+    """Sub-sessions found inside this file (Claude Code 1.0.x inline sidechains): each is
+    stored as its own session under this one, sharing this file's cursor."""
+    discard: str | None = None
+    """Why this file is not a session worth keeping (a warm-up or compaction run);
+    the loader records its cursor and imports nothing."""
 
     @property
     def end_offset(self) -> int:

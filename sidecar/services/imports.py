@@ -25,6 +25,28 @@ Shared by ``session-sidecar import`` and live ingestion (:mod:`sidecar.services.
   session keeps the copied events and has no parent.
 - Events without a time (the tool wrote none) get the previous event's time,
   else the session's start, so they sort where they happened.
+- Imported sessions keep their real times: created at the file's first
+  time, updated at its last; a session whose last activity is older than the
+  staleness limit (:class:`~sidecar.services.drift.DriftSettings`) is
+  ``ended``, not ``active`` (:func:`settle_times`).
+- A file that names no working folder yet waits for more lines; once it holds
+  events and still names none, it is imported without a repository boundary
+  (:func:`unknown_boundary`) rather than never, and moves to the real
+  boundary if a later line names the folder.
+- Files that are not sessions (a warm-up or compaction run, see
+  ``ImportedSession.discard``) are remembered as such and imported never.
+- Sub-sessions found inside a file (``ImportedSession.children``) are stored
+  under the file's session, as sub-agent sessions.
+- Where the tool records no branch, the branch HEAD was on when the session
+  began is read from the repository's reflog when the repository is here
+  (:func:`sidecar.git.reflog.branch_at_time`); the session is tagged
+  :data:`BRANCH_INFERRED_TAG` and a note says so.
+- One rule merges hook-recorded and imported sessions (:func:`merge_with_hook`):
+  the importer writes into the session the hook created (same provider and
+  reference) and adds only what the hook did not record. Tool events carry
+  the hook's own ids, so the store's idempotency collapses duplicates; other
+  events are imported only when later than the session's last hook-recorded
+  event, and never when the hook recorded the same text.
 """
 
 from __future__ import annotations
@@ -35,11 +57,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sidecar.core.models import Boundary, NewEvent, Session
+from sidecar.core.models import Actor, Boundary, EventKind, NewEvent, Session, SessionStatus
 from sidecar.core.text import short_name
 from sidecar.git.command import GitError
-from sidecar.importers import amplifier, claude_code, codex
+from sidecar.importers import claude_code
 from sidecar.importers.common import Cursor, ImportedEvent, ImportedSession, parse_time
+from sidecar.importers.registry import PROVIDERS, importer
 from sidecar.services.append import append
 from sidecar.services.boundary import boundary_for, outside_git
 from sidecar.services.drift import DriftSettings
@@ -56,7 +79,19 @@ _HISTORY = DriftSettings()
 CHUNK_LINES = 5000
 """Lines parsed per step, which bounds memory on files of hundreds of MB."""
 
-PROVIDERS = ("claude-code", "codex", "amplifier")
+BRANCH_INFERRED_TAG = "branch-inferred"
+"""Tag of an imported session whose branch was read from the reflog, not the tool."""
+UNKNOWN_FOLDER = "unknown-folder"
+"""Repository and worktree of a session whose file names no working folder."""
+
+__all__ = [
+    "BRANCH_INFERRED_TAG",
+    "PROVIDERS",
+    "ImportReport",
+    "import_files",
+    "import_path",
+    "import_paths",
+]
 
 
 @dataclass
@@ -72,6 +107,10 @@ class ImportReport:
     pending_bytes: int = 0
     held: int = 0
     """Files whose session another live connection holds (retried later)."""
+    discarded: int = 0
+    """Files that are not sessions (warm-up and compaction runs)."""
+    merged: int = 0
+    """Files whose session a hook records too (merged: only what it missed is added)."""
     more: bool = False
     """A sliced import stopped before the end of the file."""
     session_ids: list[str] = field(default_factory=list)
@@ -86,6 +125,8 @@ class ImportReport:
         self.waiting += other.waiting
         self.pending_bytes += other.pending_bytes
         self.held += other.held
+        self.discarded += other.discarded
+        self.merged += other.merged
         self.more = self.more or other.more
         self.session_ids.extend(i for i in other.session_ids if i not in self.session_ids)
 
@@ -102,18 +143,13 @@ def _agents_key(session_ref: str) -> str:
 def _parse(
     store: Store, provider: str, path: Path, cursor: Cursor | None, max_lines: int
 ) -> ImportedSession:
-    if provider == "claude-code":
-        names: dict[str, str] = {}
-        if claude_code.is_agent_file(path):
-            parent = _claude_parent_ref(path)
-            stored = store.state.get(_agents_key(parent)) if parent else None
-            names = stored if isinstance(stored, dict) else {}
+    if provider == "claude-code" and claude_code.is_agent_file(path):
+        # A sidechain is named by its parent's Task call, seen in another file.
+        parent = _claude_parent_ref(path)
+        stored = store.state.get(_agents_key(parent)) if parent else None
+        names = stored if isinstance(stored, dict) else {}
         return claude_code.parse_claude_code(path, cursor, max_lines=max_lines, agent_names=names)
-    if provider == "codex":
-        return codex.parse_codex(path, cursor, max_lines=max_lines)
-    if provider == "amplifier":
-        return amplifier.parse_amplifier(path, cursor, max_lines=max_lines)
-    raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    return importer(provider).parse(path, cursor, max_lines)
 
 
 def _claude_parent_ref(path: Path) -> str | None:
@@ -124,13 +160,7 @@ def _claude_parent_ref(path: Path) -> str | None:
 
 def discover(provider: str, *, home: Path | None = None, cwd: str | None = None) -> Iterator[Path]:
     """The provider's session files (or folders) under ``home``, parents first."""
-    if provider == "claude-code":
-        return claude_code.discover_claude_code(home=home, cwd=cwd)
-    if provider == "codex":
-        return codex.discover_codex(home=home, cwd=cwd)
-    if provider == "amplifier":
-        return amplifier.discover_amplifier(home=home, cwd=cwd)
-    raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    return importer(provider).discover(home, cwd)
 
 
 def import_paths(
@@ -180,17 +210,26 @@ def import_path(
     key = state_key(provider, path)
     saved = store.state.get(key)
     saved = saved if isinstance(saved, dict) else {}
+    if isinstance(saved.get("discard"), str):
+        report.discarded += 1
+        return report
     cursor: Cursor | None = Cursor.from_json(saved.get("cursor"))
     last_time = parse_time(saved.get("lastTime"))
     created = updated = False
     known_id = saved.get("sessionId")
     chunks = 0
+    target: Session | None = None
+    merge: HookRecord | None = None
     while True:
         if max_chunks is not None and chunks >= max_chunks:
             report.more = True
             break
         chunks += 1
         parsed = _parse(store, provider, path, cursor, max_lines)
+        if parsed.discard is not None:
+            store.state.put(key, {"discard": parsed.discard})
+            report.discarded += 1
+            return report
         target = store.sessions.find_by_provider_ref(provider, parsed.provider_ref) or _get(
             store, known_id
         )
@@ -204,9 +243,10 @@ def import_path(
             if not parsed.complete:
                 max_lines *= 2
                 continue
-            report.waiting += 1
-            report.pending_bytes = parsed.pending_bytes
-            return report
+            if not parsed.events and not parsed.children:
+                report.waiting += 1
+                report.pending_bytes = parsed.pending_bytes
+                return report
         if target is None:
             if defer and parsed.parent_ref and _by_ref(store, provider, parsed.parent_ref) is None:
                 return None
@@ -216,9 +256,18 @@ def import_path(
             if target.forked_at_seq is not None and target.parent_id:
                 # The copies were found in the parent when the fork was created.
                 events = _split_fork(store, target.parent_id, events)[1]
-            if parsed.name and parsed.name != target.name:
-                store.sessions.rename(target.id, parsed.name)
+            name = clean_name(parsed.name)
+            if name and name != target.name:
+                store.sessions.rename(target.id, name)
                 updated = True
+            if parsed.cwd and target.boundary.repository == UNKNOWN_FOLDER:
+                _move_to_folder(store, target, provider, parsed, boundary_for_cwd)
+                updated = True
+        if merge is None and _hook_records(target):
+            merge = HookRecord.of(store, target.id)
+            report.merged = 1
+        if merge is not None:
+            events = merge_with_hook(events, merge, last_time)
         report.skipped += parsed.skipped
         report.pending_bytes = parsed.pending_bytes
         if provider == "claude-code" and parsed.agent_names:
@@ -229,6 +278,8 @@ def import_path(
             for start in range(0, len(events), BATCH_SIZE):
                 batch, last_time = _new_events(events[start : start + BATCH_SIZE], last_time)
                 append(sessions, target.id, batch, settings=_HISTORY, history=True)
+            for child in parsed.children:
+                report.events_added += _import_child(sessions, provider, target, child)
         except SessionHeld:
             # Another connection writes this session now: keep the cursor, try again later.
             report.held += 1
@@ -246,10 +297,154 @@ def import_path(
         if parsed.complete:
             break
     if target is not None:
+        settle_times(sessions, target.id, touched=created or updated)
         report.session_ids.append(target.id)
     report.sessions_created = int(created)
     report.sessions_updated = int(updated and not created)
     return report
+
+
+def clean_name(name: str | None) -> str:
+    """A session name from a tool's title: one line, no terminal codes, at most 200 chars."""
+    return short_name(name, 200) if name else ""
+
+
+def unknown_boundary(provider: str) -> Boundary:
+    """The boundary of a session whose file never names its working folder."""
+    place = outside_git(UNKNOWN_FOLDER, reason="the session file names no working folder")
+    return place.boundary.model_copy(update={"provider": provider})
+
+
+def _move_to_folder(
+    store: Store,
+    target: Session,
+    provider: str,
+    parsed: ImportedSession,
+    boundary_for_cwd: BoundaryForCwd,
+) -> None:
+    """A session imported without a folder gets its real boundary once a line names it."""
+    assert parsed.cwd is not None
+    boundary = boundary_for_cwd(parsed.cwd, parsed.branch or parsed.last_branch)
+    store.sessions.update(target.id, boundary=boundary.model_copy(update={"provider": provider}))
+
+
+def settle_times(sessions: SessionService, session_id: str, *, touched: bool) -> None:
+    """Give an imported session its real update time and status.
+
+    ``updated_at`` becomes the time of its last event (not the import's), and
+    a session whose last activity is older than the staleness limit is
+    ``ended``. A session the import did not change is only ended when stale.
+    """
+    store = sessions.store
+    session = store.sessions.get(session_id)
+    last = session.last_event_at or session.created_at
+    stale = sessions.clock() - last > _HISTORY.stale_after
+    live = session.status in (SessionStatus.ACTIVE, SessionStatus.IDLE)
+    if stale and live:
+        store.sessions.update(session_id, status=SessionStatus.ENDED, now=last)
+    elif touched:
+        store.sessions.update(session_id, now=last)
+
+
+def _import_child(
+    sessions: SessionService, provider: str, parent: Session, child: ImportedSession
+) -> int:
+    """Store one sub-session found inside the parent's file; the events it added."""
+    store = sessions.store
+    session = store.sessions.find_by_provider_ref(provider, child.provider_ref)
+    if session is None:
+        boundary = parent.boundary
+        if child.branch and child.branch != boundary.branch:
+            boundary = boundary.model_copy(update={"branch": child.branch})
+        session, _ = store.sessions.ensure_for_provider_ref(
+            boundary,
+            child.provider_ref,
+            name=short_name(child.first_prompt) if child.first_prompt else "",
+            parent_id=parent.id,
+            root_id=parent.root_id or parent.id,
+            agent_name=child.agent_name,
+            now=child.created_at,
+        )
+    before = store.events.last_seq(session.id)
+    batch, _ = _new_events(child.events, child.created_at)
+    for start in range(0, len(batch), BATCH_SIZE):
+        append(
+            sessions, session.id, batch[start : start + BATCH_SIZE], settings=_HISTORY, history=True
+        )
+    added = store.events.last_seq(session.id) - before
+    settle_times(sessions, session.id, touched=added > 0)
+    return added
+
+
+# --------------------------------------------------------------------------- hook merge
+
+
+def _hook_records(session: Session) -> bool:
+    from sidecar.services.agents import HOOK_TAG
+
+    return HOOK_TAG in session.tags
+
+
+def _is_hook_event(payload: dict[str, Any], client_id: str | None) -> bool:
+    """True for an event a live hook recorded (hooks mark their payloads with ``hook``)."""
+    return "hook" in payload
+
+
+def _is_tool(event: ImportedEvent) -> bool:
+    return event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT)
+
+
+@dataclass(frozen=True)
+class HookRecord:
+    """What a hook recorded in a session: its last event time and the texts it stored."""
+
+    last: datetime | None
+    texts: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, store: Store, session_id: str) -> HookRecord:
+        """Read the hook-recorded events of a session (page by page)."""
+        last: datetime | None = None
+        texts: set[tuple[str, str]] = set()
+        after = 0
+        while True:
+            page = store.events.page(session_id, after_seq=after, limit=10_000)
+            if not page:
+                return cls(last, frozenset(texts))
+            for event in page:
+                if not _is_hook_event(event.payload, event.client_event_id):
+                    continue
+                last = event.time if last is None or event.time > last else last
+                text = event.payload.get("text")
+                if isinstance(text, str):
+                    texts.add((EventKind(event.kind).value, text))
+            after = page[-1].seq
+
+
+def merge_with_hook(
+    events: list[ImportedEvent], record: HookRecord, last_time: datetime | None
+) -> list[ImportedEvent]:
+    """The imported events a hook-recorded session still lacks.
+
+    Tool calls and results are kept: they carry the hook's own client ids
+    (``cc:<tool_use_id>:call|result``), so the store adds only those the hook
+    missed. Every other event is kept only when it is later than the hook's
+    last event and the hook did not record the same text.
+    """
+    kept: list[ImportedEvent] = []
+    when = last_time
+    for event in events:
+        when = event.time or when
+        if _is_tool(event):
+            kept.append(event)
+            continue
+        text = event.payload.get("text")
+        if isinstance(text, str) and (event.kind.value, text) in record.texts:
+            continue
+        if record.last is not None and (when is None or when <= record.last):
+            continue
+        kept.append(event)
+    return kept
 
 
 def _get(store: Store, session_id: Any) -> Session | None:
@@ -270,9 +465,18 @@ def _create(
 ) -> tuple[Session, list[ImportedEvent], bool]:
     """The store session of a provider session (created unless another importer just did);
     the events still to append; whether this call created it."""
-    assert parsed.cwd is not None
-    boundary = boundary_for_cwd(parsed.cwd, parsed.branch)
-    boundary = boundary.model_copy(update={"provider": provider})
+    branch, inferred = parsed.branch, None
+    tags: tuple[str, ...] = ()
+    if parsed.cwd is None:
+        boundary = unknown_boundary(provider)
+    else:
+        if branch is None and not importer(provider).records_branch and parsed.created_at:
+            inferred = _reflog_branch(parsed.cwd, parsed.created_at)
+            branch = inferred or branch
+        boundary = boundary_for_cwd(parsed.cwd, branch)
+        boundary = boundary.model_copy(update={"provider": provider})
+        if inferred and boundary.branch == inferred:
+            tags = (BRANCH_INFERRED_TAG,)
     parent = _by_ref(store, provider, parsed.parent_ref)
     root = _by_ref(store, provider, parsed.root_ref)
     events = parsed.events
@@ -283,7 +487,11 @@ def _create(
     if parsed.agent_name is not None and parent is not None:
         anchor = root or parent
         root_id = anchor.root_id or anchor.id
-    name = parsed.name or (short_name(parsed.first_prompt) if parsed.first_prompt else "")
+    name = clean_name(parsed.name) or (
+        short_name(parsed.first_prompt) if parsed.first_prompt else ""
+    )
+    if tags:
+        events = [_inferred_note(str(inferred), parsed.created_at), *events]
     session, created = store.sessions.ensure_for_provider_ref(
         boundary,
         parsed.provider_ref,
@@ -293,6 +501,7 @@ def _create(
         forked_at_seq=forked_at_seq,
         root_id=root_id,
         agent_name=parsed.agent_name,
+        tags=tags,
         now=parsed.created_at,
     )
     if not created and session.forked_at_seq is not None and session.parent_id:
@@ -300,6 +509,25 @@ def _create(
     elif not created:
         events = parsed.events
     return session, events, created
+
+
+def _reflog_branch(cwd: str, when: datetime) -> str | None:
+    """The branch the repository at ``cwd`` was on at ``when``, from its reflog."""
+    from sidecar.git.reflog import branch_at_time
+
+    try:
+        return branch_at_time(cwd, when)
+    except (GitError, OSError):
+        return None
+
+
+def _inferred_note(branch: str, when: datetime | None) -> ImportedEvent:
+    text = (
+        f"Branch '{branch}' inferred from the repository's reflog: "
+        "the tool records no branch with its sessions."
+    )
+    payload = {"text": text, "subtype": BRANCH_INFERRED_TAG, "branch": branch, "source": "reflog"}
+    return ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload, "sidecar:branch-inferred")
 
 
 def _split_fork(
@@ -420,34 +648,16 @@ def project_paths(provider: str, folder: Path | None, *, home: Path | None = Non
     return list(seen)
 
 
-def recorded_by_hook(store: Store, provider: str, path: Path) -> bool:
-    """True for a Claude Code transcript whose session the hook records live."""
-    if provider != "claude-code" or path.suffix != ".jsonl":
-        return False
-    from sidecar.services.agents import HOOK_TAG
-
-    session = store.sessions.find_by_provider_ref("claude-code", path.stem)
-    return session is not None and HOOK_TAG in session.tags
-
-
 def import_files(
     sessions: SessionService,
     provider: str,
     paths: Iterable[Path],
     *,
     resolver: BoundaryResolver | None = None,
-) -> tuple[ImportReport, int]:
-    """Import ``paths``; the report and how many files were left to the hook."""
+) -> ImportReport:
+    """Import ``paths`` (sessions a hook records too are merged, see :func:`merge_with_hook`)."""
     resolver = resolver or BoundaryResolver(sessions.store)
-    wanted: list[Path] = []
-    hooked = 0
-    for path in paths:
-        if recorded_by_hook(sessions.store, provider, path):
-            hooked += 1
-        else:
-            wanted.append(path)
-    report = import_paths(sessions, provider, wanted, boundary_for_cwd=resolver)
-    return report, hooked
+    return import_paths(sessions, provider, paths, boundary_for_cwd=resolver)
 
 
 def import_one(
@@ -458,7 +668,5 @@ def import_one(
     *,
     max_chunks: int | None = None,
 ) -> ImportReport | None:
-    """Import one file or folder (None when the hook records that session)."""
-    if recorded_by_hook(sessions.store, provider, path):
-        return None
+    """Import one file or folder (a slice of it with ``max_chunks``)."""
     return import_path(sessions, provider, path, boundary_for_cwd=resolver, max_chunks=max_chunks)
