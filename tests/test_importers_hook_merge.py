@@ -125,3 +125,36 @@ def test_prompts_after_an_uninstall_are_merged_into_the_hook_session(
         sessions, "claude-code", transcript, boundary_for_cwd=BoundaryResolver(store)
     )
     assert again is not None and again.events_added == 0
+
+
+def test_a_session_imported_before_the_hooks_came_is_merged_after_they_do(
+    repo: Path, store: Store, tmp_path: Path
+) -> None:
+    """Import first (no hooks yet), then hooks installed mid-session, then import again."""
+    transcript = tmp_path / f"{SESSION}.jsonl"
+    began = datetime.now(UTC) - timedelta(seconds=10)
+    transcript.write_text(_turn(repo, 1, "List the files", "toolu_I1", "One file: a.txt", began))
+    sessions = SessionService(store, Writer.one_shot())
+    resolver = BoundaryResolver(store)
+    import_path(sessions, "claude-code", transcript, boundary_for_cwd=resolver)
+    # The hooks arrive: the next turn is recorded live and in the transcript.
+    now = datetime.now(UTC)
+    with transcript.open("a") as handle:
+        handle.write(_turn(repo, 5, "Now count the lines", "toolu_I2", "3 lines.", now))
+    _hook(store, repo, transcript, "UserPromptSubmit", prompt="Now count the lines")
+    tool = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "toolu_I2"}
+    _hook(store, repo, transcript, "PreToolUse", **tool)
+    _hook(store, repo, transcript, "PostToolUse", **tool, tool_response={"stdout": "a.txt"})
+    _hook(store, repo, transcript, "Stop", last_assistant_message="3 lines.")
+
+    import_path(sessions, "claude-code", transcript, boundary_for_cwd=resolver)
+
+    (session,) = store.sessions.list(limit=10).items
+    assert "hook" in session.tags
+    events = store.events.page(session.id, limit=100)
+    prompts = [e.payload["text"] for e in events if e.kind is EventKind.PROMPT]
+    calls = [e.payload["toolUseId"] for e in events if e.kind is EventKind.TOOL_CALL]
+    answers = [e.payload["text"] for e in events if e.kind is EventKind.RESPONSE]
+    assert prompts == ["List the files", "Now count the lines"]
+    assert calls == ["toolu_I1", "toolu_I2"]
+    assert answers == ["One file: a.txt", "3 lines."]

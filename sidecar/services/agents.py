@@ -98,6 +98,10 @@ def agent_session(store: Store, call: AgentCall, place: Place) -> Session:
     """The sidecar session of the agent's session, created on first sight (atomically)."""
     found = store.sessions.find_by_provider_ref(call.provider, call.ref)
     if found is not None:
+        if HOOK_TAG not in found.tags:
+            # Imported before the hooks were installed: from now on the hook records it
+            # and the importer merges into it (services/imports.py).
+            found = store.sessions.update(found.id, tags=[*found.tags, HOOK_TAG])
         return found
     boundary = place.boundary
     if not call.starts_fresh and call.began_on is not None and place.head is not None:
