@@ -41,7 +41,7 @@ COLD_CASE = "cold, no daemon: UserPromptSubmit (same branch)"
 
 ENTRIES = {
     "cli": ["-m", "sidecar", "hook", "claude-code"],
-    "module": ["-m", "sidecar.agents.hook"],
+    "module": ["-m", "sidecar.agents.hook", "claude-code"],
 }
 
 

@@ -5,7 +5,10 @@ Input: one JSON object on stdin with ``hook_event_name``, ``session_id``,
 ``prompt`` (UserPromptSubmit), ``tool_name``/``tool_input``/``tool_use_id``
 and ``tool_response`` (PreToolUse, PostToolUse), ``error``
 (PostToolUseFailure), ``reason`` (PermissionDenied, SessionEnd),
-``last_assistant_message`` (Stop).
+``last_assistant_message`` (Stop), ``agent_id``/``agent_type`` (SubagentStart,
+SubagentStop; the latter also ``last_assistant_message``, the sub-agent's
+answer). A sub-agent's own tool calls come with the parent's ``session_id``
+(and its ``agent_id``), so they land in the parent session.
 
 Output: ``{"hookSpecificOutput": {"hookEventName", "additionalContext",
 "sessionTitle"}}``; the context reaches the model on SessionStart (also on
@@ -40,11 +43,15 @@ HOOK_EVENTS = (
     "PostToolUse",
     "PostToolUseFailure",
     "PermissionDenied",
+    "SubagentStart",
+    "SubagentStop",
     "Stop",
     "SessionEnd",
 )
 #: Bytes of the transcript read to find the branch a session began on.
 TRANSCRIPT_HEAD_BYTES = 256 * 1024
+#: Characters of a sub-agent's answer kept in its SubagentStop note.
+SUBAGENT_ANSWER_LIMIT = 4096
 
 _TOOL_RESULTS = {"PostToolUse": False, "PostToolUseFailure": True, "PermissionDenied": True}
 _CONTEXT_EVENTS = frozenset({"SessionStart", "UserPromptSubmit"})
@@ -95,7 +102,21 @@ def parse(data: Mapping[str, Any]) -> HookEvent:
         return HookEvent(Step.RESPONSE, text=text_field(data, "last_assistant_message"), **common)
     if event == "SessionEnd":
         return HookEvent(Step.END, text=text_field(data, "reason"), **common)
+    if event in ("SubagentStart", "SubagentStop"):
+        return HookEvent(Step.NOTE, text=_subagent_text(event, data), **common)
     return HookEvent(Step.NOTE, text=text_field(data, "message", "reason"), **common)
+
+
+def _subagent_text(event: str, data: Mapping[str, Any]) -> str:
+    """A sub-agent's start or stop in words, with its answer when it stopped."""
+    kind = text_field(data, "agent_type") or "sub-agent"
+    name = f"Sub-agent {kind} ({text_field(data, 'agent_id') or 'no id'})"
+    if event == "SubagentStart":
+        return f"{name} started."
+    answer = text_field(data, "last_assistant_message")
+    if answer is None:
+        return f"{name} finished."
+    return f"{name} finished: {answer[:SUBAGENT_ANSWER_LIMIT]}"
 
 
 def output(hook: HookEvent, warning: Warning | None, title: str | None) -> dict[str, Any] | None:
