@@ -241,7 +241,7 @@ def read_settings(path: Path) -> dict[str, Any]:
     return data
 
 
-def _write(path: Path, settings: dict[str, Any]) -> Path | None:
+def write_settings(path: Path, settings: dict[str, Any]) -> Path | None:
     """Back the file up (when it exists), then replace it atomically; returns the backup."""
     backup: Path | None = None
     if path.exists():
@@ -267,7 +267,7 @@ def install(
     """Add our hooks to the settings file at ``path``; nothing is written when already there."""
     settings = read_settings(path)
     updated, changed = add_hooks(layout, settings, command, timeout=timeout)
-    backup = _write(path, updated) if changed else None
+    backup = write_settings(path, updated) if changed else None
     return SettingsChange(path, changed, backup, command, list(layout.events))
 
 
@@ -276,7 +276,7 @@ def uninstall(layout: HookLayout, path: Path) -> SettingsChange:
     if not path.exists():
         return SettingsChange(path, 0)
     updated, removed = remove_hooks(layout, read_settings(path))
-    backup = _write(path, updated) if removed else None
+    backup = write_settings(path, updated) if removed else None
     return SettingsChange(path, removed, backup)
 
 

@@ -400,20 +400,26 @@ class HookRecord:
 
     last: datetime | None
     texts: frozenset[tuple[str, str]]
+    tools_without_ids: bool = False
+    """The hook recorded tool events without the agent's tool call ids (Gemini CLI's
+    hooks get none): the store's client ids cannot collapse duplicates then."""
 
     @classmethod
     def of(cls, store: Store, session_id: str) -> HookRecord:
         """Read the hook-recorded events of a session (page by page)."""
         last: datetime | None = None
         texts: set[tuple[str, str]] = set()
+        without_ids = False
         after = 0
         while True:
             page = store.events.page(session_id, after_seq=after, limit=10_000)
             if not page:
-                return cls(last, frozenset(texts))
+                return cls(last, frozenset(texts), without_ids)
             for event in page:
                 if not _is_hook_event(event.payload, event.client_event_id):
                     continue
+                if event.kind in (EventKind.TOOL_CALL, EventKind.TOOL_RESULT):
+                    without_ids = without_ids or not event.payload.get("toolUseId")
                 last = event.time if last is None or event.time > last else last
                 text = event.payload.get("text")
                 if isinstance(text, str):
@@ -428,14 +434,15 @@ def merge_with_hook(
 
     Tool calls and results are kept: they carry the hook's own client ids
     (``cc:<tool_use_id>:call|result``), so the store adds only those the hook
-    missed. Every other event is kept only when it is later than the hook's
-    last event and the hook did not record the same text.
+    missed. Every other event, and every tool event where the hook recorded
+    tool events without the agent's ids, is kept only when it is later than
+    the hook's last event and the hook did not record the same text.
     """
     kept: list[ImportedEvent] = []
     when = last_time
     for event in events:
         when = event.time or when
-        if _is_tool(event):
+        if _is_tool(event) and not record.tools_without_ids:
             kept.append(event)
             continue
         text = event.payload.get("text")
