@@ -278,7 +278,9 @@ def _record(
         prompt=hook.prompt if hook.step is Step.PROMPT else None,
         starts_fresh=hook.starts_fresh,
         began_on=(lambda: began_on(hook)) if began_on is not None else None,
-        reopens=hook.step is Step.START,
+        # A prompt reopens too: an agent may run the prompt hook before (or beside) its
+        # start hook on a resume (Copilot CLI does), and the prompt must see the live session.
+        reopens=hook.step in (Step.START, Step.PROMPT),
         ends=hook.step is Step.END,
     )
     outcome = record_agent_call(store, call, mode=mode)

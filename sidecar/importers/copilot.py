@@ -52,12 +52,10 @@ _NOTE_TYPES = {
 
 
 def copilot_home(home: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """``$COPILOT_HOME``, else ``$XDG_CONFIG_HOME/.copilot``, else ``~/.copilot``."""
+    """``$COPILOT_HOME``, else ``~/.copilot`` (the CLI 1.0.x ignores ``$XDG_CONFIG_HOME``)."""
     environ = os.environ if env is None else env
     if environ.get("COPILOT_HOME"):
         return Path(environ["COPILOT_HOME"])
-    if environ.get("XDG_CONFIG_HOME"):
-        return Path(environ["XDG_CONFIG_HOME"]) / ".copilot"
     return (home or Path.home()) / ".copilot"
 
 

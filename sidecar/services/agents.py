@@ -75,7 +75,7 @@ class AgentCall:
     """The branch the agent recorded when the session began, if it did (asked on first
     sight only: it may read a file)."""
     reopens: bool = False
-    """A session start: an ended session becomes active again."""
+    """A session start or a prompt: an ended session becomes active again."""
     ends: bool = False
     """The agent's session ended."""
 
