@@ -419,3 +419,30 @@ def test_the_warning_offers_to_resume_the_other_branchs_ended_session(
     assert "Recommendation (resume)" in context
     assert f"with: claude --resume {SESSION}" in context
     assert "branch 'feature'" in context
+
+
+def test_a_resume_is_warned_once_at_its_start_and_again_from_the_second_prompt(
+    tmp_path: Path, repo: Path
+) -> None:
+    """Start and first prompt of one run reach the same model request: warn there once."""
+    hook = Hook(tmp_path, repo)
+    hook.run("SessionStart", source="startup")
+    hook.run("UserPromptSubmit", prompt="add the parser")
+    hook.run("SessionEnd", reason="other")
+    switch(repo, "feature", create=True)
+
+    start = _output(hook.run("SessionStart", source="resume"))
+    assert "now on branch 'feature'" in start["hookSpecificOutput"]["additionalContext"]
+    hook.grow_transcript({"type": "user", "message": "first"})
+    assert hook.run("UserPromptSubmit", prompt="what changed?").stdout == b""
+    hook.grow_transcript({"type": "user", "message": "second"})
+    again = _output(hook.run("UserPromptSubmit", prompt="go on"))
+    assert "now on branch 'feature'" in again["hookSpecificOutput"]["additionalContext"]
+    # Block mode refuses the first prompt of a run all the same.
+    hook.run("SessionEnd", reason="other")
+    hook.run("SessionStart", source="resume")
+    hook.grow_transcript({"type": "user", "message": "third"})
+    blocked = _output(
+        hook.run("UserPromptSubmit", prompt="commit it", env={"SIDECAR_HOOK_MODE": "block"})
+    )
+    assert blocked["decision"] == "block"

@@ -281,6 +281,7 @@ def _record(
         # A prompt reopens too: an agent may run the prompt hook before (or beside) its
         # start hook on a resume (Copilot CLI does), and the prompt must see the live session.
         reopens=hook.step in (Step.START, Step.PROMPT),
+        is_start=hook.step is Step.START,
         ends=hook.step is Step.END,
     )
     outcome = record_agent_call(store, call, mode=mode)

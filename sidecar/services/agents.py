@@ -50,6 +50,8 @@ from sidecar.services.repositories import settle_repository
 from sidecar.services.sessions import SessionService, Writer
 from sidecar.store import Store, UnknownSession
 
+#: Cache key: the drift (by key) the agent was warned about when this run of it started.
+WARNED_AT_START = "agent:warned-at-start"
 #: Tag on sessions an agent's hook records (transcript imports leave them to the hook).
 HOOK_TAG = "hook"
 
@@ -76,6 +78,8 @@ class AgentCall:
     sight only: it may read a file)."""
     reopens: bool = False
     """A session start or a prompt: an ended session becomes active again."""
+    is_start: bool = False
+    """The agent's session (re)starts: a new run of the agent."""
     ends: bool = False
     """The agent's session ended."""
 
@@ -173,6 +177,35 @@ def _resume_target(store: Store, rec: Recommendation) -> Session | None:
     return None
 
 
+def _once_per_run(
+    store: Store,
+    call: AgentCall,
+    session: Session,
+    current: Boundary,
+    warning: Recommendation | None,
+    mode: str,
+) -> Recommendation | None:
+    """The warning, unless the start of this same run already gave it to the model.
+
+    A resume fires the start hook and then the first prompt's hook; both reach
+    the model's first request, so the same text twice is noise. Every later
+    prompt is warned again while the drift lasts; block mode always refuses.
+    """
+    if call.is_start:
+        key = _drift_key(session, current) if warning is not None else None
+        store.state.cache_put(session.id, WARNED_AT_START, key)
+        return warning
+    if call.prompt is None:
+        return warning
+    given = store.state.cache_get(session.id, WARNED_AT_START)
+    if given is None:
+        return warning
+    store.state.cache_put(session.id, WARNED_AT_START, None)
+    if warning is not None and mode != "block" and given == _drift_key(session, current):
+        return None
+    return warning
+
+
 def _has_default_name(session: Session) -> bool:
     """True while the session has no prompt yet and still the name it got by default."""
     default = default_session_name(session.boundary.branch, session.created_at)
@@ -222,6 +255,7 @@ def record_agent_call(
         if warning_for(rec):
             warning = rec
             target = _resume_target(store, rec)
+    warning = _once_per_run(store, call, session, current, warning, mode)
     blocked = warning is not None and mode == "block" and call.prompt is not None
     events = call.events(blocked)
     if warning is not None:
