@@ -207,3 +207,30 @@ def test_a_missing_path_is_a_clear_error(home: Path, tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("tool", "folder"),
+    [
+        ("codex", CODEX),
+        ("amplifier", AMPLIFIER),
+        ("gemini", FIXTURES / "gemini" / ".gemini"),
+        ("copilot", FIXTURES / "copilot"),
+        ("aider", FIXTURES / "aider" / "app"),
+        ("continue", FIXTURES / "continue" / ".continue"),
+        ("cline", FIXTURES / "cline" / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev"),
+        (
+            "roo-code",
+            FIXTURES / "cline" / "Code" / "User" / "globalStorage" / "rooveterinaryinc.roo-cline",
+        ),
+        ("copilot-chat", FIXTURES / "copilot-chat" / "Code" / "User"),
+    ],
+)
+def test_every_tool_imports_a_folder_named_on_the_command_line(
+    home: Path, tool: str, folder: Path
+) -> None:
+    """PATH may be the tool's home or a project folder, for every tool the registry holds."""
+    assert folder.is_dir(), folder
+    first = run_import(tool, str(folder))
+    assert first["eventsAdded"] > 0, first
+    assert run_import(tool, str(folder))["eventsAdded"] == 0

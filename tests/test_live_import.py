@@ -17,7 +17,8 @@ import pytest
 
 from sidecar.importers.amplifier import project_slug as amplifier_slug
 from sidecar.importers.claude_code import project_slug as claude_slug
-from sidecar.services.live import LiveImport, lease_name, unit_for, watch_roots
+from sidecar.importers.registry import PROVIDERS
+from sidecar.services.live import LiveImport, lease_name, units_for, watch_roots
 from sidecar.services.sessions import SessionService, Writer
 from sidecar.store import Store
 from tests.gitrepo import isolate_git_config, make_repo
@@ -35,8 +36,9 @@ AMP_SESSION = (
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Path, Store]]:
     """(home, repo, store)."""
-    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
-    monkeypatch.delenv("CODEX_HOME", raising=False)
+    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_CLI_HOME", "COPILOT_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     home = isolate_git_config(monkeypatch, tmp_path / "home")
     repo = make_repo(tmp_path)
     with Store.open(tmp_path / "sessions.db") as store:
@@ -134,13 +136,14 @@ def test_a_large_transcript_is_imported_in_slices(env: tuple[Path, Path, Store])
 
 
 def test_codex_rollouts_of_other_folders_are_ignored(
-    env: tuple[Path, Path, Store], tmp_path: Path
+    env: tuple[Path, Path, Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     home, repo, store = env
     codex_home = tmp_path / "codex"
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
     day = codex_home / "sessions" / "2025" / "09" / "14"
     day.mkdir(parents=True)
-    live = _live(store, repo, home, codex_home=codex_home, providers=("codex",))
+    live = _live(store, repo, home, providers=("codex",))
     (root,) = live.roots
     other = day / "rollout-2025-09-14T09-00-00-other.jsonl"
     shutil.copy(CODEX_MAIN, other)  # /home/u/api
@@ -167,13 +170,18 @@ def test_existing_amplifier_sessions_are_found(env: tuple[Path, Path, Store]) ->
     (session,) = store.sessions.list(limit=10).items
     assert session.boundary.provider == "amplifier" and session.event_count > 0
     # A change inside a session folder maps to the session folder.
-    assert unit_for(root, target / "transcript.jsonl") == target
-    assert unit_for(root, target / "other.txt") is None
+    assert units_for(root, target / "transcript.jsonl") == [target]
+    assert units_for(root, target / "other.txt") == []
 
 
 def test_roots_and_lease_names(env: tuple[Path, Path, Store]) -> None:
     home, repo, _ = env
     roots = watch_roots(repo, home=home)
-    assert {r.provider for r in roots} == {"claude-code", "codex", "amplifier"}
-    assert all(not r.path.exists() for r in roots)  # watched before they exist
+    # Every tool is watched but Aider, whose history lies inside the worktree (the server
+    # watches that once; a second recursive watch would double every inotify watch).
+    assert {r.provider for r in roots} == set(PROVIDERS) - {"aider"}
+    assert not any(r.path == repo or repo.is_relative_to(r.path) for r in roots)
+    # The tools' folders are watched before they exist.
+    existing = [r.path for r in roots if r.path.is_relative_to(home) and r.path.exists()]
+    assert existing == [], f"roots that should not exist yet: {existing}"
     assert lease_name("repo-a") != lease_name("repo-b")

@@ -93,7 +93,7 @@ def test_a_session_named_after_its_first_prompt_is_named_without_the_secret(
         "prompt": f"export TOKEN={secret} and deploy",
     }).encode()  # fmt: skip
     with Store.open(db) as store:
-        hook.run(raw, store=store)
+        hook.run("claude-code", raw, store=store)
         sessions = store.sessions.list(limit=10).items
         assert sessions and all(secret not in s.name for s in sessions)
         store.events.index_pending()

@@ -95,7 +95,7 @@ def test_recall_through_the_claude_code_hook(
         for i, (secret, context) in enumerate(SECRETS.values()):
             raw = {"hook_event_name": "UserPromptSubmit", "session_id": f"s{i}",
                    "cwd": str(repo), "prompt": context.format(s=secret)}  # fmt: skip
-            hook.run(json.dumps(raw).encode(), store=store)
+            hook.run("claude-code", json.dumps(raw).encode(), store=store)
         store.events.index_pending()
     stored = _on_disk(db)
     leaked = [kind for kind, (secret, _) in SECRETS.items() if secret.encode() in stored]

@@ -1,12 +1,13 @@
 """`session-sidecar import <tool> [PATH]`: other tools' history into the store.
 
-Tools: claude-code, codex, amplifier, gemini, copilot, opencode (one command
-each, from :data:`sidecar.importers.registry.IMPORTERS`).
+Tools: one command each, from :data:`sidecar.importers.registry.IMPORTERS`
+(Claude Code, Codex CLI, Amplifier, Gemini CLI, Copilot CLI, opencode, Aider,
+Continue, Cline, Roo Code, Cursor, Copilot Chat in VS Code, Zed).
 
 Without PATH, the sessions of the current folder's project are imported
 (``--all``: every project the tool knows). PATH may be one session file (an
-Amplifier session folder), a project folder, or the tool's home (opencode:
-its database file). Importing is
+Amplifier session folder), a project folder, or the tool's home (opencode,
+Cursor, Zed: their database file). Importing is
 idempotent and incremental: running it again adds only new lines.
 
 The work is the core's import pipeline (:mod:`sidecar.services.imports`), the
@@ -25,8 +26,7 @@ from sidecar.cli.context import DbOption, FolderOption, JsonOption, one_shot_ses
 from sidecar.cli.output import CliError
 
 app = typer.Typer(
-    help="Import session history of Claude Code, Codex CLI, Amplifier, Gemini CLI, "
-    "GitHub Copilot CLI or opencode (idempotent, incremental).",
+    help="Import other agents' session history (idempotent, incremental).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -44,74 +44,6 @@ AllOption = Annotated[
 ]
 
 
-def _claude_paths(path: Path) -> list[Path]:
-    from sidecar.importers import discover_claude_code
-    from sidecar.importers.claude_code import is_project_folder, project_files
-
-    if (path / "projects").is_dir():  # a Claude config folder (~/.claude)
-        return list(discover_claude_code(root=path / "projects"))
-    if is_project_folder(path):  # one project folder (perhaps only <id>/subagents/)
-        return list(project_files(path))
-    return list(discover_claude_code(root=path, env={}))  # a projects folder
-
-
-def _codex_paths(path: Path) -> list[Path]:
-    from sidecar.importers import discover_codex
-
-    if (path / "sessions").is_dir() or (path / "archived_sessions").is_dir():
-        return list(discover_codex(path))
-    return sorted(path.rglob("rollout-*.jsonl"), key=lambda p: p.name)
-
-
-def _amplifier_paths(path: Path) -> list[Path]:
-    from sidecar.importers import discover_amplifier
-
-    if (path / "transcript.jsonl").is_file() or (path / "metadata.json").is_file():
-        return [path]
-    if (path / "projects").is_dir():  # ~/.amplifier
-        return list(discover_amplifier(root=path / "projects"))
-    if (path / "sessions").is_dir():  # one project folder
-        return [p for p in discover_amplifier(root=path.parent) if path in p.parents]
-    return list(discover_amplifier(root=path))
-
-
-def _gemini_paths(path: Path) -> list[Path]:
-    from sidecar.importers.gemini import discover_gemini
-
-    if (path / "tmp").is_dir():  # ~/.gemini
-        return list(discover_gemini(root=path))
-    found = list(path.rglob("session-*.json")) + list(path.rglob("session-*.jsonl"))
-    subagents = [p for p in path.rglob("*.jsonl") if p.parent.parent.name == "chats"]
-    return sorted(found, key=lambda p: p.name) + sorted(subagents)
-
-
-def _copilot_paths(path: Path) -> list[Path]:
-    from sidecar.importers.copilot import discover_copilot
-
-    if (path / "events.jsonl").is_file():  # one session folder
-        return [path / "events.jsonl"]
-    if (path / "session-state").is_dir():  # ~/.copilot
-        return list(discover_copilot(root=path))
-    return sorted(path.glob("*/events.jsonl"))  # the session-state folder
-
-
-def _opencode_paths(path: Path) -> list[Path]:
-    from sidecar.importers.opencode import discover_opencode
-
-    database = path / "opencode.db" if path.is_dir() else path
-    return list(discover_opencode(root=database))
-
-
-_FROM_PATH = {
-    "claude-code": _claude_paths,
-    "codex": _codex_paths,
-    "amplifier": _amplifier_paths,
-    "gemini": _gemini_paths,
-    "copilot": _copilot_paths,
-    "opencode": _opencode_paths,
-}
-
-
 def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool) -> list[Path]:
     """The files (Amplifier: folders) to import for the command's arguments."""
     from sidecar.services.imports import project_paths
@@ -119,11 +51,9 @@ def paths_for(provider: str, path: Path | None, folder: Path | None, every: bool
     if path is not None:
         if not path.exists():
             raise CliError(f"{path} does not exist; pass a session file, a folder, or nothing")
-        if provider == "opencode":
-            return _opencode_paths(path)
-        if path.is_file():
-            return [path]
-        return _FROM_PATH[provider](path)
+        from sidecar.importers.registry import importer
+
+        return importer(provider).from_path(path)
     if every:
         return project_paths(provider, None)
     if folder is not None and not folder.is_dir():

@@ -1,12 +1,21 @@
 """Live ingestion: a workspace's agent session files, imported as the tools write them.
 
-:class:`LiveImport` knows where one workspace folder's sessions of Claude
-Code (``<claude home>/projects/<slug>/``), Codex CLI (``$CODEX_HOME/sessions/``,
-rollouts whose working folder is the workspace) and Amplifier
-(``~/.amplifier/projects/<slug>/sessions/``) are written (:func:`watch_roots`),
-which of their files changed (:meth:`LiveImport.mark`), and imports them in
-slices (:meth:`LiveImport.run`) through the import pipeline, so a huge
-transcript never holds the owner thread for long.
+:class:`LiveImport` knows where one workspace folder's sessions of every tool
+in :data:`sidecar.importers.registry.IMPORTERS` are written
+(:func:`watch_roots`, from each importer's :class:`LiveWatch`), which units
+a change there touches (:meth:`LiveImport.mark`), and imports them in slices
+(:meth:`LiveImport.run`) through the import pipeline, so a huge transcript
+never holds the owner thread for long.
+
+Some tools keep a folder per project (Claude Code, Amplifier); the others
+write every project's sessions under one root (Codex, Gemini CLI, Copilot
+CLI) or into one database (opencode). A unit under a shared root is imported
+once its session's folder, read the way the batch importer reads it
+(``LiveWatch.folder``: Codex's :func:`~sidecar.importers.codex.rollout_cwd`,
+Gemini's project root, Copilot's ``session.start`` cwd), is one of the
+workspace's; opencode's units are the database's sessions whose
+``directory`` is. A file that names no folder yet is looked at again when it
+changes.
 
 The door owns the watching and the timing: it watches the roots, marks what
 changed, and calls :meth:`run` after a short quiet period, again while it
@@ -19,22 +28,17 @@ Owner thread only.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecar.importers.amplifier import project_slug as amplifier_slug
-from sidecar.importers.claude_code import (
-    claude_home as default_claude_home,
-    project_slug as claude_slug,
-)
-from sidecar.importers.codex import codex_home as default_codex_home
+from sidecar.importers.registry import LiveWatch, importer
 from sidecar.services.imports import (
     PROVIDERS,
     BoundaryResolver,
     ImportReport,
+    discover,
     import_one,
     project_folders,
 )
@@ -53,83 +57,53 @@ def lease_name(repository: str) -> str:
 
 @dataclass(frozen=True)
 class WatchRoot:
-    """One folder to watch for one tool; ``cwds`` filter Codex rollouts by working folder."""
+    """One folder to watch, with its subfolders, for one tool and one workspace.
+
+    ``cwds`` are the workspace's project folders (the folder and its worktree
+    root): the sessions that ran in one of them are the workspace's.
+    """
 
     provider: str
     path: Path
-    cwds: frozenset[str] = frozenset()
+    cwds: tuple[str, ...]
+
+    @property
+    def live(self) -> LiveWatch:
+        """The tool's live-import declaration."""
+        return importer(self.provider).live
 
 
 def watch_roots(
-    folder: Path,
-    *,
-    home: Path | None = None,
-    claude_home: Path | None = None,
-    codex_home: Path | None = None,
-    providers: Iterable[str] = PROVIDERS,
+    folder: Path, *, home: Path | None = None, providers: Iterable[str] = PROVIDERS
 ) -> list[WatchRoot]:
     """The folders to watch for ``folder``'s project (they need not exist yet)."""
-    cwds = project_folders(folder)
-    wanted = set(providers)
-    roots: list[WatchRoot] = []
-    if "claude-code" in wanted:
-        base = claude_home or default_claude_home(home=home)
-        roots.extend(WatchRoot("claude-code", base / "projects" / claude_slug(c)) for c in cwds)
-    if "codex" in wanted:
-        base = codex_home or default_codex_home(home)
-        roots.append(WatchRoot("codex", base / "sessions", frozenset(cwds)))
-    if "amplifier" in wanted:
-        base = (home or Path.home()) / ".amplifier" / "projects"
-        roots.extend(WatchRoot("amplifier", base / amplifier_slug(c) / "sessions") for c in cwds)
-    return roots
+    cwds = tuple(project_folders(folder))
+    return [
+        WatchRoot(provider, path, cwds)
+        for provider in providers
+        for path in importer(provider).live.roots(home, cwds)
+    ]
 
 
-def codex_cwd(path: Path) -> str | None:
-    """The working folder in a rollout's first line; None if not written yet, "" if none."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(1024 * 1024)
-    except OSError:
-        return None
-    if not first.endswith(b"\n"):
-        return None
-    try:
-        data = json.loads(first)
-    except ValueError:
-        return ""
-    payload = data.get("payload") if isinstance(data, dict) else None
-    cwd = payload.get("cwd") if isinstance(payload, dict) else None
-    return cwd if isinstance(cwd, str) else ""
-
-
-def unit_for(root: WatchRoot, path: Path) -> Path | None:
-    """The file (Amplifier: session folder) to import for a change at ``path``."""
+def units_for(root: WatchRoot, path: Path) -> list[Path]:
+    """The units (files, session folders, database sessions) to import for a change at ``path``."""
     try:
         relative = path.relative_to(root.path)
     except ValueError:
-        return None
-    if not relative.parts:
-        return None
-    if root.provider == "amplifier":
-        session = root.path / relative.parts[0]
-        if len(relative.parts) == 1 or relative.name in ("transcript.jsonl", "metadata.json"):
-            return session
-        return None
-    if path.suffix != ".jsonl":
-        return None
-    if root.provider == "codex" and not path.name.startswith("rollout-"):
-        return None
-    return path
-
-
-def existing_units(root: WatchRoot) -> list[Path]:
-    """The units already in a root (imported when watching begins)."""
-    if not root.path.is_dir():
         return []
-    if root.provider == "amplifier":
-        return sorted(p for p in root.path.iterdir() if p.is_dir())
-    pattern = "rollout-*.jsonl" if root.provider == "codex" else "*.jsonl"
-    return sorted(root.path.rglob(pattern))
+    if not relative.parts:
+        return []
+    return root.live.units(root.path, path, root.cwds)
+
+
+def existing_units(root: WatchRoot, *, home: Path | None = None) -> list[Path]:
+    """The workspace's units already in a root (imported when watching begins), parents first."""
+    found: dict[Path, None] = {}
+    for cwd in root.cwds:
+        for unit in discover(root.provider, home=home, cwd=cwd):
+            if unit.is_relative_to(root.path):
+                found.setdefault(unit, None)
+    return list(found)
 
 
 class LiveImport:
@@ -141,30 +115,42 @@ class LiveImport:
         folder: Path,
         *,
         home: Path | None = None,
-        claude_home: Path | None = None,
-        codex_home: Path | None = None,
         providers: Iterable[str] = PROVIDERS,
     ) -> None:
         self.sessions = sessions
         self.folder = folder
-        self.roots = watch_roots(
-            folder, home=home, claude_home=claude_home, codex_home=codex_home, providers=providers
-        )
+        self.home = home
+        self.roots = watch_roots(folder, home=home, providers=providers)
+        self._cwds = frozenset(project_folders(folder))
         self._resolver = BoundaryResolver(sessions.store)
         self._dirty: dict[Path, str] = {}
-        self._codex_cwd: dict[Path, bool] = {}
+        self._belongs: dict[Path, bool] = {}
+        self._seen: dict[Path, tuple[int, int, int]] = {}
         self.imports = 0
         """Slices that added events (for tests and diagnostics)."""
 
     def mark_existing(self, root: WatchRoot) -> None:
         """Queue every unit a root holds now (when it is first watched, or appears)."""
-        for path in existing_units(root):
-            self.mark(root, path)
+        for unit in existing_units(root, home=self.home):
+            self._dirty[unit] = root.provider
 
     def mark(self, root: WatchRoot, path: Path) -> None:
-        """Queue the unit ``path`` belongs to."""
-        unit = unit_for(root, path)
-        if unit is not None:
+        """Queue the units a change at ``path`` touches.
+
+        A change that left the file as it was is dropped: reading opencode's
+        database read-only still closes its ``-wal`` file as written, and each
+        import would otherwise report itself as the next change.
+        """
+        try:
+            stat = path.stat()
+        except OSError:
+            pass
+        else:
+            state = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if self._seen.get(path) == state:
+                return
+            self._seen[path] = state
+        for unit in units_for(root, path):
             self._dirty[unit] = root.provider
 
     @property
@@ -177,9 +163,9 @@ class LiveImport:
         batch, self._dirty = self._dirty, {}
         total = ImportReport()
         for unit, provider in batch.items():
-            if provider == "codex" and not self._codex_matches(unit):
-                continue  # another project's rollout, or its first line is not written yet
             try:
+                if not self._workspace_unit(provider, unit):
+                    continue  # another project's session, or it names no folder yet
                 report = import_one(
                     self.sessions, provider, unit, self._resolver, max_chunks=SLICE_CHUNKS
                 )
@@ -197,14 +183,23 @@ class LiveImport:
             total.add(report)
         return total, bool(self._dirty)
 
-    def _codex_matches(self, path: Path) -> bool:
-        known = self._codex_cwd.get(path)
+    def _workspace_unit(self, provider: str, unit: Path) -> bool:
+        """Whether a unit under a shared root is a session of this workspace.
+
+        Decided once its file names a folder (a session does not change
+        folders); until then it is asked again on every change.
+        """
+        folder_of = importer(provider).live.folder
+        if folder_of is None:
+            return True  # the root is the project's own, or its units are chosen by folder
+        known = self._belongs.get(unit)
         if known is not None:
             return known
-        cwd = codex_cwd(path)
+        try:
+            cwd = folder_of(unit)
+        except OSError:
+            return False
         if cwd is None:
             return False
-        root = next((r for r in self.roots if r.provider == "codex"), None)
-        matches = root is not None and cwd in root.cwds
-        self._codex_cwd[path] = matches
-        return matches
+        self._belongs[unit] = belongs = cwd in self._cwds
+        return belongs

@@ -1,5 +1,5 @@
-"""Live import: the workspace's Claude Code, Codex and Amplifier sessions, imported as the
-tools write them (setting ``liveImport``, on by default).
+"""Live import: the workspace's agent sessions (every tool of the importer registry that
+declares a live watch), imported as the tools write them (setting ``liveImport``, on by default).
 
 One process per repository imports: the feature takes the store's named lease
 for the repository (:func:`sidecar.services.live.lease_name`) before it
