@@ -25,6 +25,7 @@ MAIN_ID = "11111111-1111-4111-8111-111111111111"
 MAIN = CLAUDE / "projects" / "-home-u-app" / f"{MAIN_ID}.jsonl"
 CODEX = FIXTURES / "codex"
 AMPLIFIER = FIXTURES / "amplifier"
+STORAGE = FIXTURES / "cline" / "Code" / "User" / "globalStorage"
 
 #: `session-sidecar import ...` registered the way sidecar/cli/main.py registers commands.
 IMPORT_CLI = [
@@ -218,11 +219,8 @@ def test_a_missing_path_is_a_clear_error(home: Path, tmp_path: Path) -> None:
         ("copilot", FIXTURES / "copilot"),
         ("aider", FIXTURES / "aider" / "app"),
         ("continue", FIXTURES / "continue" / ".continue"),
-        ("cline", FIXTURES / "cline" / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev"),
-        (
-            "roo-code",
-            FIXTURES / "cline" / "Code" / "User" / "globalStorage" / "rooveterinaryinc.roo-cline",
-        ),
+        ("cline", STORAGE / "saoudrizwan.claude-dev"),
+        ("roo-code", STORAGE / "rooveterinaryinc.roo-cline"),
         ("copilot-chat", FIXTURES / "copilot-chat" / "Code" / "User"),
     ],
 )

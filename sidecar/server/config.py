@@ -50,7 +50,8 @@ class Settings(Model):
     )
     live_import: bool = Field(
         default=True,
-        description="Import the workspace's agent sessions live (every tool of the importer registry but Aider).",
+        description="Import the workspace's agent sessions live (every tool of the importer "
+        "registry but Aider).",
     )
     max_payload_bytes: int = Field(
         default=DEFAULT_MAX_PAYLOAD_BYTES,
