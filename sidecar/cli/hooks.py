@@ -172,7 +172,8 @@ def _report(result: dict[str, Any], json_output: bool, done: str, nothing: str) 
         print_json(result)
         return
     if result["changed"]:
-        print(f"{done} {result['changed']} hook entries in {result['path']}")
+        entries = "hook entry" if result["changed"] == 1 else "hook entries"
+        print(f"{done} {result['changed']} {entries} in {result['path']}")
         if result["backup"]:
             print(f"backup: {result['backup']}")
     else:
