@@ -27,7 +27,11 @@ Mapping of ``{timestamp, type, payload}`` lines:
 - Rollouts written before the ``{type, payload}`` envelope (a bare meta first
   line, bare response items) are read too.
 
-Source ids are ``@<byte offset>``: rollouts are append-only.
+Source ids are ``@<byte offset>`` (rollouts are append-only), but for tool
+calls and results with a ``call_id``: ``cx:<call_id>:call`` /
+``cx:<call_id>:result``, the ids the Codex hook records the same call under
+(its ``tool_use_id`` is the rollout's ``call_id``), so a session the hook
+recorded and its rollout hold each call once.
 """
 
 from __future__ import annotations
@@ -255,16 +259,25 @@ def _response_event(
     if item_type in ("function_call", "custom_tool_call"):
         raw = item.get("arguments") if item_type == "function_call" else item.get("input")
         payload = tool_call_payload(item.get("name"), _maybe_json(raw), item.get("call_id"))
+        source_id = _tool_source_id(item, "call", source_id)
         return ImportedEvent(EventKind.TOOL_CALL, Actor.AGENT, when, payload, source_id)
     if item_type in ("function_call_output", "custom_tool_call_output"):
         output, failed, exit_code = _unwrap_output(item.get("output"))
         payload = tool_result_payload(
             item.get("call_id"), output, isError=failed, exitCode=exit_code
         )
+        source_id = _tool_source_id(item, "result", source_id)
         return ImportedEvent(EventKind.TOOL_RESULT, Actor.AGENT, when, payload, source_id)
     if item_type == "local_shell_call":
         return ImportedEvent(EventKind.COMMAND, Actor.AGENT, when, _shell_payload(item), source_id)
     return None
+
+
+def _tool_source_id(item: dict[str, Any], phase: str, fallback: str) -> str:
+    """``cx:<call_id>:<phase>``, the Codex hook's id for the same call; ``fallback``
+    (the line's offset) for an item without a call id."""
+    call_id = item.get("call_id")
+    return f"cx:{call_id}:{phase}" if isinstance(call_id, str) and call_id else fallback
 
 
 def _unwrap_output(output: Any) -> tuple[Any, bool | None, int | None]:

@@ -20,12 +20,21 @@ Messages are kept by id: every event's source id derives from its message id
 checkpoint, adds nothing. A rewind cannot take back what was imported; it is
 counted in ``ignored``.
 
+A checkpoint is no record of when its messages happened: Gemini CLI 0.61
+writes one on every resume, and when the resume goes on in the same file it
+stamps every message with the resume's time (a tool call keeps its own
+``timestamp``). Messages read from a checkpoint therefore carry no time of
+their own (the loader gives them the previous event's), so a message first
+read there (the import began after its own line, or a hook merge left it
+out) sorts where it happened, never after the turns that followed it.
+
 Mapping: ``user`` -> ``prompt`` (``displayContent`` when present: what the
 person typed, before file contents were inlined); user text Gemini CLI
 ignores on resume (slash commands, ``<hook_context>``, ``<session_context>``)
--> ``note``; ``gemini`` -> ``response`` plus a ``tool_call`` per tool call and
-a ``tool_result`` once it has a result; ``info`` / ``warning`` / ``error`` ->
-``note``.
+-> ``note``, also a ``<hook_context>`` part a BeforeAgent hook added after
+the typed text (``<id>:hook``); ``gemini`` -> ``response`` plus a
+``tool_call`` per tool call and a ``tool_result`` once it has a result;
+``info`` / ``warning`` / ``error`` -> ``note``.
 
 Where the project is: ``<project>/.project_root`` (written by Gemini CLI's
 project registry), else ``~/.gemini/projects.json``, else the session's first
@@ -134,13 +143,18 @@ class _Messages:
             self.seen.add(event.source_id)
             self.session.events.append(event)
 
-    def message(self, record: dict[str, Any]) -> bool:
-        """Add one message's events; False when the record is not a message."""
+    def message(self, record: dict[str, Any], *, checkpoint: bool = False) -> bool:
+        """Add one message's events; False when the record is not a message.
+
+        ``checkpoint``: the record is a copy in ``$set.messages``, whose timestamp
+        is the checkpoint's, so its events get no time.
+        """
         msg_id = record.get("id")
         if not isinstance(msg_id, str) or not msg_id:
             return False
-        when = parse_time(record.get("timestamp"))
-        self.session.note_time(when)
+        stamped = parse_time(record.get("timestamp"))
+        self.session.note_time(stamped)
+        when = None if checkpoint else stamped
         kind = record.get("type")
         if kind == "user":
             self._user(record, msg_id, when)
@@ -156,9 +170,16 @@ class _Messages:
         return True
 
     def _user(self, record: dict[str, Any], msg_id: str, when: Any) -> None:
-        text = _text(record.get("displayContent")) or _text(record.get("content"))
-        if not text:
-            return
+        typed, context = _split_hook_context(record.get("content"))
+        text = _text(record.get("displayContent")) or typed
+        if text:
+            self._typed(text, msg_id, when)
+        if context:
+            subtype, inner = system_note(context.strip()) or ("hook", context)
+            payload = clipped_text_payload(inner) | {"subtype": subtype}
+            self.add(ImportedEvent(EventKind.NOTE, Actor.SYSTEM, when, payload, f"{msg_id}:hook"))
+
+    def _typed(self, text: str, msg_id: str, when: Any) -> None:
         stripped = text.strip()
         generated = system_note(stripped)
         if generated is None and stripped.startswith(_IGNORED_PREFIXES):
@@ -211,6 +232,24 @@ def _text(content: Any) -> str:
     parts = content if isinstance(content, list) else [content]
     texts = [p if isinstance(p, str) else p.get("text") for p in parts if isinstance(p, str | dict)]
     return "".join(t for t in texts if isinstance(t, str))
+
+
+def _split_hook_context(content: Any) -> tuple[str, str]:
+    """The typed text of a user message and the ``<hook_context>`` parts after it.
+
+    A BeforeAgent hook's context is a part of its own in the user's message
+    (``[{"text": "<prompt>"}, {"text": "<hook_context>...</hook_context>"}]``):
+    it is not what the person typed. A message that starts with it stays whole
+    (it becomes a note as a whole).
+    """
+    parts = content if isinstance(content, list) else [content]
+    texts = [_text(part) for part in parts]
+    first = next((i for i, t in enumerate(texts) if t), None)
+    context = [
+        i for i, t in enumerate(texts) if i != first and t.lstrip().startswith("<hook_context>")
+    ]
+    typed = "".join(t for i, t in enumerate(texts) if i not in context)
+    return typed, "\n".join(texts[i] for i in context)
 
 
 def _tool_output(result: Any) -> str:
@@ -272,7 +311,7 @@ def parse_gemini(
             history = update.get("messages")
             for record in history if isinstance(history, list) else []:
                 if isinstance(record, dict):
-                    messages.message(record)
+                    messages.message(record, checkpoint=True)
         elif not messages.message(data):
             if isinstance(data.get("sessionId"), str):
                 _apply_metadata(data, session, roots)

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -519,11 +519,18 @@ def _create(
 
 
 def _reflog_branch(cwd: str, when: datetime) -> str | None:
-    """The branch the repository at ``cwd`` was on at ``when``, from its reflog."""
+    """The branch the repository at ``cwd`` was on when a session began at ``when``.
+
+    Reflog times are whole seconds, so a move in the same second as the
+    session's start is taken as after it: a CLI stamps its start once it is up,
+    a second or more after the command that launched it, while a switch right
+    after a short headless run can fall in that same second.
+    """
     from sidecar.git.reflog import branch_at_time
 
+    before_that_second = when.replace(microsecond=0) - timedelta(microseconds=1)
     try:
-        return branch_at_time(cwd, when)
+        return branch_at_time(cwd, before_that_second)
     except (GitError, OSError):
         return None
 

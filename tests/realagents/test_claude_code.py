@@ -9,11 +9,18 @@ requests the mock logged, nothing less.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.realagents import api_anthropic
+from tests.realagents.imported import (
+    added_after_uninstall,
+    check_merge,
+    imported_alone,
+    tool_pairs,
+)
 from tests.realagents.mockmodel import ModelMock
 from tests.realagents.sandbox import Sandbox, agent_binary
 
@@ -23,6 +30,7 @@ PROVIDER = "claude-code"
 MARKER = "[Session Sidecar]"
 FIRST_PROMPT = "RUN: ls"
 SECOND_PROMPT = "What changed?"
+THIRD_PROMPT = "And now?"
 #: Another tool's hook, which install and uninstall must leave as it is.
 OTHER_HOOK = {"type": "command", "command": "echo other-tool", "timeout": 5}
 
@@ -109,9 +117,10 @@ def test_resume_after_switch_warns_the_model_and_records_once(
     assert second["session_id"] == ref
     assert anthropic.received("now on branch 'feature'", since=mark), sandbox.hook_log()
     assert anthropic.received("began on branch 'main'", since=mark)
-    # Both doors reach the model: the resume's SessionStart and the prompt's UserPromptSubmit.
-    for event in ("SessionStart", "UserPromptSubmit"):
-        assert anthropic.received(f"{event} hook additional context: {MARKER}", since=mark)
+    # A resumed run is warned once: the resume's SessionStart reaches the same request as
+    # the first prompt, so UserPromptSubmit adds nothing more.
+    assert anthropic.received(f"SessionStart hook additional context: {MARKER}", since=mark)
+    assert not anthropic.received(f"UserPromptSubmit hook additional context: {MARKER}", mark)
     assert "error" not in sandbox.hook_log()
 
     [session] = sandbox.sessions(PROVIDER)
@@ -127,6 +136,27 @@ def test_resume_after_switch_warns_the_model_and_records_once(
     assert "feature" in json.dumps(drift)
     starts = [p for p in events_of(sandbox, ref, "note") if p.get("hook") == "SessionStart"]
     assert [p.get("source") for p in starts] == ["startup", "resume"]
+    # Claude Code's own transcript of the same runs merges into the hook's session.
+    merged = check_merge(sandbox, PROVIDER, ref)
+    # A turn after `hooks uninstall` is only in the transcript: the import adds it.
+    sandbox.sidecar("hooks", "uninstall", PROVIDER)
+    third = claude(sandbox, anthropic, THIRD_PROMPT, resume=ref)
+    added = added_after_uninstall(sandbox, PROVIDER, merged)
+    assert added == [("prompt", THIRD_PROMPT), ("response", third["result"])]
+
+
+def test_import_alone_finds_the_whole_session(sandbox: Sandbox, anthropic: ModelMock) -> None:
+    began = datetime.now(UTC)
+    first = claude(sandbox, anthropic, FIRST_PROMPT)
+    ref = first["session_id"]
+    sandbox.switch("feature", create=True)
+    second = claude(sandbox, anthropic, SECOND_PROMPT, resume=ref)
+
+    stored = imported_alone(sandbox, PROVIDER, ref, began)
+    assert stored.texts("prompt") == [FIRST_PROMPT, SECOND_PROMPT]
+    assert stored.texts("response") == [first["result"], second["result"]]
+    [(name, tool_input, output)] = tool_pairs(stored)
+    assert name == "Bash" and tool_input["command"] == "ls" and "README.md" in output
 
 
 def test_new_session_is_titled_with_its_branch(sandbox: Sandbox, anthropic: ModelMock) -> None:

@@ -14,12 +14,19 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.realagents import api_openai_responses
+from tests.realagents.imported import (
+    added_after_uninstall,
+    check_merge,
+    imported_alone,
+    tool_pairs,
+)
 from tests.realagents.mockmodel import ModelMock
 from tests.realagents.sandbox import Sandbox, agent_binary
 
@@ -27,6 +34,7 @@ PROVIDER = "codex"
 MARKER = "[Session Sidecar]"
 FIRST_PROMPT = "RUN: ls"
 SECOND_PROMPT = "What changed?"
+THIRD_PROMPT = "And now?"
 #: The hook events ``hooks install codex`` writes.
 OUR_EVENTS = {
     "SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "SubagentStart",
@@ -177,6 +185,30 @@ def test_resume_after_switch_warns_the_model_and_records_once(
     assert [p.get("source") for p in starts] == ["startup", "resume"]
     ends = [p for p in events_of(sandbox, ref, "note") if p.get("hook") == "SessionEnd"]
     assert len(ends) == 2
+    # Codex's own rollout of the same runs merges into the hook's session.
+    merged = check_merge(sandbox, PROVIDER, ref)
+    # A turn after `hooks uninstall` is only in the rollout: the import adds it.
+    sandbox.sidecar("hooks", "uninstall", PROVIDER)
+    third = codex(sandbox, THIRD_PROMPT, resume=ref)
+    added = added_after_uninstall(sandbox, PROVIDER, merged)
+    assert added == [("prompt", THIRD_PROMPT)] + [("response", a) for a in answers_of(third)]
+
+
+@pytest.mark.timeout(300)
+def test_import_alone_finds_the_whole_session(sandbox: Sandbox, responses: ModelMock) -> None:
+    codex_world(sandbox, responses)
+    began = datetime.now(UTC)
+    first = codex(sandbox, FIRST_PROMPT)
+    ref = thread_of(first)
+    sandbox.switch("feature", create=True)
+    second = codex(sandbox, SECOND_PROMPT, resume=ref)
+
+    stored = imported_alone(sandbox, PROVIDER, ref, began)
+    assert stored.texts("prompt") == [FIRST_PROMPT, SECOND_PROMPT]
+    assert stored.texts("response") == answers_of(first) + answers_of(second)
+    # The rollout names the shell tool as the model called it (the hooks say Bash).
+    [(name, tool_input, output)] = tool_pairs(stored)
+    assert name == "exec_command" and tool_input["cmd"] == "ls" and "README.md" in output
 
 
 @pytest.mark.timeout(300)

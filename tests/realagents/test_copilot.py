@@ -9,11 +9,18 @@ session's prompts, tool call, result, answers and the drift once each.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.realagents import api_openai_chat
+from tests.realagents.imported import (
+    added_after_uninstall,
+    check_merge,
+    imported_alone,
+    tool_pairs,
+)
 from tests.realagents.mockmodel import ModelMock
 from tests.realagents.sandbox import Sandbox, agent_binary
 
@@ -112,6 +119,31 @@ def test_resume_after_switch_warns_the_model_and_records_once(
     assert answers == ["MOCK ANSWER 1", "MOCK ANSWER 2"], answers
     assert len(events_of_kind(events, "drift")) == 1, [e.kind for e in events]
     assert "error" not in sandbox.hook_log(), sandbox.hook_log()
+    # Copilot's own events.jsonl of the same runs merges into the hook's session.
+    merged = check_merge(sandbox, PROVIDER, ref)
+    # A turn after `hooks uninstall` is only in events.jsonl: the import adds it.
+    sandbox.sidecar("hooks", "uninstall", PROVIDER)
+    copilot(sandbox, mock, "And now?", resume=ref)
+    added = added_after_uninstall(sandbox, PROVIDER, merged)
+    assert added == [("prompt", "And now?"), ("response", "MOCK ANSWER 3")], added
+
+
+@pytest.mark.timeout(300)
+def test_import_alone_finds_the_whole_session(sandbox: Sandbox, mock: ModelMock) -> None:
+    api_openai_chat.register(mock)
+    began = datetime.now(UTC)
+    ref = session_id(copilot(sandbox, mock, "RUN: ls"))
+    sandbox.switch("feature", create=True)
+    copilot(sandbox, mock, "What changed?", resume=ref)
+
+    stored = imported_alone(sandbox, PROVIDER, ref, began)
+    assert stored.texts("prompt") == ["RUN: ls", "What changed?"]
+    assert stored.texts("response") == ["MOCK ANSWER 1", "MOCK ANSWER 2"]
+    [(name, tool_input, output)] = tool_pairs(stored)
+    assert name == "bash" and tool_input["command"] == "ls" and "README.md" in output
+    # Copilot records the branch at every resume: the switch is in the history.
+    [change] = stored.kind("branch_change")
+    assert (change.payload["from"], change.payload["to"]) == ("main", "feature")
 
 
 @pytest.mark.timeout(300)

@@ -10,11 +10,18 @@ requests the mock logged, nothing less.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.realagents import api_gemini_api
+from tests.realagents.imported import (
+    added_after_uninstall,
+    check_merge,
+    imported_alone,
+    tool_pairs,
+)
 from tests.realagents.mockmodel import ModelMock
 from tests.realagents.sandbox import Sandbox, agent_binary
 
@@ -22,6 +29,7 @@ PROVIDER = "gemini"
 MARKER = "[Session Sidecar]"
 FIRST_PROMPT = "RUN: ls"
 SECOND_PROMPT = "What changed?"
+THIRD_PROMPT = "RUN: git status"
 CONVERSATION = "streamGenerateContent"
 #: A hook the sidecar never installs: the uninstall test's other tool.
 OTHER_HOOK = {"type": "command", "command": "echo other-tool", "timeout": 5000}
@@ -158,6 +166,37 @@ def test_resume_after_switch_warns_the_model_and_records_once(
     assert [p.get("source") for p in starts] == ["startup", "resume"]
     ends = [p for p in events_of(sandbox, ref, "note") if p.get("hook") == "SessionEnd"]
     assert len(ends) == 2
+    # Gemini CLI's own chat of the same runs merges into the hook's session, though its
+    # tool events carry Gemini's call ids (gm:<callId>) and the hook's none.
+    merged = check_merge(sandbox, PROVIDER, ref)
+    # A turn after `hooks uninstall` is only in the chat: the import adds it, its tool
+    # call and result too (later than anything the hook recorded).
+    sandbox.sidecar("hooks", "uninstall", PROVIDER)
+    third = gemini(sandbox, gemini_api, THIRD_PROMPT, resume=ref)
+    added = added_after_uninstall(sandbox, PROVIDER, merged)
+    assert added == [
+        ("prompt", THIRD_PROMPT),
+        ("tool_call", "run_shell_command"),
+        ("tool_result", "run_shell_command"),
+        ("response", third["response"]),
+    ], added
+
+
+@pytest.mark.timeout(300)
+def test_import_alone_finds_the_whole_session(sandbox: Sandbox, gemini_api: ModelMock) -> None:
+    configure(sandbox)
+    began = datetime.now(UTC)
+    first = gemini(sandbox, gemini_api, FIRST_PROMPT)
+    ref = first["session_id"]
+    sandbox.switch("feature", create=True)
+    second = gemini(sandbox, gemini_api, SECOND_PROMPT, resume=ref)
+
+    stored = imported_alone(sandbox, PROVIDER, ref, began)
+    assert stored.texts("prompt") == [FIRST_PROMPT, SECOND_PROMPT]
+    assert stored.texts("response") == [first["response"], second["response"]]
+    [(name, tool_input, output)] = tool_pairs(stored)
+    assert name == "run_shell_command" and tool_input == {"command": "ls"}
+    assert "README.md" in output
 
 
 @pytest.mark.timeout(300)

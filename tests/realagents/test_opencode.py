@@ -10,12 +10,19 @@ received after the switch, and in none before.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.realagents.api_opencode_api import MODEL, register
+from tests.realagents.imported import (
+    added_after_uninstall,
+    check_merge,
+    imported_alone,
+    tool_pairs,
+)
 from tests.realagents.mockmodel import ModelMock
 from tests.realagents.sandbox import Sandbox, agent_binary
 
@@ -123,6 +130,32 @@ def test_resumed_session_after_switch_is_warned_in_model_context(
     assert len(drift) == 1 and drift[0].payload["after"]["branch"] == "feature"
     sources = [e.payload.get("source") for e in kinds(events, "note") if e.payload.get("source")]
     assert sources == ["startup", "resume"]
+    # opencode's own database of the same runs merges into the plugin's session.
+    merged = check_merge(sandbox, PROVIDER, session)
+    # A turn after `hooks uninstall` is only in the database: the import adds it.
+    sandbox.sidecar("hooks", "uninstall", PROVIDER)
+    opencode(sandbox, env, "--session", session, "third prompt")
+    [(prompt_kind, prompt), (answer_kind, answer)] = added_after_uninstall(
+        sandbox, PROVIDER, merged
+    )
+    assert (prompt_kind, prompt) == ("prompt", '"third prompt"')
+    assert answer_kind == "response" and answer.startswith("MOCK ANSWER"), answer
+
+
+@pytest.mark.timeout(300)
+def test_import_alone_finds_the_whole_session(sandbox: Sandbox, mock: ModelMock) -> None:
+    env = configure(sandbox, mock)
+    began = datetime.now(UTC)
+    session, _, proc = resume_on_feature(sandbox, mock, env, "second prompt")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    stored = imported_alone(sandbox, PROVIDER, session, began)
+    # `opencode run` quotes each argument holding a space in the message it sends.
+    assert stored.texts("prompt") == ['"RUN: ls"', '"second prompt"']
+    answers = stored.texts("response")
+    assert len(answers) == 2 and all(a.startswith("MOCK ANSWER") for a in answers), answers
+    [(name, tool_input, output)] = tool_pairs(stored)
+    assert name == "bash" and tool_input["command"] == "ls" and "README.md" in output
 
 
 @pytest.mark.timeout(300)
