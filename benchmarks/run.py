@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # full sizes of SPEC 9 (several minutes)
     python benchmarks/run.py --quick         # smaller data, under a minute
     python benchmarks/run.py --json out.json # also a flat JSON object of every figure
+    python benchmarks/run.py --quick --only import   # one step (no docs/benchmarks.md)
     tox -e bench                             # the quick run
 
 Each benchmark script runs as its own subprocess (a fresh interpreter, so
@@ -12,8 +13,9 @@ store is built once per run (1M events / 5k sessions in the full run) and
 the JSONL baseline lists the same sessions. The idle cost of the server is
 measured here: the real server process on a 10,000-folder worktree,
 initialized, left to settle, then sampled (RSS, CPU time) over 60 s (10 s
-with ``--quick``). A step that fails is reported as "not measured" with its
-error; the others still run.
+with ``--quick``). The import benchmark scales real agent transcripts up to
+200,000 events each (20,000 with ``--quick``). A step that fails is reported
+as "not measured" with its error; the others still run.
 """
 
 from __future__ import annotations
@@ -59,12 +61,14 @@ class Sizes:
     idle_s: float
     idle_folders: int
     jsonl_runs: int
+    import_events: int
+    import_runs: int
 
 
-FULL = Sizes(1_000_000, 5_000, 200, 20, 500, 30, 50, 50, 60.0, 10_000, 20)
+FULL = Sizes(1_000_000, 5_000, 200, 20, 500, 30, 50, 50, 60.0, 10_000, 20, 200_000, 5)
 # Quick: a tenth of the sessions, so the JSONL comparison (which grows with their number)
 # is indicative only; the full run is the one that counts.
-QUICK = Sizes(50_000, 500, 100, 5, 100, 5, 10, 10, 10.0, 10_000, 20)
+QUICK = Sizes(50_000, 500, 100, 5, 100, 5, 10, 10, 10.0, 10_000, 20, 20_000, 3)
 
 
 # --------------------------------------------------------------------------- steps
@@ -188,6 +192,19 @@ def step_hook(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
             figures[f"{key}_ms_p50"] = raw[case]["p50_ms"]
             figures[f"{key}_ms_p95"] = raw[case]["p95_ms"]
     return figures
+
+
+def step_import(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
+    """import_bench.py: `session-sidecar import` of scaled-up real Claude Code / Codex files."""
+    out = tmp / "import.json"
+    run_script(
+        "import",
+        ["import_bench.py", "--events", str(sizes.import_events), "--runs", str(sizes.import_runs),
+         "--json", str(out)],
+        log,
+        3600,
+    )  # fmt: skip
+    return read_json(out)
 
 
 def step_watch(tmp: Path, sizes: Sizes, log: list[str], quick: bool) -> Figures:
@@ -470,6 +487,14 @@ BUDGETS = [
         lambda f: f"warm (resident helper); cold {_f(f, 'hook_cold_ms_p50', digits=0)}; "
         f"`python -c pass` {_f(f, 'python_pass_ms_p50', digits=0)}",
     ),
+    Budget(
+        "import_events_per_s", "import of real agent transcripts (`session-sidecar import`), "
+        "median, slower of Claude Code / Codex CLI", "events/s", ">= 10,000 events/s",
+        lambda v: v >= 10_000,
+        lambda f: f"raw JSON parse of the same file "
+        f"{_f(f, 'import_raw_events_per_s', 'events/s')} "
+        f"({f.get('import_slowest_provider', '-')})",
+    ),
 ]  # fmt: skip
 
 
@@ -581,6 +606,22 @@ def _why_hook(figures: Figures) -> str:
     )
 
 
+def _why_import(figures: Figures) -> str:
+    return (
+        "the raw JSON parse of the same file alone reaches only "
+        f"{_f(figures, 'import_raw_events_per_s', 'events/s')} "
+        f"({common.fmt(figures.get('import_vs_raw_ratio'), 1)}x the import's rate): a real "
+        "Claude Code transcript holds ~6 lines and ~5.5 KB per stored event (attachments, API "
+        "request records, cost and title lines) that the importer parses in full and then skips. A "
+        "cProfile of 60,000 Claude Code events: parsing ~54 % (`json.loads` of every line "
+        "~27 %, the JSONL reader's per-line work ~12 %, the mapping ~13 %), the append path "
+        "~42 % (secret redaction ~15 %, run on the payload and again on the search text; "
+        "search text, footprint paths and times ~11 %; SQLite ~10 %, mostly the commit of "
+        "each 500-event batch). Skipping lines by their `type` before `json.loads`, "
+        "redacting once, and larger batches per commit would lift it toward the budget."
+    )
+
+
 #: Why a figure can miss on this kind of machine, and what would fix it (shown only on a miss).
 WHY_MISSED: dict[str, Callable[[Figures], str]] = {
     "drift_latency_ms_p50": _why_drift,
@@ -598,6 +639,7 @@ WHY_MISSED: dict[str, Callable[[Figures], str]] = {
     ),
     "list_vs_jsonl_speedup": _why_jsonl,
     "hook_ms_p50": _why_hook,
+    "import_events_per_s": _why_import,
 }
 
 
@@ -635,7 +677,8 @@ def render(
         f"Python {machine['python']}, SQLite {machine['sqlite']}; load average at start "
         f"{machine['load_average']} (1, 5, 15 min), at the end {os.getloadavg()[0]:.2f}",
         f"- data: {sizes.events:,} events / {sizes.sessions:,} sessions; idle window "
-        f"{sizes.idle_s:.0f} s on {sizes.idle_folders:,} folders",
+        f"{sizes.idle_s:.0f} s on {sizes.idle_folders:,} folders; imports of "
+        f"~{sizes.import_events:,} events per transcript, {sizes.import_runs} runs",
         "",
         "## Budgets (SPEC 9)",
         "",
@@ -766,6 +809,29 @@ def render(
              _f(figures, "import_store_ms_p95", digits=0)],
         ],
     )  # fmt: skip
+    importer_rows = []
+    for provider, title in (("claude_code", "Claude Code"), ("codex", "Codex CLI")):
+        p = f"import_{provider}_"
+        if p + "events" not in figures:
+            continue
+        importer_rows.append([
+            f"{title} ({common.fmt(figures.get(p + 'events'), 0)} events, "
+            f"{_f(figures, p + 'mb', 'MB', 0)})",
+            _f(figures, p + "events_per_s_p50", ""), _f(figures, p + "events_per_s_p95", ""),
+            _f(figures, p + "marginal_events_per_s", ""), _f(figures, p + "rss_mb", "MB", 0),
+            _f(figures, p + "raw_events_per_s_p50", ""), _f(figures, p + "reimport_s_p50", "s"),
+        ])  # fmt: skip
+    table(
+        "Import of real agent transcripts (`session-sidecar import <tool> FILE`)",
+        ["transcript", "events/s p50", "events/s p95", "without fixed cost", "peak RSS",
+         "anchor: raw `json.loads` events/s", "no-op re-import"],
+        importer_rows,
+        "Session files the real CLIs wrote (`tests/fixtures/agents/real/`), their turns "
+        "repeated with fresh ids and later times. Each import runs the console entry in a fresh "
+        "interpreter into a fresh database; the clock covers the modules, the store's open, "
+        "the parse and the appends. \"Without fixed cost\" leaves out what the no-op "
+        "re-import of the same file costs (modules, store open, cursor).",
+    )  # fmt: skip
     if errors:
         out += ["## Steps that failed", ""]
         out += [f"- {name}: `{message}`" for name, message in errors.items()]
@@ -803,6 +869,7 @@ def main() -> int:
             ("server", lambda: step_server(tmp, sizes, log),
              ["startup_ratio", "append_single_ms_p50"]),
             ("hook", lambda: step_hook(tmp, sizes, log), ["hook_ms_p50"]),
+            ("import", lambda: step_import(tmp, sizes, log), ["import_events_per_s"]),
             ("watch", lambda: step_watch(tmp, sizes, log, args.quick), []),
             ("drift", lambda: step_drift(tmp, sizes, log, args.quick),
              ["drift_latency_ms_p50", "drift_latency_ms_p95"]),

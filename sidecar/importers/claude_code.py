@@ -194,6 +194,30 @@ class _State:
         return extra
 
 
+#: Line types the importer reads; bookkeeping lines (api-request, queue-operation,
+#: cost-state, last-prompt, ...) are most of a recent transcript.
+_READ_TYPES = frozenset({b"user", b"assistant", b"system", b"summary", b"custom-title"})
+_TYPE_FIRST = b'{"type":"'
+
+
+def worth_parsing(raw: bytes) -> bool:
+    """False for a line whose first key names a type the importer skips (no JSON parse).
+
+    Claude Code writes ``type`` first on its bookkeeping lines and
+    ``parentUuid`` first on messages; a first key is a top-level key, so the
+    test cannot be fooled by text inside a message.
+
+    >>> worth_parsing(b'{"type":"queue-operation","operation":"enqueue"}')
+    False
+    >>> worth_parsing(b'{"type":"summary","summary":"x"}'), worth_parsing(b'{"parentUuid":null}')
+    (True, True)
+    """
+    if not raw.startswith(_TYPE_FIRST):
+        return True
+    end = raw.find(b'"', len(_TYPE_FIRST))
+    return end < 0 or raw[len(_TYPE_FIRST) : end] in _READ_TYPES
+
+
 def parse_claude_code(
     path: Path,
     cursor: Cursor | None = None,
@@ -206,7 +230,7 @@ def parse_claude_code(
     ``agent_names`` maps sidechain agent ids to the agent type named by the
     parent session's ``Task`` call (see ``ImportedSession.agent_names``).
     """
-    reader = JsonlReader(path, cursor, max_lines)
+    reader = JsonlReader(path, cursor, max_lines, worth_parsing=worth_parsing)
     state = _State({} if reader.restarted else reader.start.extra)
     agent_file = is_agent_file(path)
     stem = path.stem
@@ -253,6 +277,7 @@ def parse_claude_code(
             session.ignored += 1
         session.events.extend(events)
     session.skipped = reader.malformed
+    session.ignored += reader.passed_over
     session.pending_bytes = reader.pending_bytes
     session.restarted = reader.restarted
     session.complete = reader.complete

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,9 +173,20 @@ class JsonlReader:
     ``max_lines`` stops early (``complete`` is then False) to bound memory.
     """
 
-    def __init__(self, path: Path, cursor: Cursor | None = None, max_lines: int | None = None):
+    def __init__(
+        self,
+        path: Path,
+        cursor: Cursor | None = None,
+        max_lines: int | None = None,
+        *,
+        worth_parsing: Callable[[bytes], bool] | None = None,
+    ):
         self.path = path
         self.max_lines = max_lines
+        self.worth_parsing = worth_parsing
+        """A cheap test of a raw line; lines it rejects are counted in ``passed_over``
+        and never parsed (most of a transcript can be bookkeeping the importer skips)."""
+        self.passed_over = 0
         start = cursor or Cursor()
         self.restarted = False
         if start.offset and not _cursor_matches(path, start):
@@ -221,6 +232,9 @@ class JsonlReader:
                 # Advance before yielding so a consumer that stops early still
                 # sees the cursor after the last line it received.
                 self._step(len(raw), raw)
+                if self.worth_parsing is not None and not self.worth_parsing(raw):
+                    self.passed_over += 1
+                    continue
                 data = _parse_object(raw)
                 if data is _BLANK:
                     continue
@@ -232,7 +246,10 @@ class JsonlReader:
     def _step(self, size: int, raw: bytes) -> None:
         self._offset += size
         self._index += 1
-        self._tail = (self._tail + raw)[-_CHECK_BYTES:]
+        if len(raw) >= _CHECK_BYTES:  # no copy of a long line just to keep its end
+            self._tail = raw[-_CHECK_BYTES:]
+        else:
+            self._tail = (self._tail + raw)[-_CHECK_BYTES:]
 
 
 _BLANK = object()

@@ -26,7 +26,7 @@ from sidecar.core.models import (
     SessionStatus,
     utcnow,
 )
-from sidecar.core.redact import redact, redact_optional, redact_text
+from sidecar.core.redact import redact, redact_optional
 from sidecar.core.text import event_text, prompt_preview
 from sidecar.store.database import Database
 from sidecar.store.errors import (
@@ -138,7 +138,8 @@ def append_prepared(
     last_seq: int = row["event_count"]
     worktree: str = row["worktree"]
     # Client ids are stored text like any other: redacted (the same way every time).
-    client_ids = [redact_text(e.client_event_id) for e, _, _ in prepared if e.client_event_id]
+    cids = [redact_optional(e.client_event_id) for e, _, _ in prepared]
+    client_ids = [cid for cid in cids if cid]
     known = known_client_ids(conn, session_id, client_ids) if client_ids else {}
     default_stamp = ts(now)
     seqs: list[int] = []
@@ -147,8 +148,7 @@ def append_prepared(
     latest_prompt: str | None = None
     latest_time: str | None = None
     paths_from_event = footprint_core.paths_from_event
-    for event, payload, text in prepared:
-        cid = redact_optional(event.client_event_id)
+    for (event, payload, text), cid in zip(prepared, cids, strict=True):
         if cid and cid in known:
             seqs.append(known[cid])
             continue
