@@ -114,3 +114,18 @@ def test_a_database_removed_or_replaced_while_open_takes_no_more_writes(
     with Store.open(moved) as kept:
         events = kept.events.page(session.id)
         assert [e.payload["text"] for e in events] == ["before"]
+
+
+def test_a_database_file_created_by_a_parallel_process_meanwhile_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel hook calls on a new database: the loser of the O_EXCL race goes on."""
+    from sidecar.store.paths import prepare_db_file
+
+    path = tmp_path / "data" / "sessions.db"
+    path.parent.mkdir(mode=0o700)
+    path.touch(mode=0o600)  # the other process won between our exists() and our open()
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: False if self == path else real_exists(self))
+    prepare_db_file(path)
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -98,10 +98,15 @@ def prepare_db_file(path: Path) -> None:
         folder.mkdir(parents=True, mode=0o700, exist_ok=True)
         os.chmod(folder, 0o700)
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-    elif stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            pass  # another process (a parallel hook call) created it first: checked below
+        else:
+            os.close(fd)
+            os.chmod(path, 0o600)
+            return
+    if stat.S_IMODE(os.stat(path).st_mode) & 0o077:
         os.chmod(path, 0o600)
 
 
