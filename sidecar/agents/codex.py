@@ -34,9 +34,7 @@ by hand when no ``codex`` is on ``PATH``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import stat
 import subprocess
 import time
 from collections.abc import Callable, Mapping
@@ -62,7 +60,7 @@ from sidecar.agents.hook_settings import (
     remove_hooks,
     write_settings,
 )
-from sidecar.agents.transcript import read_head
+from sidecar.agents.transcript import read_head, read_tail
 
 #: The hook events the sidecar listens to, in the order Codex fires them.
 HOOK_EVENTS = (
@@ -144,7 +142,8 @@ def _tool_failed(transcript_path: str | None, tool_id: str | None) -> bool:
     """True when the rollout records the call ``tool_id`` as failed (non-zero exit)."""
     if transcript_path is None or tool_id is None:
         return False
-    tail = _read_tail(transcript_path, TRANSCRIPT_TAIL_BYTES)
+    found = read_tail(transcript_path, TRANSCRIPT_TAIL_BYTES)
+    tail = found[0] if found is not None else None
     if tail is None:
         return False
     needle = json.dumps(tool_id).encode()
@@ -162,30 +161,6 @@ def _tool_failed(transcript_path: str | None, tool_id: str | None) -> bool:
         code = item.get("exit_code")
         return item.get("status") == "failed" or (isinstance(code, int) and code != 0)
     return False
-
-
-def _read_tail(path: str, limit: int) -> bytes | None:
-    """The last ``limit`` bytes of the regular file at ``path``; None for anything else.
-
-    Opened like :func:`sidecar.agents.transcript.read_head`: the path comes
-    from the hook input, so a FIFO or device there must not block the hook.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        os.set_blocking(fd, True)
-        os.lseek(fd, max(0, info.st_size - limit), os.SEEK_SET)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def output(hook: HookEvent, warning: Warning | None, title: str | None) -> dict[str, Any] | None:

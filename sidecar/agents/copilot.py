@@ -40,7 +40,7 @@ from sidecar.agents.dialect import (
     text_field,
 )
 from sidecar.agents.hook_settings import HookLayout, Installer, SettingsError
-from sidecar.agents.transcript import read_head
+from sidecar.agents.transcript import read_head, read_tail
 
 #: The hook events the sidecar listens to, in the order Copilot CLI fires them.
 HOOK_EVENTS = (
@@ -206,25 +206,12 @@ def _events_path(session: str) -> str | None:
 
 def _tail_lines(path: str | None) -> list[dict[str, Any]]:
     """The JSON lines at the end of ``events.jsonl`` (the first, maybe cut, line dropped)."""
-    if path is None:
+    found = read_tail(path, TRANSCRIPT_TAIL_BYTES) if path is not None else None
+    if found is None:
         return []
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        return []
-    start = max(0, size - TRANSCRIPT_TAIL_BYTES)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return []
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            handle.seek(start)
-            blob = handle.read(TRANSCRIPT_TAIL_BYTES)
-    except OSError:
-        return []
+    blob, whole = found
     raw_lines = blob.split(b"\n")
-    if start > 0:
+    if not whole:
         raw_lines = raw_lines[1:]
     lines: list[dict[str, Any]] = []
     for raw in raw_lines:

@@ -29,6 +29,28 @@ def read_head(path: str, limit: int) -> bytes | None:
         os.close(fd)
 
 
+def read_tail(path: str, limit: int) -> tuple[bytes, bool] | None:
+    """The last ``limit`` bytes of the regular file at ``path`` and whether that is the whole
+    file; None for anything else (opened and checked like :func:`read_head`)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        os.set_blocking(fd, True)
+        start = max(0, info.st_size - limit)
+        os.lseek(fd, start, os.SEEK_SET)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit), start == 0
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 def transcript_size(path: str | None) -> int:
     """Size of the transcript file, -1 when unknown.
 
