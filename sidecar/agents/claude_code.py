@@ -18,22 +18,13 @@ Output: ``{"hookSpecificOutput": {"hookEventName", "additionalContext",
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sidecar.agents.dialect import (
-    Dialect,
-    HookEvent,
-    HookInputError,
-    Step,
-    Warning,
-    require_session,
-    text_field,
-)
+from sidecar.agents.dialect import Dialect, HookEvent, Step, Warning, event_fields, text_field
 from sidecar.agents.hook_settings import HookLayout, Installer, SettingsError, project_root
-from sidecar.agents.transcript import read_head
+from sidecar.agents.transcript import branch_name, head_lines
 
 #: The hook events the sidecar listens to, in the order Claude Code fires them.
 HOOK_EVENTS = (
@@ -59,17 +50,8 @@ _CONTEXT_EVENTS = frozenset({"SessionStart", "UserPromptSubmit"})
 
 def parse(data: Mapping[str, Any]) -> HookEvent:
     """Claude Code's hook input as a :class:`HookEvent`."""
-    event = text_field(data, "hook_event_name")
-    if event is None:
-        raise HookInputError("hook input has no hook_event_name")
-    common: dict[str, Any] = {
-        "event": event,
-        "session_id": require_session(data, event, "session_id"),
-        "cwd": text_field(data, "cwd"),
-        "data": data,
-        "transcript_path": text_field(data, "transcript_path"),
-        "carries_context": event in _CONTEXT_EVENTS,
-    }
+    event, common = event_fields(data)
+    common["carries_context"] = event in _CONTEXT_EVENTS
     if event == "SessionStart":
         return HookEvent(Step.START, source=text_field(data, "source"), **common)
     if event == "UserPromptSubmit":
@@ -140,19 +122,9 @@ def began_on(hook: HookEvent) -> str | None:
     mid-session), so the session is bound to where it began. ``HEAD``
     (detached) and ``""`` (outside git) name no branch.
     """
-    path = hook.transcript_path
-    head = read_head(path, TRANSCRIPT_HEAD_BYTES) if path is not None else None
-    if head is None:
-        return None
-    for raw in head.split(b"\n"):
-        if b'"gitBranch"' not in raw:
-            continue
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        branch = line.get("gitBranch") if isinstance(line, dict) else None
-        if isinstance(branch, str) and branch and branch != "HEAD":
+    for line in head_lines(hook.transcript_path, b'"gitBranch"', TRANSCRIPT_HEAD_BYTES):
+        branch = branch_name(line.get("gitBranch")) if line is not None else None
+        if branch is not None:
             return branch
     return None
 

@@ -41,15 +41,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sidecar.agents.dialect import (
-    Dialect,
-    HookEvent,
-    HookInputError,
-    Step,
-    Warning,
-    require_session,
-    text_field,
-)
+from sidecar.agents.dialect import Dialect, HookEvent, Step, Warning, event_fields, text_field
 from sidecar.agents.hook_settings import (
     DEFAULT_TIMEOUT_S,
     HookLayout,
@@ -60,7 +52,7 @@ from sidecar.agents.hook_settings import (
     remove_hooks,
     write_settings,
 )
-from sidecar.agents.transcript import read_head, read_tail
+from sidecar.agents.transcript import branch_name, dig, head_lines, read_tail
 
 #: The hook events the sidecar listens to, in the order Codex fires them.
 HOOK_EVENTS = (
@@ -88,18 +80,11 @@ _TOOL_EVENTS = frozenset({"PreToolUse", "PostToolUse"})
 
 def parse(data: Mapping[str, Any]) -> HookEvent:
     """Codex's hook input as a :class:`HookEvent`."""
-    event = text_field(data, "hook_event_name")
-    if event is None:
-        raise HookInputError("hook input has no hook_event_name")
-    common: dict[str, Any] = {
-        "event": event,
-        "session_id": require_session(data, event, "session_id"),
-        "cwd": text_field(data, "cwd"),
-        "data": data,
-        "transcript_path": text_field(data, "transcript_path"),
-        "carries_context": event in _CONTEXT_EVENTS,
-        "turn": text_field(data, "turn_id"),
-    }
+    event, common = event_fields(data)
+    common.update(
+        carries_context=event in _CONTEXT_EVENTS,
+        turn=text_field(data, "turn_id"),
+    )
     if event == "SessionStart":
         return HookEvent(Step.START, source=text_field(data, "source"), **common)
     if event == "UserPromptSubmit":
@@ -178,24 +163,8 @@ def began_on(hook: HookEvent) -> str | None:
     Used when the hook meets a session it has not seen start (hooks installed
     mid-session). Codex records the branch only when the session is created.
     """
-    path = hook.transcript_path
-    head = read_head(path, TRANSCRIPT_HEAD_BYTES) if path is not None else None
-    if head is None:
-        return None
-    for raw in head.split(b"\n")[:8]:
-        if b'"session_meta"' not in raw:
-            continue
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            return None
-        payload = line.get("payload") if isinstance(line, dict) else None
-        git = payload.get("git") if isinstance(payload, dict) else None
-        branch = git.get("branch") if isinstance(git, dict) else None
-        if isinstance(branch, str) and branch and branch != "HEAD":
-            return branch
-        return None
-    return None
+    lines = head_lines(hook.transcript_path, b'"session_meta"', TRANSCRIPT_HEAD_BYTES, 8)
+    return branch_name(dig(next(lines, None), "payload", "git", "branch"))
 
 
 DIALECT = Dialect(

@@ -40,7 +40,7 @@ from sidecar.agents.dialect import (
     text_field,
 )
 from sidecar.agents.hook_settings import HookLayout, Installer, SettingsError
-from sidecar.agents.transcript import read_head, read_tail
+from sidecar.agents.transcript import branch_name, dig, head_lines, read_tail
 
 #: The hook events the sidecar listens to, in the order Copilot CLI fires them.
 HOOK_EVENTS = (
@@ -344,23 +344,8 @@ def last_answer(lines: list[dict[str, Any]] | None) -> str | None:
 def began_on(hook: HookEvent) -> str | None:
     """The branch ``session.start`` recorded in ``events.jsonl`` (hooks installed mid-session)."""
     path = hook.transcript_path or _events_path(hook.session_id)
-    head = read_head(path, TRANSCRIPT_HEAD_BYTES) if path is not None else None
-    if head is None:
-        return None
-    for raw in head.split(b"\n"):
-        if b'"session.start"' not in raw:
-            continue
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            return None
-        data = line.get("data") if isinstance(line, dict) else None
-        context = data.get("context") if isinstance(data, dict) else None
-        branch = context.get("branch") if isinstance(context, dict) else None
-        if isinstance(branch, str) and branch and branch != "HEAD":
-            return branch
-        return None
-    return None
+    lines = head_lines(path, b'"session.start"', TRANSCRIPT_HEAD_BYTES)
+    return branch_name(dig(next(lines, None), "data", "context", "branch"))
 
 
 DIALECT = Dialect(

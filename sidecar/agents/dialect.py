@@ -126,6 +126,26 @@ def require_session(data: Mapping[str, Any], event: str, *keys: str) -> str:
     return session
 
 
+def event_fields(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The event name and the :class:`HookEvent` fields of a Claude-shaped input.
+
+    Claude Code, Codex, Gemini CLI and the sidecar's opencode plugin all send
+    ``hook_event_name``, ``session_id``, ``cwd`` and ``transcript_path``; the
+    dialect adds what differs (``carries_context``, ``turn``). Raises
+    :class:`HookInputError` without an event name or a session id.
+    """
+    event = text_field(data, "hook_event_name")
+    if event is None:
+        raise HookInputError("hook input has no hook_event_name")
+    return event, {
+        "event": event,
+        "session_id": require_session(data, event, "session_id"),
+        "cwd": text_field(data, "cwd"),
+        "data": data,
+        "transcript_path": text_field(data, "transcript_path"),
+    }
+
+
 def additional_context(event: str, warning: Warning | None) -> dict[str, Any] | None:
     """Claude Code's shape, which Codex and Gemini CLI share: context, or a block decision."""
     if warning is None:

@@ -32,11 +32,10 @@ from typing import Any
 from sidecar.agents.dialect import (
     Dialect,
     HookEvent,
-    HookInputError,
     Step,
     Warning,
     additional_context,
-    require_session,
+    event_fields,
     text_field,
 )
 from sidecar.agents.hook_settings import HookLayout, Installer, SettingsError
@@ -53,19 +52,12 @@ _TOOL_EVENTS = frozenset({"BeforeTool", "AfterTool"})
 
 def parse(data: Mapping[str, Any]) -> HookEvent:
     """Gemini CLI's hook input as a :class:`HookEvent`."""
-    event = text_field(data, "hook_event_name")
-    if event is None:
-        raise HookInputError("hook input has no hook_event_name")
-    common: dict[str, Any] = {
-        "event": event,
-        "session_id": require_session(data, event, "session_id"),
-        "cwd": text_field(data, "cwd"),
-        "data": data,
-        "transcript_path": text_field(data, "transcript_path"),
+    event, common = event_fields(data)
+    common.update(
         # Only BeforeAgent's context reaches the model in a way that survives a resume.
-        "carries_context": event == "BeforeAgent",
-        "turn": text_field(data, "timestamp"),
-    }
+        carries_context=event == "BeforeAgent",
+        turn=text_field(data, "timestamp"),
+    )
     if event == "SessionStart":
         return HookEvent(Step.START, source=text_field(data, "source"), **common)
     if event == "BeforeAgent":

@@ -42,15 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sidecar.agents.dialect import (
-    Dialect,
-    HookEvent,
-    HookInputError,
-    Step,
-    Warning,
-    require_session,
-    text_field,
-)
+from sidecar.agents.dialect import Dialect, HookEvent, Step, Warning, event_fields, text_field
 from sidecar.agents.hook_settings import SettingsChange, SettingsError, is_our_command, project_root
 
 AGENT = "opencode"
@@ -68,19 +60,13 @@ _DENIED = ("rejected permission", "specified a rule", "user dismissed", "Questio
 
 def parse(data: Mapping[str, Any]) -> HookEvent:
     """The plugin's JSON (see the module docstring) as a :class:`HookEvent`."""
-    event = text_field(data, "hook_event_name")
-    if event is None:
-        raise HookInputError("hook input has no hook_event_name")
-    common: dict[str, Any] = {
-        "event": event,
-        "session_id": require_session(data, event, "session_id"),
-        "cwd": text_field(data, "cwd"),
-        "data": data,
-        "carries_context": event in _CONTEXT_EVENTS,
+    event, common = event_fields(data)
+    common.update(
+        carries_context=event in _CONTEXT_EVENTS,
         # opencode gives no transcript whose size tells a repeated call apart.
-        "turn": text_field(data, "part_id", "message_id", "process")
+        turn=text_field(data, "part_id", "message_id", "process")
         or (event if event in _ONCE_EVENTS else None),
-    }
+    )
     if event in ("session.created", "session.resumed"):
         source = text_field(data, "source") or (
             "startup" if event == "session.created" else "resume"

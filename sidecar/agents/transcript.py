@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
+from collections.abc import Iterator
+from typing import Any
 
 
 def read_head(path: str, limit: int) -> bytes | None:
@@ -63,3 +66,33 @@ def transcript_size(path: str | None) -> int:
         return os.stat(path).st_size
     except OSError:
         return -1
+
+
+def head_lines(
+    path: str | None, marker: bytes, limit: int, max_lines: int | None = None
+) -> Iterator[dict[str, Any] | None]:
+    """The lines holding ``marker`` among the first ``limit`` bytes (and ``max_lines``
+    lines) of the regular file at ``path``, parsed; None for one that is not a JSON object."""
+    head = read_head(path, limit) if path is not None else None
+    if head is None:
+        return
+    for raw in head.split(b"\n")[:max_lines]:
+        if marker not in raw:
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            line = None
+        yield line if isinstance(line, dict) else None
+
+
+def branch_name(value: Any) -> str | None:
+    """``value`` when it names a branch: ``HEAD`` (detached) and ``""`` (outside git) do not."""
+    return value if isinstance(value, str) and value and value != "HEAD" else None
+
+
+def dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]...`` through JSON objects; None where one is missing or not an object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
