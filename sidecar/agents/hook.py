@@ -278,9 +278,6 @@ def _record(
         prompt=hook.prompt if hook.step is Step.PROMPT else None,
         starts_fresh=hook.starts_fresh,
         began_on=(lambda: began_on(hook)) if began_on is not None else None,
-        # A prompt reopens too: an agent may run the prompt hook before (or beside) its
-        # start hook on a resume (Copilot CLI does), and the prompt must see the live session.
-        reopens=hook.step in (Step.START, Step.PROMPT),
         is_start=hook.step is Step.START,
         ends=hook.step is Step.END,
     )

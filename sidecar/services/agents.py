@@ -76,8 +76,6 @@ class AgentCall:
     began_on: Callable[[], str | None] | None = None
     """The branch the agent recorded when the session began, if it did (asked on first
     sight only: it may read a file)."""
-    reopens: bool = False
-    """A session start or a prompt: an ended session becomes active again."""
     is_start: bool = False
     """The agent's session (re)starts: a new run of the agent."""
     ends: bool = False
@@ -231,7 +229,10 @@ def record_agent_call(
     settle_repository(store, place)
     current = place.boundary
     session = agent_session(store, call, place)
-    if call.reopens and session.status in (SessionStatus.ENDED, SessionStatus.ARCHIVED):
+    # A start or a prompt reopens an ended session: an agent may run the prompt hook before
+    # (or beside) its start hook on a resume (Copilot CLI does).
+    reopens = call.is_start or call.prompt is not None
+    if reopens and session.status in (SessionStatus.ENDED, SessionStatus.ARCHIVED):
         # The agent resumed it: it is live again before the policy looks at it, so a
         # boundary that moved while it was closed (`git switch`, then `--resume`)
         # is warned about like any other.
@@ -264,7 +265,7 @@ def record_agent_call(
         store.sessions.rename(session.id, short_name(call.prompt))
     appended = append(sessions, session.id, events, settings=settings)
     session = sessions.end(session.id) if call.ends else store.sessions.get(session.id)
-    title = session_title(session.boundary) if call.starts_fresh and call.reopens else None
+    title = session_title(session.boundary) if call.starts_fresh else None
     return AgentOutcome(session, current, warning, target, blocked, appended, title)
 
 
