@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from sidecar.core.models import Event, EventKind, NewEvent, Reason, ReasonCode, Severity
+from sidecar.core.kinds import Appendable, EventKind, ReasonCode, Severity
+
+if TYPE_CHECKING:
+    from sidecar.core.models import Event, Reason
 
 #: Weight an event adds to each path it names, by kind. Changing a file says
 #: more about what a session is *for* than asking a tool about it, which says
@@ -126,7 +129,7 @@ def _raw_paths(payload: Mapping[str, Any]) -> Iterable[str]:
                     yield from _strings_in(tool_input[inner_key])
 
 
-def paths_from_event(event: NewEvent | Event, worktree: str | None) -> dict[str, float]:
+def paths_from_event(event: Appendable | Event, worktree: str | None) -> dict[str, float]:
     """The paths an event names, each with the weight its kind adds to a footprint.
 
     Reads ``path``, ``paths``, ``file``, ``files``, ``file_path`` and ``uri`` from
@@ -245,6 +248,8 @@ def footprint_drift(
     score = _score(index, recent_paths)
     if score < threshold:
         return None
+    from sidecar.core.models import Reason  # only when there is something to say
+
     outside = sorted({p for p in recent_paths if index.affinity(p) == 0.0})
     return Reason(
         code=ReasonCode.FOOTPRINT_DRIFT,

@@ -7,12 +7,21 @@ names are snake_case (``event_count``); both are accepted on input.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from sidecar.core.kinds import (
+    Actor as Actor,
+    EventKind as EventKind,
+    ReasonCode as ReasonCode,
+    SessionStatus as SessionStatus,
+    Severity as Severity,
+    utcnow as utcnow,
+)
 
 
 class Model(BaseModel):
@@ -31,16 +40,7 @@ class Model(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the only clock the core uses)."""
-    return datetime.now(UTC)
 
-
-class SessionStatus(StrEnum):
-    ACTIVE = "active"
-    IDLE = "idle"
-    ENDED = "ended"
-    ARCHIVED = "archived"
 
 
 class Phase(StrEnum):
@@ -51,30 +51,8 @@ class Phase(StrEnum):
     EXPLORATION = "exploration"
 
 
-class EventKind(StrEnum):
-    PROMPT = "prompt"
-    RESPONSE = "response"
-    TOOL_CALL = "tool_call"
-    TOOL_RESULT = "tool_result"
-    COMMAND = "command"
-    FILE_CHANGE = "file_change"
-    FILE_OPEN = "file_open"
-    BRANCH_CHANGE = "branch_change"
-    COMMIT = "commit"
-    DRIFT = "drift"
-    DECISION = "decision"
-    CHECKPOINT = "checkpoint"
-    ANNOTATION = "annotation"
-    APPROVAL_REQUEST = "approval_request"
-    APPROVAL = "approval"
-    HANDOFF = "handoff"
-    NOTE = "note"
 
 
-class Actor(StrEnum):
-    USER = "user"
-    AGENT = "agent"
-    SYSTEM = "system"
 
 
 class Scope(StrEnum):
@@ -195,30 +173,8 @@ class Annotation(Model):
     created_at: datetime
 
 
-class Severity(StrEnum):
-    STRONG = "strong"
-    MEDIUM = "medium"
-    INFO = "info"
 
 
-class ReasonCode(StrEnum):
-    BRANCH_CHANGED = "branch_changed"
-    REPOSITORY_CHANGED = "repository_changed"
-    WORKTREE_CHANGED = "worktree_changed"
-    REQUESTER_CHANGED = "requester_changed"
-    MACHINE_CHANGED = "machine_changed"
-    TASK_CHANGED = "task_changed"
-    FAILED_ASSUMPTIONS = "failed_assumptions"
-    PROVIDER_CANNOT_RESUME = "provider_cannot_resume"
-    PHASE_CHANGED = "phase_changed"
-    HISTORY_REWRITTEN = "history_rewritten"
-    FOOTPRINT_DRIFT = "footprint_drift"
-    STALE = "stale"
-    USER_CHOICE = "user_choice"
-    RESUMABLE_SESSION = "resumable_session"
-    NO_SESSION = "no_session"
-    OPERATION_IN_PROGRESS = "operation_in_progress"
-    SAME_BOUNDARY = "same_boundary"
 
 
 class Action(StrEnum):

@@ -13,6 +13,7 @@ git shas, file paths and prose about "tokens" pass through unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,14 +68,25 @@ class _Pattern:
     """
 
     kind: str
-    regex: re.Pattern[str]
+    body: str
     gate: tuple[str, ...]
     lower: bool = False
     """Test the gate against the lower-cased text (case-insensitive patterns)."""
 
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern, built the first time a gate lets text through: a
+        short-lived process (an agent hook) compiles only the patterns it needs."""
+        return _compiled(self.body)
+
+
+@functools.cache
+def _compiled(body: str) -> re.Pattern[str]:
+    return re.compile(body)
+
 
 def _p(kind: str, body: str, gate: tuple[str, ...], *, lower: bool = False) -> _Pattern:
-    return _Pattern(kind, re.compile(body), gate, lower)
+    return _Pattern(kind, body, gate, lower)
 
 
 # Applied in this order; each later pattern skips values already redacted, so
@@ -348,7 +360,7 @@ def _replacer(pattern: _Pattern) -> Callable[[re.Match[str]], str]:
             return match.group("keep") + mark
 
         return env
-    if "keep" in pattern.regex.groupindex:
+    if "(?P<keep>" in pattern.body:
 
         def keep(match: re.Match[str]) -> str:
             kept = match.group("keep")

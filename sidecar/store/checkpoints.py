@@ -7,9 +7,9 @@ from datetime import datetime
 from sidecar.core.ids import new_id
 from sidecar.core.models import Checkpoint, EventKind, NewEvent, utcnow
 from sidecar.core.redact import redact_text
+from sidecar.store.append import append_in
 from sidecar.store.database import Database
 from sidecar.store.errors import UnknownId
-from sidecar.store.events import append_in
 from sidecar.store.rows import checkpoint_from_row, ts
 
 

@@ -9,17 +9,21 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sidecar.store.checkpoints import Checkpoints
 from sidecar.store.database import Database
 from sidecar.store.events import Events
-from sidecar.store.leases import Leases
-from sidecar.store.repositories import Repositories
-from sidecar.store.reviews import Reviews
 from sidecar.store.rules import load_user_rules
-from sidecar.store.sessions import Sessions
-from sidecar.store.state import State
+
+if TYPE_CHECKING:
+    from sidecar.store.checkpoints import Checkpoints
+    from sidecar.store.leases import Leases
+    from sidecar.store.repositories import Repositories
+    from sidecar.store.reviews import Reviews
+    from sidecar.store.sessions import Sessions
+    from sidecar.store.state import State
 
 
 class Store:
@@ -27,13 +31,46 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.sessions = Sessions(db)
         self.events = Events(db)
-        self.leases = Leases(db)
-        self.checkpoints = Checkpoints(db)
-        self.reviews = Reviews(db)
-        self.state = State(db)
-        self.repositories = Repositories(db)
+
+    # The other concerns are built on first use: their modules read and write the
+    # core's pydantic models, which an agent hook's quiet path never needs.
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        from sidecar.store.sessions import Sessions
+
+        return Sessions(self.db)
+
+    @cached_property
+    def leases(self) -> Leases:
+        from sidecar.store.leases import Leases
+
+        return Leases(self.db)
+
+    @cached_property
+    def checkpoints(self) -> Checkpoints:
+        from sidecar.store.checkpoints import Checkpoints
+
+        return Checkpoints(self.db)
+
+    @cached_property
+    def reviews(self) -> Reviews:
+        from sidecar.store.reviews import Reviews
+
+        return Reviews(self.db)
+
+    @cached_property
+    def state(self) -> State:
+        from sidecar.store.state import State
+
+        return State(self.db)
+
+    @cached_property
+    def repositories(self) -> Repositories:
+        from sidecar.store.repositories import Repositories
+
+        return Repositories(self.db)
 
     @classmethod
     def open(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sidecar.core.models import utcnow
+from sidecar.core.kinds import utcnow
 
 
 def looks_corrupt(error: sqlite3.DatabaseError) -> bool:

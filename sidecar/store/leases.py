@@ -11,11 +11,14 @@ import os
 import socket
 import sqlite3
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sidecar.core.models import utcnow
-from sidecar.store.database import Database
+from sidecar.core.kinds import utcnow
 from sidecar.store.errors import UnknownSession
-from sidecar.store.rows import ts
+from sidecar.store.stamps import ts
+
+if TYPE_CHECKING:
+    from sidecar.store.database import Database
 
 
 def new_holder_id() -> str:

@@ -9,9 +9,9 @@ from datetime import datetime
 from sidecar.core.ids import new_id
 from sidecar.core.models import Annotation, Approval, ApprovalState, EventKind, NewEvent, utcnow
 from sidecar.core.redact import redact_text
+from sidecar.store.append import append_in
 from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownId, UnknownSession
-from sidecar.store.events import append_in
 from sidecar.store.rows import annotation_from_row, approval_from_row, ts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sidecar.core.models import (
@@ -25,6 +25,7 @@ from sidecar.core.models import (
 )
 from sidecar.core.redact import redact_optional
 from sidecar.store.errors import InvalidRequest
+from sidecar.store.stamps import parse_ts as parse_ts, ts as ts
 
 #: The session columns every session query selects, in this order.
 SESSION_FIELDS = (
@@ -38,18 +39,6 @@ SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
 #: The event columns `event_from_row` reads, in this order.
 EVENT_FIELDS = ("seq", "time", "kind", "actor", "payload", "client_event_id")
 EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
-
-
-def ts(value: datetime) -> str:
-    """Fixed-width UTC ISO 8601 text: sorts lexically in time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_ts(value: str | None) -> datetime | None:
-    """The datetime of a stored timestamp (`fromisoformat` is ~30x faster than strptime)."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value)
 
 
 def _stamp(value: str | None) -> datetime:

@@ -11,9 +11,6 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sidecar.core.text import event_text
-from sidecar.store.merge import fts_mark, merge_duplicate_refs, unindex
-
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -182,6 +179,8 @@ def _v3_search_cache_approvals_holders(db: sqlite_utils.Database) -> None:
 
 def _backfill_event_text(db: sqlite_utils.Database) -> None:
     """Events stored before v3 get their searchable text, so search sees them too."""
+    from sidecar.core.text import event_text
+
     conn = db.conn
     last = 0
     while True:
@@ -355,6 +354,8 @@ def _v4_integrity(db: sqlite_utils.Database) -> None:
     (events keep their rowids, which the full-text index uses). Runs with
     foreign keys off (see `migrate`); `foreign_key_check` must pass before commit.
     """
+    from sidecar.store.merge import fts_mark, merge_duplicate_refs
+
     conn = db.conn
     # A mark above the highest rowid (its top rows were deleted) would hide reused rowids.
     top = conn.execute("SELECT COALESCE(max(rowid), 0) FROM events").fetchone()[0]
@@ -383,6 +384,8 @@ def _v4_integrity(db: sqlite_utils.Database) -> None:
 
 def _drop_orphans(conn: sqlite3.Connection) -> None:
     """Rows of sessions that no longer exist go; dangling lineage links become NULL."""
+    from sidecar.store.merge import unindex
+
     missing = "NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = {t}.session_id)"
     unindex(conn, missing.format(t="events"))
     for table in _DERIVED:
