@@ -40,19 +40,12 @@ class Model(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-
-
-
 class Phase(StrEnum):
     PLANNING = "planning"
     IMPLEMENTATION = "implementation"
     REVIEW = "review"
     DEBUGGING = "debugging"
     EXPLORATION = "exploration"
-
-
-
-
 
 
 class Scope(StrEnum):
@@ -171,10 +164,6 @@ class Annotation(Model):
     code: str
     text: str = ""
     created_at: datetime
-
-
-
-
 
 
 class Action(StrEnum):

@@ -23,9 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sidecar.core.activity import (
+    DEFAULT_STALE_AFTER as DEFAULT_STALE_AFTER,
+    as_utc,
+    is_stale,
+    last_active,
+)
 from sidecar.core.footprint import DEFAULT_DRIFT_THRESHOLD, DEFAULT_MIN_RECENT, footprint_drift
 from sidecar.core.models import (
     Action,
@@ -39,9 +45,6 @@ from sidecar.core.models import (
     SessionStatus,
     Severity,
 )
-
-#: A session idle longer than this is stale (SPEC section 4).
-DEFAULT_STALE_AFTER = timedelta(hours=8)
 
 #: Boundary fields whose change can never be bridged by continuing, resuming or
 #: forking: other repositories, other people and other machines.
@@ -95,15 +98,12 @@ class DriftContext:
     footprint_min_recent: int = DEFAULT_MIN_RECENT
 
 
-def _utc(moment: datetime) -> datetime:
-    # Stored times are aware UTC; a naive one from an older caller is read as UTC
-    # rather than crashing the comparison.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+_utc = as_utc
 
 
 def last_activity(session: Session) -> datetime:
     """When the session was last active: its last event, else its last update."""
-    return _utc(session.last_event_at or session.updated_at)
+    return last_active(session.last_event_at, session.updated_at)
 
 
 def _idle_text(idle: timedelta) -> str:
@@ -208,9 +208,9 @@ def _provider_reason(
 
 
 def _stale_reason(session: Session, now: datetime, stale_after: timedelta) -> Reason | None:
-    idle = _utc(now) - last_activity(session)
-    if idle <= stale_after:
+    if not is_stale(last_activity(session), now, stale_after):
         return None
+    idle = _utc(now) - last_activity(session)
     return _reason(
         ReasonCode.STALE,
         Severity.MEDIUM,

@@ -23,9 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sidecar.core.activity import FOOTPRINT_WARNED
 from sidecar.core.decisions import drift_event
 from sidecar.core.models import NewEvent, Recommendation
-from sidecar.services.drift import FOOTPRINT_WARNED, DriftSettings, activity_check
+from sidecar.services.drift import DriftSettings, activity_check
 from sidecar.services.sessions import SessionService
 
 

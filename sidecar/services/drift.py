@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sidecar.core.activity import (
+    DEFAULT_RECENT_PATHS,
+    Verdict,
+    quiet_verdict,
+)
 from sidecar.core.decisions import FAILED_ASSUMPTIONS, decision_event
-from sidecar.core.footprint import paths_from_event
+from sidecar.core.kinds import Appendable
 from sidecar.core.models import (
     Action,
     Boundary,
-    NewEvent,
     ReasonCode,
     Recommendation,
     Session,
@@ -35,6 +39,7 @@ from sidecar.core.models import (
 from sidecar.core.policy import DEFAULT_STALE_AFTER, DriftContext, last_activity, recommend
 from sidecar.git.command import GitError
 from sidecar.git.reader import is_ancestor
+from sidecar.services.activity import Active, quiet_check
 from sidecar.services.boundary import Place
 from sidecar.services.errors import ServiceError
 from sidecar.services.sessions import LIVE, SessionService
@@ -44,8 +49,6 @@ PromptMode = Literal["native", "custom", "off"]
 
 #: How many recent sessions of the repository the policy looks at.
 CANDIDATES = 20
-#: Cache key of a session that was told its work left its footprint (told once).
-FOOTPRINT_WARNED = "drift.footprintWarned"
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class DriftSettings:
     """native: ask; custom: only notify (the client decides); off: apply, never ask."""
     checkout_quiet_s: float = 1.0
     """Worktree changes this soon after a HEAD change are the checkout's, not the session's."""
-    recent_paths: int = 50
+    recent_paths: int = DEFAULT_RECENT_PATHS
     """How many recently touched paths the footprint-drift check weighs."""
 
 
@@ -266,32 +269,10 @@ def decide(
 # --------------------------------------------------------------------------- activity
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What an activity check found: a recommendation to show, and the footprint flag to keep."""
-
-    recommendation: Recommendation | None
-    footprint_warned: bool | None = None
-    """The session's new 'told about footprint drift' flag; None: unchanged."""
-
-
-def _recent_touches(store: Store, session: Session, new: list[str], limit: int) -> list[str]:
-    """The paths of the new events, then of the latest stored ones, at most ``limit``."""
-    touches = list(new)
-    if len(touches) >= limit:
-        return touches[:limit]
-    for event in reversed(store.events.recent(session.id, limit)):
-        for path in paths_from_event(event, session.boundary.worktree):
-            touches.append(path)
-            if len(touches) >= limit:
-                return touches
-    return touches
-
-
 def activity_check(
     store: Store,
     session: Session,
-    events: Sequence[NewEvent],
+    events: Sequence[Appendable],
     *,
     now: datetime,
     settings: DriftSettings,
@@ -302,13 +283,30 @@ def activity_check(
     limit: a reason to start fresh) or when the recent work lies mostly outside
     the files the session worked on (said once, until the work comes back).
     """
-    new_paths = [
-        path for event in events for path in paths_from_event(event, session.boundary.worktree)
-    ]
-    stale = now - last_activity(session) > settings.stale_after
-    if not new_paths and not stale:
-        return Verdict(None)  # nothing to weigh: appends stay cheap
-    recent = _recent_touches(store, session, new_paths, settings.recent_paths)
+    active = Active(
+        session.id, session.boundary.worktree, last_activity(session), session.parent_id is not None
+    )
+    verdict, found = quiet_check(
+        store,
+        active,
+        events,
+        now=now,
+        stale_after=settings.stale_after,
+        recent_paths=settings.recent_paths,
+    )
+    if verdict is not None:
+        return verdict
+    assert found is not None
+    told = _recommended(store, session, now, settings, found.recent)
+    assert told.recommendation is not None
+    if not any(r.code is ReasonCode.STALE for r in told.recommendation.reasons):
+        return quiet_verdict(told.footprint_warned is True, found.warned) or told
+    return told
+
+
+def _recommended(
+    store: Store, session: Session, now: datetime, settings: DriftSettings, recent: list[str]
+) -> Verdict:
     ctx = drift_context(
         store,
         session.boundary,
@@ -319,12 +317,5 @@ def activity_check(
         recent_paths=recent,
     )
     rec = recommend(ctx)
-    codes = {reason.code for reason in rec.reasons}
-    is_stale = ReasonCode.STALE in codes
-    drifted = ReasonCode.FOOTPRINT_DRIFT in codes
-    warned = store.state.cache_get(session.id, FOOTPRINT_WARNED) is True
-    if drifted and not is_stale and warned:
-        return Verdict(None)  # said once for this session; saying it at every save is noise
-    if not (is_stale or drifted):
-        return Verdict(None, False if warned else None)
+    drifted = any(reason.code is ReasonCode.FOOTPRINT_DRIFT for reason in rec.reasons)
     return Verdict(rec, True if drifted else None)

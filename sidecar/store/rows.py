@@ -25,16 +25,8 @@ from sidecar.core.models import (
 )
 from sidecar.core.redact import redact_optional
 from sidecar.store.errors import InvalidRequest
+from sidecar.store.plain import SESSION_COLUMNS as SESSION_COLUMNS, SESSION_FIELDS as SESSION_FIELDS
 from sidecar.store.stamps import parse_ts as parse_ts, ts as ts
-
-#: The session columns every session query selects, in this order.
-SESSION_FIELDS = (
-    "id", "name", "description", "status", "repository", "worktree", "branch", "requester",
-    "machine", "task", "phase", "provider", "created_at", "updated_at", "last_event_at",
-    "activity_at", "event_count", "last_prompt", "head_sha", "parent_id", "forked_at_seq",
-    "root_id", "agent_name", "tags", "pinned", "provider_ref", "holder", "holder_expires_at",
-)  # fmt: skip
-SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
 
 #: The event columns `event_from_row` reads, in this order.
 EVENT_FIELDS = ("seq", "time", "kind", "actor", "payload", "client_event_id")

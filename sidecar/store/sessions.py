@@ -25,6 +25,7 @@ from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownSession
 from sidecar.store.history import inherited_footprint_in, materialize_in
 from sidecar.store.leases import expiry
+from sidecar.store.plain import FOOTPRINT_LIMIT, footprint_rows, session_row_by_ref
 from sidecar.store.rows import (
     SESSION_COLUMNS,
     boundary_row,
@@ -212,8 +213,9 @@ class Sessions:
 
     def find_by_provider_ref(self, provider: str, ref: str) -> Session | None:
         """The session imported from or bound to the provider's own session id."""
-        rows = self.db.read(f"{_SELECT} WHERE provider = ? AND provider_ref = ?", (provider, ref))
-        return session_from_row(rows[0]) if rows else None
+        with self.db.reading() as conn:
+            row = session_row_by_ref(conn, provider, ref)
+        return session_from_row(row) if row is not None else None
 
     # ------------------------------------------------------------------ reading
 
@@ -301,15 +303,13 @@ class Sessions:
                 chain.append(current)
         return chain
 
-    def footprint(self, session_id: str, *, limit: int = 200) -> builtins.list[FootprintEntry]:
+    def footprint(
+        self, session_id: str, *, limit: int = FOOTPRINT_LIMIT
+    ) -> builtins.list[FootprintEntry]:
         """The paths this session touched, heaviest first."""
         with self.db.reading() as conn:
             get_in(conn, session_id)
-            rows = conn.execute(
-                "SELECT path, weight, last_seq FROM footprint WHERE session_id = ? "
-                "ORDER BY weight DESC, path LIMIT ?",
-                (session_id, limit),
-            ).fetchall()
+            rows = footprint_rows(conn, session_id, limit)
         return [footprint_from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ changing

@@ -9,6 +9,7 @@ from typing import Any
 from sidecar.core.models import Action, Choice, utcnow
 from sidecar.core.redact import redact_text, redact_value
 from sidecar.store.database import Database
+from sidecar.store.plain import cache_value
 from sidecar.store.rows import choice_from_row, ts
 from sidecar.store.sessions import require_in
 
@@ -39,10 +40,7 @@ class State:
         """The cached value, or None; `UnknownSession` for an unknown session."""
         with self.db.reading() as conn:
             require_in(conn, session_id)
-            row = conn.execute(
-                "SELECT value FROM cache WHERE session_id = ? AND key = ?", (session_id, key)
-            ).fetchone()
-        return json.loads(row["value"]) if row else None
+            return cache_value(conn, session_id, key)
 
     # ------------------------------------------------------------------ adapter state
 
