@@ -129,3 +129,24 @@ def test_a_database_file_created_by_a_parallel_process_meanwhile_is_no_error(
     monkeypatch.setattr(Path, "exists", lambda self: False if self == path else real_exists(self))
     prepare_db_file(path)
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("kind", ["data", "config", "state"])
+@pytest.mark.parametrize("xdg", ["set", "blank", "unset"])
+def test_the_users_folders_are_where_platformdirs_puts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, xdg: str
+) -> None:
+    import platformdirs
+
+    from sidecar.store.paths import APP_NAME, user_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    variable = {"data": "XDG_DATA_HOME", "config": "XDG_CONFIG_HOME", "state": "XDG_STATE_HOME"}
+    if xdg == "set":
+        monkeypatch.setenv(variable[kind], str(tmp_path / "xdg"))
+    elif xdg == "blank":
+        monkeypatch.setenv(variable[kind], "  ")
+    else:
+        monkeypatch.delenv(variable[kind], raising=False)
+    expected = getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False)
+    assert user_dir(kind) == Path(expected)  # type: ignore[arg-type]

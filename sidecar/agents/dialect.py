@@ -16,9 +16,8 @@ This module imports only the standard library: the hook runs on every tool call.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Step(StrEnum):
@@ -41,8 +40,7 @@ class HookInputError(ValueError):
     """The hook input is not what the agent sends (logged, never shown to the agent)."""
 
 
-@dataclass(frozen=True)
-class HookEvent:
+class HookEvent(NamedTuple):
     """One hook call in the common vocabulary."""
 
     step: Step
@@ -76,8 +74,7 @@ class HookEvent:
         return self.step is Step.START and (self.source or "startup") in FRESH_SOURCES
 
 
-@dataclass(frozen=True)
-class Warning:
+class Warning(NamedTuple):
     """The drift warning for the agent, decided by the core, in words."""
 
     text: str
@@ -85,8 +82,7 @@ class Warning:
     """Refuse the prompt instead of adding context (block mode, on a prompt)."""
 
 
-@dataclass(frozen=True)
-class Dialect:
+class Dialect(NamedTuple):
     """One agent's hook language (pure functions; no I/O but reading the transcript head)."""
 
     provider: str

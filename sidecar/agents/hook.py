@@ -31,7 +31,6 @@ module in process when no helper answers.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -44,7 +43,8 @@ from sidecar.agents.dialect import Dialect, HookEvent, HookInputError, Step, War
 from sidecar.agents.transcript import transcript_size
 
 if TYPE_CHECKING:
-    from sidecar.core.models import Boundary, NewEvent, Recommendation, Session
+    from sidecar.core.kinds import EventDraft
+    from sidecar.core.models import Boundary, Recommendation, Session
     from sidecar.store import Store
 
 MODE_VARIABLE = "SIDECAR_HOOK_MODE"
@@ -53,6 +53,8 @@ MODES = ("warn", "block", "off")
 MAX_INPUT_BYTES = 32 * 1024 * 1024
 #: Characters of a tool response kept in its ``tool_result`` event.
 RESPONSE_LIMIT = 4096
+#: A tool id longer than this is hashed in the event's client id (a client id holds 200).
+TOOL_ID_LIMIT = 120
 #: Characters of a prompt kept in its ``prompt`` event.
 PROMPT_LIMIT = 65536
 LOG_NAME = "hook.log"
@@ -78,6 +80,8 @@ def parse_input(dialect: Dialect, raw: bytes) -> HookEvent:
 
 
 def _digest(*parts: Any) -> str:
+    import hashlib  # tool events are keyed by the agent's own ids: most calls need no hash
+
     blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
@@ -94,7 +98,8 @@ def client_event_id(dialect: Dialect, hook: HookEvent, phase: str, size: int) ->
     """
     prefix = dialect.id_prefix
     if hook.tool_id and phase in ("call", "result"):
-        return f"{prefix}:{hook.tool_id}:{phase}"
+        tool_id = hook.tool_id if len(hook.tool_id) <= TOOL_ID_LIMIT else _digest(hook.tool_id)
+        return f"{prefix}:{tool_id}:{phase}"
     fields = {k: v for k, v in hook.data.items() if k not in ("transcript_path", "cwd")}
     marker: Any = size if size >= 0 else (hook.turn or time.time_ns())
     return f"{prefix}:{hook.event}:{_digest(hook.session_id, fields, marker)}"
@@ -104,7 +109,7 @@ def _response_text(response: Any) -> str:
     """A tool response as text, as the importer reads the same result from the
     transcript: strings as they are, content lists flattened, a shell's
     ``stdout``/``stderr`` joined, a ``content`` field read; else JSON."""
-    from sidecar.importers.common import flatten_text
+    from sidecar.core.payloads import flatten_text
 
     if isinstance(response, str):
         return response
@@ -121,10 +126,15 @@ def _response_text(response: Any) -> str:
 
 def events_for(
     dialect: Dialect, hook: HookEvent, size: int, *, blocked: bool = False
-) -> list[NewEvent]:
-    """The events one hook call appends (pure but for the clock in a fallback id)."""
-    from sidecar.core.models import Actor, EventKind, NewEvent
-    from sidecar.importers.common import (
+) -> list[EventDraft]:
+    """The events one hook call appends (pure but for the clock in a fallback id).
+
+    They are :class:`~sidecar.core.kinds.EventDraft` objects (built here, so
+    nothing to validate); the store checks, redacts and numbers them like any
+    client's events.
+    """
+    from sidecar.core.kinds import Actor, EventDraft, EventKind
+    from sidecar.core.payloads import (
         clipped_text_payload,
         tool_call_payload,
         tool_result_payload,
@@ -139,7 +149,7 @@ def events_for(
         payload = tool_call_payload(hook.tool_name, hook.tool_input, hook.tool_id)
         kind, actor, phase = EventKind.TOOL_CALL, Actor.AGENT, "call"
     elif hook.step is Step.TOOL_RESULT:
-        # One tool_result shape, whether from a hook or an import (importers.common).
+        # One tool_result shape, whether from a hook or an import (core/payloads.py).
         content = hook.tool_output if hook.failed else _response_text(hook.tool_output)
         payload = tool_result_payload(
             hook.tool_id,
@@ -161,7 +171,7 @@ def events_for(
         kind, actor, phase = EventKind.NOTE, Actor.SYSTEM, "note"
     payload["hook"] = hook.event
     return [
-        NewEvent(
+        EventDraft(
             kind=kind,
             actor=actor,
             payload=payload,
@@ -189,7 +199,7 @@ def drift_warning(
     resume: Session | None = None,
 ) -> str:
     """The warning for the agent (the core decided that one is due), written as facts."""
-    from sidecar.core.models import ReasonCode, Severity
+    from sidecar.core.kinds import ReasonCode, Severity
 
     before = session.boundary
     if before.branch != current.branch:
@@ -283,14 +293,15 @@ def _record(
     )
     outcome = record_agent_call(store, call, mode=mode)
     warning: Warning | None = None
-    if outcome.warning is not None:
+    told = outcome.warning
+    if told is not None:
         text = drift_warning(
-            dialect, outcome.warning, outcome.session, outcome.current, outcome.resume_target
+            dialect, told.recommendation, told.session, told.current, told.resume_target
         )
-        warning = Warning(block_reason(text) if outcome.blocked else text, outcome.blocked)
+        warning = Warning(block_reason(text) if told.blocked else text, told.blocked)
         _log(f"{dialect.provider} drift warning for {hook.session_id}: "
-             f"{outcome.session.boundary.branch} -> {outcome.current.branch} "
-             f"({'blocked' if outcome.blocked else 'warned'})")  # fmt: skip
+             f"{told.session.boundary.branch} -> {told.current.branch} "
+             f"({'blocked' if told.blocked else 'warned'})")  # fmt: skip
     return dialect.output(hook, warning, outcome.title)
 
 
@@ -304,9 +315,9 @@ def resolve_mode(block: bool = False, environ: Mapping[str, str] | None = None) 
 
 def log_path() -> Path:
     """``hook.log`` in the user's state folder (``$XDG_STATE_HOME/session-sidecar`` on Linux)."""
-    import platformdirs
+    from sidecar.store.paths import user_dir
 
-    return Path(platformdirs.user_state_dir("session-sidecar", appauthor=False)) / LOG_NAME
+    return user_dir("state") / LOG_NAME
 
 
 def _log(message: str) -> None:

@@ -23,18 +23,14 @@ atomically.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import re
-import shlex
-import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_TIMEOUT_S = 10
 
@@ -47,8 +43,7 @@ def _claude_entry(command: str, timeout: int) -> dict[str, Any]:
     return {"type": "command", "command": command, "timeout": timeout}
 
 
-@dataclass(frozen=True)
-class HookLayout:
+class HookLayout(NamedTuple):
     """How one agent's settings file holds hooks."""
 
     agent: str
@@ -97,6 +92,9 @@ def hook_command(
     Tried in order: ``sys.argv[0]`` when it is the ``session-sidecar``
     executable, ``shutil.which("session-sidecar")``, else the bare name.
     """
+    import shlex
+    import shutil
+
     argv0 = sys.argv[0] if argv0 is None else argv0
     executable: str | None = None
     if Path(argv0).name == "session-sidecar" and os.access(argv0, os.X_OK):
@@ -119,6 +117,8 @@ def add_hooks(
     Raises :class:`SettingsError` when ``hooks`` (or an event's list) is not
     the shape the agent documents, rather than guessing.
     """
+    import copy
+
     result = copy.deepcopy(settings)
     hooks = result.setdefault("hooks", {})
     if not isinstance(hooks, dict):
@@ -159,6 +159,8 @@ def remove_hooks(layout: HookLayout, settings: dict[str, Any]) -> tuple[dict[str
     Groups and event lists left empty by the removal go too; anything else,
     including other hooks in the same group, stays as it was.
     """
+    import copy
+
     result = copy.deepcopy(settings)
     hooks = result.get("hooks")
     if not isinstance(hooks, dict):
@@ -196,17 +198,28 @@ def project_root(folder: Path | None) -> Path:
     return find_worktree_root(here) or here
 
 
-@dataclass
 class SettingsChange:
     """What install or uninstall did to one file."""
 
-    path: Path
-    changed: int
-    backup: Path | None = None
-    command: str | None = None
-    events: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """What the user should know (a trust step done, or one left to them)."""
+    def __init__(
+        self,
+        path: Path,
+        changed: int,
+        backup: Path | None = None,
+        command: str | None = None,
+        events: list[str] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.path = path
+        self.changed = changed
+        self.backup = backup
+        self.command = command
+        self.events: list[str] = events if events is not None else []
+        self.notes: list[str] = notes if notes is not None else []
+        """What the user should know (a trust step done, or one left to them)."""
+
+    def __repr__(self) -> str:
+        return f"SettingsChange({self.path!s}, changed={self.changed})"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, camelCase like the rest of the CLI's output."""
@@ -243,6 +256,8 @@ def read_settings(path: Path) -> dict[str, Any]:
 
 def write_settings(path: Path, settings: dict[str, Any]) -> Path | None:
     """Back the file up (when it exists), then replace it atomically; returns the backup."""
+    import shutil
+
     backup: Path | None = None
     if path.exists():
         stamp = time.strftime("%Y%m%d-%H%M%S")

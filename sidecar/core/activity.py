@@ -10,9 +10,8 @@ these, so they cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sidecar.core.footprint import paths_from_event
 
@@ -62,8 +61,7 @@ def recent_touches(
     return touches
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What an activity check found: a recommendation to show, and the footprint flag to keep."""
 
     recommendation: Recommendation | None

@@ -8,10 +8,9 @@ quiet path").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 def utcnow() -> datetime:
@@ -95,8 +94,7 @@ class Appendable(Protocol):
     def client_event_id(self) -> str | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class EventDraft:
+class EventDraft(NamedTuple):
     """An event the sidecar builds itself (a hook call's): no validation needed, so no pydantic.
 
     It carries the fields of :class:`~sidecar.core.models.NewEvent`; the store
@@ -104,7 +102,7 @@ class EventDraft:
     """
 
     kind: EventKind
+    payload: dict[str, Any]
     actor: Actor = Actor.AGENT
-    payload: dict[str, Any] = field(default_factory=dict)
     time: datetime | None = None
     client_event_id: str | None = None

@@ -16,8 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 MARK = "[REDACTED:{}]"
 """Replacement text; the braces hold the kind of secret."""
@@ -56,8 +55,7 @@ _ENV_NAME = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Pattern:
+class _Pattern(NamedTuple):
     """One secret shape; ``gate`` lists substrings one of which must occur for a match.
 
     Gates are tested with ``in`` before the regex runs: most strings hold no
@@ -404,8 +402,7 @@ _LONG_GATES = tuple(
 _LOWER_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if p.lower for w in p.gate)
 
 
-@dataclass(frozen=True)
-class UserRules:
+class UserRules(NamedTuple):
     """The user's own rules: extra patterns (redacted as ``custom``) and strings
     never to redact (a test fixture's fake key, a public id that looks like a token)."""
 

@@ -7,19 +7,33 @@ Each provider module offers ``discover_*`` (where the files are) and
 here touches the sidecar's database.
 """
 
-from .amplifier import discover_amplifier, parse_amplifier
-from .claude_code import discover_claude_code, parse_claude_code
-from .codex import discover_codex, parse_codex
-from .common import Cursor, ImportedEvent, ImportedSession
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "Cursor",
-    "ImportedEvent",
-    "ImportedSession",
-    "discover_amplifier",
-    "discover_claude_code",
-    "discover_codex",
-    "parse_amplifier",
-    "parse_claude_code",
-    "parse_codex",
-]
+from sidecar.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from .amplifier import (
+        discover_amplifier as discover_amplifier,
+        parse_amplifier as parse_amplifier,
+    )
+    from .claude_code import (
+        discover_claude_code as discover_claude_code,
+        parse_claude_code as parse_claude_code,
+    )
+    from .codex import discover_codex as discover_codex, parse_codex as parse_codex
+    from .common import (
+        Cursor as Cursor,
+        ImportedEvent as ImportedEvent,
+        ImportedSession as ImportedSession,
+    )
+
+# Served on first use: an agent hook imports `common`'s payload shapes alone.
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "sidecar.importers.amplifier": ["discover_amplifier", "parse_amplifier"],
+        "sidecar.importers.claude_code": ["discover_claude_code", "parse_claude_code"],
+        "sidecar.importers.codex": ["discover_codex", "parse_codex"],
+        "sidecar.importers.common": ["Cursor", "ImportedEvent", "ImportedSession"],
+    },
+)

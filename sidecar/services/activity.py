@@ -12,9 +12,8 @@ the caller asks the policy. Reads are plain rows (:mod:`sidecar.store.plain`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sidecar.core.activity import (
     FOOTPRINT_WARNED,
@@ -32,8 +31,7 @@ if TYPE_CHECKING:
     from sidecar.store import Store
 
 
-@dataclass(frozen=True)
-class Active:
+class Active(NamedTuple):
     """What the check reads of a session."""
 
     id: str
@@ -43,8 +41,7 @@ class Active:
     """A fork: its recent history includes its ancestors' events."""
 
 
-@dataclass(frozen=True)
-class Signals:
+class Signals(NamedTuple):
     """What recent activity shows; ``recent`` feeds the policy when it is asked."""
 
     stale: bool

@@ -23,32 +23,24 @@ the rules live here, the same for every agent:
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sidecar.core.boundary import NO_BRANCH
-from sidecar.core.decisions import drift_event
-from sidecar.core.models import (
-    Action,
-    Boundary,
-    NewEvent,
-    ReasonCode,
-    Recommendation,
-    Session,
-    SessionStatus,
-    Severity,
-)
-from sidecar.core.policy import recommend
-from sidecar.core.text import default_session_name, short_name
-from sidecar.services.append import Appended, append
-from sidecar.services.boundary import Place, Profile, boundary_for
-from sidecar.services.drift import DriftSettings, drift_context
-from sidecar.services.repositories import settle_repository
-from sidecar.services.sessions import SessionService, Writer
-from sidecar.store import Store, UnknownSession
+from sidecar.core.activity import DEFAULT_RECENT_PATHS, DEFAULT_STALE_AFTER, Verdict, last_active
+from sidecar.core.kinds import Appendable, ReasonCode, SessionStatus, Severity, utcnow
+from sidecar.services.activity import Active, quiet_check
+from sidecar.store.errors import UnknownSession
+from sidecar.store.leases import new_holder_id
+from sidecar.store.plain import session_row_by_ref
+from sidecar.store.stamps import parse_ts
+
+if TYPE_CHECKING:
+    from sidecar.core.models import Boundary, NewEvent, Recommendation, Session
+    from sidecar.services.boundary import Place
+    from sidecar.services.drift import DriftSettings
+    from sidecar.services.sessions import Writer
+    from sidecar.store import Store
 
 #: Cache key: the drift (by key) the agent was warned about when this run of it started.
 WARNED_AT_START = "agent:warned-at-start"
@@ -56,8 +48,7 @@ WARNED_AT_START = "agent:warned-at-start"
 HOOK_TAG = "hook"
 
 
-@dataclass(frozen=True)
-class AgentCall:
+class AgentCall(NamedTuple):
     """One hook call, translated from the agent's own input."""
 
     provider: str
@@ -65,7 +56,7 @@ class AgentCall:
     ref: str
     """The agent's own session id."""
     cwd: str
-    events: Callable[[bool], list[NewEvent]]
+    events: Callable[[bool], Sequence[Appendable]]
     """The events to record; called with whether the prompt is blocked."""
     check_drift: bool = False
     """The call can carry context to the model (session start, a prompt)."""
@@ -82,16 +73,23 @@ class AgentCall:
     """The agent's session ended."""
 
 
-@dataclass(frozen=True)
-class AgentOutcome:
-    """What a hook call did, and the warning the agent must read (None: nothing to say)."""
+class AgentWarning(NamedTuple):
+    """The drift the agent must read: the recommendation and what it compares."""
 
+    recommendation: Recommendation
     session: Session
     current: Boundary
-    warning: Recommendation | None
     resume_target: Session | None
     blocked: bool
-    appended: Appended
+    """Block mode refused the prompt."""
+
+
+class AgentOutcome(NamedTuple):
+    """What a hook call did, and the warning the agent must read (None: nothing to say)."""
+
+    session_id: str
+    seqs: list[int]
+    warning: AgentWarning | None = None
     title: str | None = None
     """A title to offer the agent for a session that just began (None: leave it)."""
 
@@ -122,6 +120,8 @@ def session_title(boundary: Boundary) -> str | None:
     It keeps sessions of different branches apart in the agent's own resume
     picker. None outside a branch (detached HEAD, outside git).
     """
+    from sidecar.core.boundary import NO_BRANCH
+
     branch = boundary.branch
     if not branch or branch.startswith("detached@") or branch == NO_BRANCH:
         return None
@@ -134,6 +134,8 @@ def warning_for(rec: Recommendation) -> bool:
 
     A deferred recommendation (a rebase or merge in progress) says nothing yet.
     """
+    from sidecar.core.models import Action
+
     strong = any(r.severity is Severity.STRONG for r in rec.reasons)
     return strong and not rec.deferred and rec.action is not Action.CONTINUE
 
@@ -144,6 +146,8 @@ def _drift_key(session: Session, current: Boundary) -> str:
         session.id, before.repository, before.worktree, before.branch, current.worktree,
         current.branch, current.repository, current.requester, current.machine,
     ]  # fmt: skip
+    import hashlib
+
     blob = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
@@ -152,6 +156,8 @@ def _agent_drift_event(
     session: Session, current: Boundary, rec: Recommendation, provider: str
 ) -> NewEvent:
     """A ``drift`` event recording the warning once per change of boundary."""
+    from sidecar.core.decisions import drift_event
+
     event = drift_event(
         rec,
         source=f"{provider} hook",
@@ -206,6 +212,8 @@ def _once_per_run(
 
 def _has_default_name(session: Session) -> bool:
     """True while the session has no prompt yet and still the name it got by default."""
+    from sidecar.core.text import default_session_name
+
     default = default_session_name(session.boundary.branch, session.created_at)
     return session.last_prompt is None and session.name == default
 
@@ -224,6 +232,72 @@ def record_agent_call(
     ``off`` (record only). Raises the store's errors (a held session, a
     read-only or full database): the door logs them, the agent goes on.
     """
+    quiet = _record_quietly(store, call, writer, settings)
+    if quiet is not None:
+        return quiet
+    return _record_fully(store, call, mode, writer, settings)
+
+
+def _record_quietly(
+    store: Store, call: AgentCall, writer: Writer | None, settings: DriftSettings | None
+) -> AgentOutcome | None:
+    """The quiet path: a call that carries nothing to the model (a tool call, an answer), on
+    a live session the hook already records, whose activity check has nothing to say, is
+    appended with neither the policy nor the models (a fresh hook process stays fast).
+    None: the call needs the full path.
+
+    It takes the same steps as :func:`_record_fully` for such a call (no reopening,
+    renaming or title; the activity check's first stage; the one append path), only
+    on plain rows.
+    """
+    if call.check_drift or call.is_start or call.ends or call.starts_fresh or call.prompt:
+        return None
+    with store.db.reading() as conn:
+        row = session_row_by_ref(conn, call.provider, call.ref)
+    if row is None or row["status"] not in (SessionStatus.ACTIVE, SessionStatus.IDLE):
+        return None
+    if HOOK_TAG not in json.loads(row["tags"] or "[]"):
+        return None
+    updated = parse_ts(row["updated_at"])
+    assert updated is not None
+    session = Active(
+        row["id"],
+        row["worktree"],
+        last_active(parse_ts(row["last_event_at"]), updated),
+        row["parent_id"] is not None,
+    )
+    events = call.events(False)
+    now = utcnow()
+    verdict, _ = quiet_check(
+        store,
+        session,
+        events,
+        now=now,
+        stale_after=settings.stale_after if settings else DEFAULT_STALE_AFTER,
+        recent_paths=settings.recent_paths if settings else DEFAULT_RECENT_PATHS,
+    )
+    if verdict != Verdict(None):
+        return None  # stale, or drift to say or to clear: the full path asks the policy
+    holder = writer.id if writer is not None else new_holder_id()
+    seqs = store.events.append(session.id, events, holder=holder, now=now)
+    return AgentOutcome(session.id, seqs)
+
+
+def _record_fully(
+    store: Store,
+    call: AgentCall,
+    mode: str,
+    writer: Writer | None,
+    settings: DriftSettings | None,
+) -> AgentOutcome:
+    from sidecar.core.policy import recommend
+    from sidecar.core.text import short_name
+    from sidecar.services.append import append
+    from sidecar.services.boundary import Profile, boundary_for
+    from sidecar.services.drift import DriftSettings, drift_context
+    from sidecar.services.repositories import settle_repository
+    from sidecar.services.sessions import SessionService, Writer
+
     settings = settings or DriftSettings()
     place = boundary_for(call.cwd, Profile(provider=call.provider))
     settle_repository(store, place)
@@ -258,7 +332,7 @@ def record_agent_call(
             target = _resume_target(store, rec)
     warning = _once_per_run(store, call, session, current, warning, mode)
     blocked = warning is not None and mode == "block" and call.prompt is not None
-    events = call.events(blocked)
+    events: list[Appendable] = list(call.events(blocked))
     if warning is not None:
         events = [_agent_drift_event(session, current, warning, call.provider), *events]
     if call.prompt and _has_default_name(session):
@@ -266,15 +340,17 @@ def record_agent_call(
     appended = append(sessions, session.id, events, settings=settings)
     session = sessions.end(session.id) if call.ends else store.sessions.get(session.id)
     title = session_title(session.boundary) if call.starts_fresh else None
-    return AgentOutcome(session, current, warning, target, blocked, appended, title)
+    told = None if warning is None else AgentWarning(warning, session, current, target, blocked)
+    return AgentOutcome(session.id, appended.seqs, told, title)
 
 
 def describe_outcome(outcome: AgentOutcome) -> dict[str, Any]:
     """A one-line summary for the hook log."""
+    told = outcome.warning
     return {
-        "session": outcome.session.id,
-        "from": outcome.session.boundary.branch,
-        "to": outcome.current.branch,
-        "warned": outcome.warning is not None,
-        "blocked": outcome.blocked,
+        "session": outcome.session_id,
+        "from": told.session.boundary.branch if told else None,
+        "to": told.current.branch if told else None,
+        "warned": told is not None,
+        "blocked": told is not None and told.blocked,
     }

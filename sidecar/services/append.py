@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from sidecar.core.activity import FOOTPRINT_WARNED
 from sidecar.core.decisions import drift_event
-from sidecar.core.models import NewEvent, Recommendation
+from sidecar.core.kinds import Appendable
+from sidecar.core.models import Recommendation
 from sidecar.services.drift import DriftSettings, activity_check
 from sidecar.services.sessions import SessionService
 
@@ -42,7 +43,7 @@ class Appended:
 def append(
     sessions: SessionService,
     session_id: str,
-    events: Sequence[NewEvent],
+    events: Sequence[Appendable],
     *,
     settings: DriftSettings,
     check_activity: bool = True,

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sidecar.core.models import Boundary, NewEvent, Session, SessionStatus, utcnow
+from sidecar.core.kinds import Appendable
+from sidecar.core.models import Boundary, Session, SessionStatus, utcnow
 from sidecar.core.policy import DEFAULT_STALE_AFTER, is_resumable
 from sidecar.services.boundary import Place
 from sidecar.store import (
@@ -320,7 +321,7 @@ class SessionService:
     def write(
         self,
         session_id: str,
-        events: Sequence[NewEvent],
+        events: Sequence[Appendable],
         *,
         history: bool = False,
         bookkeeping: bool = False,

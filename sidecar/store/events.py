@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sidecar.core.models import Event, SearchHit
     from sidecar.store.database import Database
 
+
 def _fts_query(text: str) -> str:
     """A safe FTS5 query from user text: every word must match; `word*` is a prefix."""
     terms = []

@@ -8,7 +8,6 @@ that crashed does not block others until its lease lapses.
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -21,9 +20,18 @@ if TYPE_CHECKING:
     from sidecar.store.database import Database
 
 
+def hostname() -> str:
+    """This machine's host name (``os.uname`` where it exists: no socket module to import)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
+
+
 def new_holder_id() -> str:
     """An id for this connection: ``<machine>:<pid>:<random>`` (liveness is checkable)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+    return f"{hostname()}:{os.getpid()}:{os.urandom(4).hex()}"
 
 
 def holder_is_gone(holder: str, *, machine: str | None = None) -> bool:
@@ -33,7 +41,7 @@ def holder_is_gone(holder: str, *, machine: str | None = None) -> bool:
     assumed alive: only their lease can expire them.
     """
     parts = holder.split(":")
-    if len(parts) != 3 or parts[0] != (machine or socket.gethostname()):
+    if len(parts) != 3 or parts[0] != (machine or hostname()):
         return False
     try:
         pid = int(parts[1])

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
-
-import platformdirs
+from typing import Literal
 
 from sidecar.store.errors import UntrustedLocation
 
@@ -17,12 +17,43 @@ DB_FILENAME = "sessions.db"
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+#: On Linux: the XDG variable of each kind of folder, and its default under the home folder.
+_XDG = {
+    "data": ("XDG_DATA_HOME", ".local/share"),
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "state": ("XDG_STATE_HOME", ".local/state"),
+}
+
+
+def user_dir(kind: Literal["data", "config", "state"]) -> Path:
+    """The sidecar's folder of this kind for the user (``~/.local/share/session-sidecar``).
+
+    platformdirs answers, except on Linux, where the XDG rule it applies there
+    is read here directly: every agent hook call needs two of these folders,
+    and importing platformdirs would cost it more than the rest of its path.
+    """
+    if sys.platform.startswith("linux"):
+        variable, default = _XDG[kind]
+        base = os.environ.get(variable, "")
+        if not base.strip():
+            base = os.path.expanduser(f"~/{default}")
+        return Path(base) / APP_NAME
+    import platformdirs
+
+    folder = {
+        "data": platformdirs.user_data_dir,
+        "config": platformdirs.user_config_dir,
+        "state": platformdirs.user_state_dir,
+    }[kind](APP_NAME, appauthor=False)
+    return Path(folder)
+
+
 def default_db_path() -> Path:
     """`$SIDECAR_DB` if set, else `sessions.db` in the user's data directory."""
     override = os.environ.get("SIDECAR_DB")
     if override:
         return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DB_FILENAME
+    return user_dir("data") / DB_FILENAME
 
 
 def check_location(path: Path) -> None:

@@ -61,7 +61,7 @@ def own_recent_events(conn: sqlite3.Connection, session_id: str, limit: int) -> 
         "SELECT kind, actor, payload FROM events WHERE session_id = ? ORDER BY seq DESC LIMIT ?",
         (session_id, limit),
     ).fetchall()
-    return [EventDraft(EventKind(r[0]), Actor(r[1]), json.loads(r[2])) for r in rows]
+    return [EventDraft(EventKind(r[0]), json.loads(r[2]), Actor(r[1])) for r in rows]
 
 
 def cache_value(conn: sqlite3.Connection, session_id: str, key: str) -> Any | None:

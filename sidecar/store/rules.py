@@ -15,17 +15,12 @@ settings add to it for that server.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import platformdirs
-
 from sidecar.core.redact import set_user_rules
-from sidecar.store.paths import APP_NAME
-
-logger = logging.getLogger(__name__)
+from sidecar.store.paths import user_dir
 
 RULES_ENV = "SIDECAR_REDACTION"
 RULES_FILENAME = "redaction.json"
@@ -36,7 +31,7 @@ def rules_path() -> Path:
     override = os.environ.get(RULES_ENV)
     if override:
         return Path(override).expanduser()
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / RULES_FILENAME
+    return user_dir("config") / RULES_FILENAME
 
 
 #: The editor's rules of this process (a server's settings), kept across store opens.
@@ -79,5 +74,7 @@ def load_user_rules(
         into.extend(values)
     problems += set_user_rules([*patterns, *extra_patterns], [*allow, *extra_allow])
     for problem in problems:
-        logger.warning("%s", problem)
+        import logging  # only when there is a problem to report
+
+        logging.getLogger(__name__).warning("%s", problem)
     return problems
