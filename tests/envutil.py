@@ -20,7 +20,5 @@ def isolated_env(home: Path, db_path: Path, tmp: Path) -> dict[str, str]:
         TMPDIR=str(tmp),
         GIT_CONFIG_NOSYSTEM="1",
         PYTHONUNBUFFERED="1",
-        # Hook helpers started by a test must not outlive it by long.
-        SIDECAR_HOOK_IDLE_S=os.environ.get("SIDECAR_HOOK_IDLE_S", "10"),
     )
     return env

@@ -56,8 +56,6 @@ class Hook:
             **os.environ,
             "SIDECAR_DB": str(self.db),
             "XDG_STATE_HOME": str(self.state),
-            # The in-process hook; tests/test_hook_daemon.py covers the resident helper.
-            "SIDECAR_HOOK_DAEMON": "0",
             **(env or {}),
         }
         stdin = raw if raw is not None else json.dumps(data).encode()
@@ -288,7 +286,6 @@ def test_parallel_hook_processes_meeting_a_new_session_record_it_once(
     """Parallel tool calls start several hook processes for a session none has seen yet."""
     hook = Hook(tmp_path, repo)
     env = {**os.environ, "SIDECAR_DB": str(hook.db), "XDG_STATE_HOME": str(hook.state)}
-    env["SIDECAR_HOOK_DAEMON"] = "0"
     for trial in range(TRIALS):
         ref = f"race-{trial}"
         calls = [

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 
 from sidecar.core.activity import FOOTPRINT_WARNED
-from tests.test_hook import SESSION, Hook, repo  # noqa: F401  (fixture)
+from tests.gitrepo import isolate_git_config, make_repo
+from tests.test_hook import SESSION, Hook
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -64,7 +64,14 @@ def _edit(n: int, path: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def hook(tmp_path: Path, repo: Path) -> ProbedHook:  # noqa: F811
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_git_config(monkeypatch, tmp_path / "home")
+    monkeypatch.delenv("SIDECAR_HOOK_MODE", raising=False)
+    return make_repo(tmp_path)
+
+
+@pytest.fixture
+def hook(tmp_path: Path, repo: Path) -> ProbedHook:
     probe = ProbedHook(tmp_path, repo)
     assert "pydantic" in probe.loaded("UserPromptSubmit", prompt="fix the login bug")
     return probe
@@ -119,7 +126,7 @@ def test_a_stale_session_takes_the_full_path(hook: ProbedHook) -> None:
     assert "stale" in json.dumps(drift)
 
 
-def test_a_call_before_any_prompt_takes_the_full_path(tmp_path: Path, repo: Path) -> None:  # noqa: F811
+def test_a_call_before_any_prompt_takes_the_full_path(tmp_path: Path, repo: Path) -> None:
     probe = ProbedHook(tmp_path, repo)
     call = {"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "toolu_0"}
     # The session does not exist yet: the full path creates it (bound to the branch).

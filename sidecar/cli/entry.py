@@ -1,8 +1,9 @@
 """The console entry point: a fast path for agent hooks, else the typer app.
 
-Agents run `session-sidecar hook <agent>` on every prompt, so that path
-must not pay for importing typer and building the command tree: it goes to
-the hook client, which hands the call to a resident helper process.
+Agents run `session-sidecar hook <agent>` on every prompt and tool call, so
+that path must not pay for importing typer and building the command tree: it
+goes straight to the hook door (a tool call then imports neither pydantic nor
+the policy: see `sidecar.agents.hook`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ def main() -> None:
         from sidecar.agents.registry import AGENTS
 
         if argv[1] in AGENTS:
-            # A thin client of the resident hook helper (stdlib only); it falls back to
-            # running the hook in this process.
-            from sidecar.agents.hook_client import main as hook_main
+            from sidecar.agents.hook import main as hook_main
 
             raise SystemExit(hook_main(argv[1], block="--block" in argv[2:]))
     if argv[:1] == ["serve"]:

@@ -84,7 +84,7 @@ async def test_every_door_refuses_appends_to_a_session_an_editor_holds(
     assert result.is_error and HELD in text, text
 
     # An agent hook, for its own session after the editor took it over.
-    hook_env = {**server_env, "SIDECAR_HOOK_DAEMON": "0"}
+    hook_env = dict(server_env)
     hook_input = {
         "hook_event_name": "UserPromptSubmit",
         "session_id": "agent-session-1",

@@ -64,8 +64,6 @@ class Sandbox:
             "TMPDIR": str(root / "tmp"),
             "GIT_CONFIG_NOSYSTEM": "1",
             "SIDECAR_DB": str(self.db),
-            # Every hook call in its own process: no helper outlives the test.
-            "SIDECAR_HOOK_DAEMON": "0",
         }
         for folder in ("run", "tmp"):
             (root / folder).mkdir(mode=0o700)
