@@ -2,7 +2,7 @@
 
 :mod:`sidecar.core.models` re-exports these names; they live here so that the
 paths every agent hook takes (append an event, check activity) can run in a
-fresh process without importing pydantic (docs/architecture.md, "The hook's
+fresh process without importing pydantic (docs/agents.md, "It is fast: the
 quiet path").
 """
 
