@@ -258,3 +258,20 @@ def test_migrating_merges_sessions_recorded_twice_for_one_provider_session(
         assert [h.session_id for h in s.events.search("third")] == ["s1"]
         with pytest.raises(Exception, match="unknown session"):
             s.sessions.get("s2")
+
+
+def test_an_overlong_client_id_built_by_the_sidecar_is_stored_bounded_and_idempotent(
+    store: Store,
+) -> None:
+    from sidecar.core.kinds import EventDraft
+
+    session = store.sessions.create(boundary(), name="long ids")
+    long_id = "cc:" + "x" * 400 + ":call"
+    draft = EventDraft(EventKind.TOOL_CALL, {"name": "Bash"}, client_event_id=long_id)
+    first = store.events.append(session.id, [draft], holder=None)
+    again = store.events.append(session.id, [draft], holder=None)
+    other = EventDraft(EventKind.TOOL_CALL, {"name": "Bash"}, client_event_id=long_id + "2")
+    third = store.events.append(session.id, [other], holder=None)
+    assert first == again == [1] and third == [2]
+    stored = [e.client_event_id or "" for e in store.events.page(session.id)]
+    assert all(len(cid) <= 200 for cid in stored) and stored[0] != stored[1]

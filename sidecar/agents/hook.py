@@ -52,8 +52,6 @@ MODES = ("warn", "block", "off")
 MAX_INPUT_BYTES = 32 * 1024 * 1024
 #: Characters of a tool response kept in its ``tool_result`` event.
 RESPONSE_LIMIT = 4096
-#: A tool id longer than this is hashed in the event's client id (a client id holds 200).
-TOOL_ID_LIMIT = 120
 #: Characters of a prompt kept in its ``prompt`` event.
 PROMPT_LIMIT = 65536
 LOG_NAME = "hook.log"
@@ -97,8 +95,7 @@ def client_event_id(dialect: Dialect, hook: HookEvent, phase: str, size: int) ->
     """
     prefix = dialect.id_prefix
     if hook.tool_id and phase in ("call", "result"):
-        tool_id = hook.tool_id if len(hook.tool_id) <= TOOL_ID_LIMIT else _digest(hook.tool_id)
-        return f"{prefix}:{tool_id}:{phase}"
+        return f"{prefix}:{hook.tool_id}:{phase}"
     fields = {k: v for k, v in hook.data.items() if k not in ("transcript_path", "cwd")}
     marker: Any = size if size >= 0 else (hook.turn or time.time_ns())
     return f"{prefix}:{hook.event}:{_digest(hook.session_id, fields, marker)}"

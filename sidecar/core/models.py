@@ -109,7 +109,7 @@ class NewEvent(Model):
     time: datetime | None = Field(default=None, description="Defaults to the append time.")
     client_event_id: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=200,  # store/append.py: CLIENT_ID_LIMIT
         description=(
             "Idempotency key, unique per session: a retried append returns the original seq."
         ),

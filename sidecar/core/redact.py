@@ -402,6 +402,19 @@ _LONG_GATES = tuple(
 _LOWER_GATES = tuple((w, i) for i, p in enumerate(_PATTERNS) if p.lower for w in p.gate)
 
 
+def _any_of(gates: Sequence[tuple[str, int]]) -> re.Pattern[str]:
+    """One search for any gate word: most strings hold none, and one C-speed search
+    answers that in half the time of testing the words one by one."""
+    words = sorted({re.escape(word) for word, _ in gates}, key=len, reverse=True)
+    return re.compile("|".join(words))
+
+
+@functools.cache
+def _gate_searches() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The three gate searches, compiled on first use (a hook call may redact nothing)."""
+    return _any_of(_CASE_GATES), _any_of(_LONG_GATES), _any_of(_LOWER_GATES)
+
+
 class UserRules(NamedTuple):
     """The user's own rules: extra patterns (redacted as ``custom``) and strings
     never to redact (a test fixture's fake key, a public id that looks like a token)."""
@@ -461,10 +474,18 @@ def _redact_with(text: str, rules: UserRules) -> str:
 def _redact_builtin(text: str) -> str:
     if len(text) < _MIN_LEN:
         return text
-    active = {i for word, i in _CASE_GATES if word in text}
-    if _LONG_RUN.search(text) is not None:
-        active.update(i for word, i in _LONG_GATES if word in text)
+    long_run = _LONG_RUN.search(text) is not None
     lower = text.lower()
+    case_any, long_any, lower_any = _gate_searches()
+    if (
+        case_any.search(text) is None
+        and (not long_run or long_any.search(text) is None)
+        and lower_any.search(lower) is None
+    ):
+        return text  # no gate open: no pattern can match
+    active = {i for word, i in _CASE_GATES if word in text}
+    if long_run:
+        active.update(i for word, i in _LONG_GATES if word in text)
     active.update(i for word, i in _LOWER_GATES if word in lower)
     # Run in precedence order: earlier, more specific patterns name the secret.
     for i in sorted(active):

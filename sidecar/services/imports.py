@@ -57,7 +57,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sidecar.core.models import Actor, Boundary, EventKind, NewEvent, Session, SessionStatus
+from sidecar.core.kinds import EventDraft
+from sidecar.core.models import Actor, Boundary, EventKind, Session, SessionStatus
 from sidecar.core.text import short_name
 from sidecar.git.command import GitError
 from sidecar.importers import claude_code
@@ -73,7 +74,7 @@ from sidecar.store import SessionHeld, Store, UnknownSession
 BoundaryForCwd = Callable[[str, str | None], Boundary]
 """Builds the boundary of an imported session from its working directory and branch."""
 
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 #: Imports are history: no activity check, default limits.
 _HISTORY = DriftSettings()
 CHUNK_LINES = 5000
@@ -591,20 +592,14 @@ def _remember_agents(store: Store, parsed: ImportedSession) -> None:
 
 def _new_events(
     events: list[ImportedEvent], last_time: datetime | None
-) -> tuple[list[NewEvent], datetime | None]:
-    out: list[NewEvent] = []
+) -> tuple[list[EventDraft], datetime | None]:
+    """The parsed events as drafts (the importers built them: nothing to validate), each
+    timed (an event without a time of its own takes the one before it)."""
+    out: list[EventDraft] = []
     for event in events:
         when = event.time or last_time
         last_time = when
-        out.append(
-            NewEvent(
-                kind=event.kind,
-                actor=event.actor,
-                payload=event.payload,
-                time=when,
-                client_event_id=event.source_id,
-            )
-        )
+        out.append(EventDraft(event.kind, event.payload, event.actor, when, event.source_id))
     return out, last_time
 
 

@@ -60,6 +60,20 @@ def prepare(
     return out, None
 
 
+#: The longest client event id stored as it is (a client's ``NewEvent`` is refused beyond it).
+CLIENT_ID_LIMIT = 200
+
+
+def _bounded(client_id: str | None) -> str | None:
+    """A client id the sidecar built itself (a hook's, an importer's) over the limit is stored
+    as its digest: still unique and the same on every retry."""
+    if client_id is None or len(client_id) <= CLIENT_ID_LIMIT:
+        return client_id
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(client_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def append_in(
     conn: sqlite3.Connection,
     session_id: str,
@@ -128,7 +142,7 @@ def append_prepared(
     last_seq: int = row["event_count"]
     worktree: str = row["worktree"]
     # Client ids are stored text like any other: redacted (the same way every time).
-    cids = [redact_optional(e.client_event_id) for e, _, _ in prepared]
+    cids = [_bounded(redact_optional(e.client_event_id)) for e, _, _ in prepared]
     client_ids = [cid for cid in cids if cid]
     known = known_client_ids(conn, session_id, client_ids) if client_ids else {}
     default_stamp = ts(now)

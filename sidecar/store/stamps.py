@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 def ts(value: datetime) -> str:
     """Fixed-width UTC ISO 8601 text: sorts lexically in time order."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is ~4x faster than strftime and writes the same text from year 1000 on.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_ts(value: str | None) -> datetime | None:
