@@ -96,6 +96,25 @@ def test_appending_wakes_an_idle_session(store: Store) -> None:
     assert store.sessions.get(s.id).status == SessionStatus.ACTIVE
 
 
+@pytest.mark.parametrize("kind", ["branch_change", "drift", "decision"])
+def test_bookkeeping_is_kept_but_does_not_count_as_activity(store: Store, kind: str) -> None:
+    s = store.sessions.create(boundary(), status=SessionStatus.IDLE)
+    day_ago = utcnow() - timedelta(days=1)
+    append(store, s.id, [NewEvent(kind="prompt", actor="user", payload={"text": "x"}, time=day_ago)],
+           activity_from_events=True)  # fmt: skip
+    store.sessions.set_status(s.id, SessionStatus.IDLE)
+    before = store.sessions.get(s.id)
+    append(store, s.id, [NewEvent(kind=kind, actor="system", payload={"text": "moved"})])
+    after = store.sessions.get(s.id)
+    assert after.event_count == before.event_count + 1
+    assert after.last_event_at == before.last_event_at
+    assert after.status is SessionStatus.IDLE
+    # The listing's order follows activity too: a session that only got bookkeeping stays put.
+    fresh = store.sessions.create(boundary(), name="worked on now")
+    append(store, fresh.id, [note("work")])
+    assert [x.id for x in store.sessions.list(limit=2).items] == [fresh.id, s.id]
+
+
 def test_payload_secrets_are_redacted_before_storage(store: Store) -> None:
     s = store.sessions.create(boundary())
     append(

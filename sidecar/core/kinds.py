@@ -45,6 +45,11 @@ class EventKind(StrEnum):
     NOTE = "note"
 
 
+#: The sidecar's own records of what happened around a session, not work in it: they are
+#: kept in its history but do not make it active (its last activity, its idle status).
+BOOKKEEPING = frozenset({EventKind.BRANCH_CHANGE, EventKind.DRIFT, EventKind.DECISION})
+
+
 class Actor(StrEnum):
     USER = "user"
     AGENT = "agent"

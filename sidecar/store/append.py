@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sidecar.core import footprint as footprint_core
-from sidecar.core.kinds import Appendable, EventKind, SessionStatus, utcnow
+from sidecar.core.kinds import BOOKKEEPING, Appendable, EventKind, SessionStatus, utcnow
 from sidecar.core.redact import redact, redact_optional
 from sidecar.core.text import event_text, prompt_preview
 from sidecar.store.errors import (
@@ -174,7 +174,7 @@ def append_prepared(
             )
         )
         seqs.append(last_seq)
-        if latest_time is None or stamp > latest_time:
+        if kind not in BOOKKEEPING and (latest_time is None or stamp > latest_time):
             latest_time = stamp
         if kind is EventKind.PROMPT:
             latest_prompt = prompt_preview(payload)
@@ -195,10 +195,15 @@ def append_prepared(
             "last_seq = excluded.last_seq",
             [(session_id, p, w, s) for p, (w, s) in weights.items()],
         )
-    if activity_from_events and latest_time:
-        activity = latest_time
-    else:
-        activity = max(latest_time or default_stamp, default_stamp)
+    if latest_time is None:
+        # Only the sidecar's bookkeeping (a branch change, a drift, a decision): recorded,
+        # but the session was not active, so its activity and status stay as they were.
+        conn.execute(
+            "UPDATE sessions SET event_count = ?, updated_at = ? WHERE id = ?",
+            (last_seq, default_stamp, session_id),
+        )
+        return seqs
+    activity = latest_time if activity_from_events else max(latest_time, default_stamp)
     status = row["status"]
     new_status = SessionStatus.ACTIVE.value if status == "idle" else status
     # MAX keeps activity monotonic when an import appends older events later.
