@@ -100,8 +100,8 @@ def test_appending_wakes_an_idle_session(store: Store) -> None:
 def test_bookkeeping_is_kept_but_does_not_count_as_activity(store: Store, kind: str) -> None:
     s = store.sessions.create(boundary(), status=SessionStatus.IDLE)
     day_ago = utcnow() - timedelta(days=1)
-    append(store, s.id, [NewEvent(kind="prompt", actor="user", payload={"text": "x"}, time=day_ago)],
-           activity_from_events=True)  # fmt: skip
+    old_prompt = NewEvent(kind="prompt", actor="user", payload={"text": "x"}, time=day_ago)
+    append(store, s.id, [old_prompt], activity_from_events=True)
     store.sessions.set_status(s.id, SessionStatus.IDLE)
     before = store.sessions.get(s.id)
     append(store, s.id, [NewEvent(kind=kind, actor="system", payload={"text": "moved"})])
