@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sidecar.core.models import Event, Model, Session
+    from sidecar.core.models import Model, Session
 
 #: Exit status of every error a person can fix (bad input, unknown id, unusable database).
 EXIT_USAGE = 2
@@ -146,12 +146,3 @@ def describe_session(session: Session) -> str:
     """One line naming a session: `<id> "<name>" on <branch> (<repository>)`."""
     b = session.boundary
     return f'{session.id} "{session.name}" on {b.branch} ({b.repository})'
-
-
-def event_line(event: Event, now: datetime, width: int = 100) -> str:
-    """One line per event: seq, when, kind, actor and the start of its text."""
-    from sidecar.core.text import event_text
-
-    text = shorten(event_text(event.payload, max_chars=width * 2), width)
-    when = relative_time(event.time, now)
-    return f"{event.seq:>6}  {when:<12} {event.kind.value:<16} {event.actor.value:<6}  {text}"

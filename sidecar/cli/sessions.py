@@ -33,7 +33,6 @@ from sidecar.cli.context import (
 from sidecar.cli.output import (
     CliError,
     describe_session,
-    event_line,
     last_activity,
     note,
     print_json,
@@ -120,6 +119,7 @@ def show_session(
     json_output: JsonOption = False,
 ) -> None:
     """One session: boundary, counts, footprint, checkpoints, lineage, latest events."""
+    from sidecar.core.render import block_text, render
     from sidecar.protocol.messages import ShowResult
 
     with open_store(db) as store:
@@ -141,8 +141,15 @@ def show_session(
             if events
             else []
         )
+    blocks = render(latest, session.boundary.worktree)
     if json_output:
-        print_json({**result.to_json(), "events": [e.to_json() for e in latest]})
+        print_json(
+            {
+                **result.to_json(),
+                "events": [e.to_json() for e in latest],
+                "blocks": [b.to_json() for b in blocks],
+            }
+        )
         return
     now = utcnow()
     b = session.boundary
@@ -187,8 +194,9 @@ def show_session(
     if events:
         shown = f"last {len(latest)} of {session.event_count}" if latest else "none"
         print(f"\nevents ({shown}):")
-        for event in latest:
-            print(event_line(event, now))
+        for block in blocks:
+            for line in block_text(block):
+                print(line)
 
 
 @app.command("start")

@@ -247,3 +247,36 @@ class SessionPage(Model):
 
     items: list[Session]
     next_cursor: str | None = None
+
+
+class BlockKind(StrEnum):
+    """What a display block shows (see `sidecar/core/render.py`)."""
+
+    TURN = "turn"
+    TOOL = "tool"
+    COMMAND = "command"
+    CHANGE = "change"
+    FILES = "files"
+    COMMIT = "commit"
+    CHECKPOINT = "checkpoint"
+    BOOKKEEPING = "bookkeeping"
+    NOTE = "note"
+
+
+class DisplayBlock(Model):
+    """One unit of a session's history as people read it: a turn, a tool call with its
+    result, a command, a change, a folded line of bookkeeping."""
+
+    kind: BlockKind
+    seq: int = Field(description="The first event's seq: where the block starts.")
+    seqs: list[int] = Field(description="Every event shown in the block.")
+    time: datetime
+    actor: Actor
+    title: str = Field(description="One line: `Prompt`, `Bash pytest -q`, `Edit app.py`.")
+    body: str | None = Field(default=None, description="Markdown: a prompt, an answer, a note.")
+    output: str | None = Field(default=None, description="Collapsible text output.")
+    diff: str | None = Field(default=None, description="A unified diff.")
+    status: str | None = Field(default=None, description="`ok`, `failed` or `denied`.")
+    exit_code: int | None = None
+    paths: list[str] = Field(default_factory=list, description="Files, worktree-relative.")
+    dimmed: bool = Field(default=False, description="Bookkeeping: show it quietly.")

@@ -20,6 +20,7 @@ from sidecar.core.models import (
     Approval,
     Boundary,
     Checkpoint,
+    DisplayBlock,
     Event,
     EventKind,
     FootprintEntry,
@@ -181,6 +182,21 @@ class EventsResult(Model):
     """Events in seq order; pass `nextAfterSeq` as `afterSeq` for the next page."""
 
     items: list[Event]
+    next_after_seq: int | None = None
+
+
+class RenderParams(SessionIdParams):
+    """`sidecar/sessions/render`: a page of a session's history as display blocks."""
+
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=MAX_PAGE, description="Events per page.")
+
+
+class RenderResult(Model):
+    """Display blocks in order (the same blocks `sessions show` and the Markdown export show);
+    pass `nextAfterSeq` as `afterSeq` for the next page."""
+
+    items: list[DisplayBlock]
     next_after_seq: int | None = None
 
 

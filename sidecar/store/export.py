@@ -9,7 +9,7 @@ import json
 from typing import TYPE_CHECKING, Literal
 
 from sidecar.core.models import Event, Session
-from sidecar.core.text import event_text
+from sidecar.core.render import block_markdown, render
 from sidecar.store.errors import InvalidRequest
 from sidecar.store.rows import ts
 
@@ -38,7 +38,7 @@ def export_session(store: Store, session_id: str, fmt: ExportFormat = "jsonl") -
 
 
 def render_markdown(session: Session, events: list[Event]) -> str:
-    """A readable Markdown transcript: the session's facts, then each event's text."""
+    """A readable Markdown transcript: the session's facts, then its display blocks."""
     b = session.boundary
     lines = [
         f"# {session.name}",
@@ -57,10 +57,7 @@ def render_markdown(session: Session, events: list[Event]) -> str:
     elif session.parent_id:
         lines.append(f"- parent: `{session.parent_id}`")
     lines += [f"- created: {ts(session.created_at)}", f"- events: {session.event_count}", ""]
-    for event in events:
-        lines.append(f"## {event.seq}. {event.kind.value} ({event.actor.value}, {ts(event.time)})")
-        lines.append("")
-        text = event_text(event.payload)
-        if text:
-            lines.extend(["```text", text.replace("```", "ʼʼʼ"), "```", ""])
+    # The same blocks as the editors' views and `sessions show` (sidecar/core/render.py).
+    for block in render(events, b.worktree):
+        lines.extend([block_markdown(block), ""])
     return "\n".join(lines) + "\n"

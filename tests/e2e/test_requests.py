@@ -595,3 +595,33 @@ async def test_redaction_patterns_from_the_editors_settings(connect: Connect) ->
     )
     events = await client.request("sidecar/sessions/events", {"sessionId": session["id"]})
     assert events["items"][-1]["payload"]["text"] == "ticket [REDACTED:custom] (ACME-0)"
+
+
+async def test_render_returns_display_blocks_and_keeps_a_tool_call_with_its_result(
+    connect: Connect, repo: Path
+) -> None:
+    client = await connect()
+    session = await _active(client)
+    events = [
+        {"kind": "prompt", "actor": "user", "payload": {"text": "run the tests"}},
+        {"kind": "tool_call", "payload": {"name": "Bash", "input": {"command": "pytest -q"},
+                                          "toolUseId": "t1"}},
+        {"kind": "note", "actor": "system", "payload": {"text": "meanwhile"}},
+        {"kind": "tool_result", "payload": {"toolUseId": "t1", "content": "2 passed"}},
+        {"kind": "response", "payload": {"text": "All green."}},
+    ]  # fmt: skip
+    await client.request("sidecar/events/append", {"sessionId": session["id"], "events": events})
+    first = await client.request(
+        "sidecar/sessions/render", {"sessionId": session["id"], "limit": 2}
+    )
+    # The page of two events grew to the call's result; the note between them came along.
+    assert [b["title"] for b in first["items"]] == ["Prompt", "Bash pytest -q", "meanwhile"]
+    assert first["items"][1]["status"] == "ok" and first["items"][1]["output"] == "2 passed"
+    assert first["nextAfterSeq"] == 4
+    rest = await client.request(
+        "sidecar/sessions/render", {"sessionId": session["id"], "afterSeq": 4, "limit": 2}
+    )
+    assert [b["title"] for b in rest["items"]] == ["Answer"] and rest["nextAfterSeq"] is None
+    with pytest.raises(JsonRpcException) as bad:
+        await client.request("sidecar/sessions/render", {"sessionId": session["id"], "limit": 0})
+    assert "limit" in str(bad.value)

@@ -9,6 +9,7 @@ export type RequestMethod =
   | "sidecar/sessions/list"
   | "sidecar/sessions/show"
   | "sidecar/sessions/events"
+  | "sidecar/sessions/render"
   | "sidecar/sessions/search"
   | "sidecar/sessions/start"
   | "sidecar/sessions/resume"
@@ -36,6 +37,7 @@ export interface Requests {
   "sidecar/sessions/list": { params: ListParams; result: ListResult };
   "sidecar/sessions/show": { params: ShowParams; result: ShowResult };
   "sidecar/sessions/events": { params: EventsParams; result: EventsResult };
+  "sidecar/sessions/render": { params: RenderParams; result: RenderResult };
   "sidecar/sessions/search": { params: SearchParams; result: SearchResult };
   "sidecar/sessions/start": { params: StartParams; result: StartResult };
   "sidecar/sessions/resume": { params: ResumeParams; result: ResumeResult };
@@ -150,6 +152,9 @@ export interface ApprovalResult {
 
 export type ApprovalState = "pending" | "granted" | "denied";
 
+/** What a display block shows (see `sidecar/core/render.py`). */
+export type BlockKind = "turn" | "tool" | "command" | "change" | "files" | "commit" | "checkpoint" | "bookkeeping" | "note";
+
 /** What a session is bound to. Two sessions share work only inside one boundary. */
 export interface Boundary {
   repository: string;
@@ -246,6 +251,23 @@ export interface DeleteParams {
 export interface DeleteResult {
   sessionId: string;
   deleted?: true;
+}
+
+/** One unit of a session's history as people read it: a turn, a tool call with its result, a command, a change, a folded line of bookkeeping. */
+export interface DisplayBlock {
+  kind: BlockKind;
+  seq: number;
+  seqs: Array<number>;
+  time: string;
+  actor: Actor;
+  title: string;
+  body?: string | null;
+  output?: string | null;
+  diff?: string | null;
+  status?: string | null;
+  exitCode?: number | null;
+  paths?: Array<string>;
+  dimmed?: boolean;
 }
 
 /** `sidecar/drift/decide`: record the user's choice and act on it. */
@@ -391,6 +413,19 @@ export interface Recommendation {
 export interface RenameParams {
   sessionId: string;
   name: string;
+}
+
+/** `sidecar/sessions/render`: a page of a session's history as display blocks. */
+export interface RenderParams {
+  sessionId: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+/** Display blocks in order (the same blocks `sessions show` and the Markdown export show); pass `nextAfterSeq` as `afterSeq` for the next page. */
+export interface RenderResult {
+  items: Array<DisplayBlock>;
+  nextAfterSeq?: number | null;
 }
 
 /** Something the client should show: the request succeeded, but not as asked. */

@@ -9,13 +9,13 @@ from sidecar.server.feature import Feature, lazy, request
 
 if TYPE_CHECKING:
     from sidecar.core import boundary as core_boundary, ids
-    from sidecar.core.models import Scope
+    from sidecar.core.models import Event, Scope
     from sidecar.protocol import messages as m
     from sidecar.services import errors, export
     from sidecar.services.boundary import Place
     from sidecar.services.sessions import Notice
     from sidecar.services.workspace import Folder
-    from sidecar.store import export as store_export
+    from sidecar.store import Store, export as store_export
 else:
     m = lazy("sidecar.protocol.messages")
     core_boundary = lazy("sidecar.core.boundary")
@@ -28,6 +28,28 @@ else:
 def warning_of(notice: Notice | None) -> m.ResultWarning | None:
     """A service notice as a result warning."""
     return None if notice is None else m.ResultWarning(code=notice.code, message=notice.message)
+
+
+#: How many events past a page the results of its open tool calls are looked for.
+RESULTS_AHEAD = 200
+
+
+def _results_ahead(store: Store, session_id: str, events: list[Event]) -> list[Event]:
+    """The events after ``events`` up to the last result of a tool call ``events`` opened."""
+    from sidecar.core.models import EventKind
+
+    open_ids = {e.payload.get("toolUseId") for e in events if e.kind is EventKind.TOOL_CALL} - {
+        e.payload.get("toolUseId") for e in events if e.kind is EventKind.TOOL_RESULT
+    }
+    open_ids.discard(None)
+    if not open_ids:
+        return []
+    ahead = store.events.page(session_id, after_seq=events[-1].seq, limit=RESULTS_AHEAD)
+    last = 0
+    for index, event in enumerate(ahead):
+        if event.kind is EventKind.TOOL_RESULT and event.payload.get("toolUseId") in open_ids:
+            last = index + 1
+    return ahead[:last]
 
 
 class SessionsFeature(Feature):
@@ -75,6 +97,22 @@ class SessionsFeature(Feature):
         )
         next_after = items[-1].seq if len(items) == p.limit else None
         return m.EventsResult(items=items, next_after_seq=next_after)
+
+    @request("sidecar/sessions/render")
+    def render(self, p: m.RenderParams) -> m.RenderResult:
+        """A page of a session's history as display blocks (one renderer for every view)."""
+        from sidecar.core.render import render
+
+        store = self.state.store
+        session = store.sessions.get(p.session_id)
+        events = store.events.page(p.session_id, after_seq=p.after_seq, limit=p.limit)
+        full = len(events) == p.limit
+        if full:
+            # A page does not end between a tool call and its result: the results of the
+            # page's open calls are read on, a little way.
+            events += _results_ahead(store, p.session_id, events)
+        items = render(events, session.boundary.worktree)
+        return m.RenderResult(items=items, next_after_seq=events[-1].seq if full else None)
 
     @request("sidecar/sessions/search")
     def search(self, p: m.SearchParams) -> m.SearchResult:
