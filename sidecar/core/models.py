@@ -280,3 +280,8 @@ class DisplayBlock(Model):
     exit_code: int | None = None
     paths: list[str] = Field(default_factory=list, description="Files, worktree-relative.")
     dimmed: bool = Field(default=False, description="Bookkeeping: show it quietly.")
+    markdown: str | None = Field(
+        default=None,
+        description="The block as Markdown, when asked for (`markdown: true`): the same text "
+        "the Markdown export holds, for views that show Markdown as it is.",
+    )

@@ -190,6 +190,7 @@ class RenderParams(SessionIdParams):
 
     after_seq: int = Field(default=0, ge=0)
     limit: int = Field(default=200, ge=1, le=MAX_PAGE, description="Events per page.")
+    markdown: bool = Field(default=False, description="Also give each block as Markdown.")
 
 
 class RenderResult(Model):

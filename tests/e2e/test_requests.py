@@ -622,6 +622,11 @@ async def test_render_returns_display_blocks_and_keeps_a_tool_call_with_its_resu
         "sidecar/sessions/render", {"sessionId": session["id"], "afterSeq": 4, "limit": 2}
     )
     assert [b["title"] for b in rest["items"]] == ["Answer"] and rest["nextAfterSeq"] is None
+    assert rest["items"][0]["markdown"] is None
+    shown = await client.request(
+        "sidecar/sessions/render", {"sessionId": session["id"], "markdown": True}
+    )
+    assert shown["items"][1]["markdown"].startswith("**Bash pytest -q** — ✓")
     with pytest.raises(JsonRpcException) as bad:
         await client.request("sidecar/sessions/render", {"sessionId": session["id"], "limit": 0})
     assert "limit" in str(bad.value)

@@ -268,6 +268,7 @@ export interface DisplayBlock {
   exitCode?: number | null;
   paths?: Array<string>;
   dimmed?: boolean;
+  markdown?: string | null;
 }
 
 /** `sidecar/drift/decide`: record the user's choice and act on it. */
@@ -420,6 +421,7 @@ export interface RenderParams {
   sessionId: string;
   afterSeq?: number;
   limit?: number;
+  markdown?: boolean;
 }
 
 /** Display blocks in order (the same blocks `sessions show` and the Markdown export show); pass `nextAfterSeq` as `afterSeq` for the next page. */

@@ -101,7 +101,7 @@ class SessionsFeature(Feature):
     @request("sidecar/sessions/render")
     def render(self, p: m.RenderParams) -> m.RenderResult:
         """A page of a session's history as display blocks (one renderer for every view)."""
-        from sidecar.core.render import render
+        from sidecar.core.render import block_markdown, render
 
         store = self.state.store
         session = store.sessions.get(p.session_id)
@@ -112,6 +112,8 @@ class SessionsFeature(Feature):
             # page's open calls are read on, a little way.
             events += _results_ahead(store, p.session_id, events)
         items = render(events, session.boundary.worktree)
+        if p.markdown:
+            items = [b.model_copy(update={"markdown": block_markdown(b)}) for b in items]
         return m.RenderResult(items=items, next_after_seq=events[-1].seq if full else None)
 
     @request("sidecar/sessions/search")
