@@ -423,13 +423,28 @@ def test_resume_an_eligible_session_marks_it_active(
 ) -> None:
     session = start(repo, env, db)
     cli("sessions", "end", session["id"], cwd=repo, env=env, db=db)
-    switch(repo, "other", create=True)  # another branch: an explicit resume may cross it
     run = cli("sessions", "resume", session["id"], "--json", cwd=repo, env=env, db=db)
     assert run.code == 0 and run.stderr == ""
     result = ResumeResult.model_validate(run.json())
     assert result.resumed is True and result.warning is None
     assert result.session.id == session["id"]
     assert result.session.status.value == "active"
+
+
+def test_resuming_another_branchs_session_says_so_and_names_its_branch(
+    repo: Path, env: dict[str, str], db: Path
+) -> None:
+    session = start(repo, env, db)
+    cli("sessions", "end", session["id"], cwd=repo, env=env, db=db)
+    switch(repo, "other", create=True)  # another branch: an explicit resume may cross it
+    run = cli("sessions", "resume", session["id"], "--json", cwd=repo, env=env, db=db)
+    assert run.code == 0
+    result = ResumeResult.model_validate(run.json())
+    assert result.resumed is True and result.session.id == session["id"]
+    assert result.warning is not None and result.warning.code == "other_branch"
+    assert result.warning.branch == "main"
+    assert "branch 'main'" in result.warning.message and "'other'" in result.warning.message
+    assert run.stderr.startswith("warning: ")
 
 
 def test_resume_an_unknown_id_warns_and_starts_a_new_session(

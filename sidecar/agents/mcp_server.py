@@ -176,9 +176,7 @@ def build_server(tools: SidecarTools) -> MCPServer[None]:
             return {
                 "session": outcome.session.to_json(),
                 "resumed": outcome.resumed,
-                "warning": None
-                if outcome.warning is None
-                else {"code": outcome.warning.code, "message": outcome.warning.message},
+                "warning": None if outcome.warning is None else outcome.warning.to_json(),
             }
 
         return await guarded(go)

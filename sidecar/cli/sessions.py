@@ -253,7 +253,7 @@ def resume_session(
         place = place_here(store, folder, Profile(provider=CLI_PROVIDER))
         outcome = one_shot_sessions(store).resume(place, session_id)
     notice = outcome.warning
-    warning = None if notice is None else ResultWarning(code=notice.code, message=notice.message)
+    warning = None if notice is None else ResultWarning.model_validate(notice.to_json())
     result = ResumeResult(session=outcome.session, resumed=outcome.resumed, warning=warning)
     if warning is not None:
         warn(warning.message)

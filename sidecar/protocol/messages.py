@@ -76,10 +76,15 @@ class ResultWarning(Model):
     code: str = Field(
         description=(
             "Machine-readable reason: `unknown_session`, `repository_changed`, "
-            "`requester_changed`, `machine_changed`, `held`, `isolate_failed`."
+            "`requester_changed`, `machine_changed`, `held`, `isolate_failed`, `other_branch` "
+            "(resumed, but the session was recorded on another branch or worktree)."
         )
     )
     message: str = Field(description="A sentence to show the user, saying what to do.")
+    branch: str | None = Field(
+        default=None,
+        description="`other_branch`: the session's branch, to offer switching to it.",
+    )
 
 
 # --------------------------------------------------------------------------- status

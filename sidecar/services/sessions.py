@@ -80,6 +80,15 @@ class Notice:
 
     code: str
     message: str
+    branch: str | None = None
+    """``other_branch``: the branch the session was recorded on (to offer a switch to it)."""
+
+    def to_json(self) -> dict[str, str]:
+        """The wire form (the protocol's ``ResultWarning``), for every door alike."""
+        wire = {"code": self.code, "message": self.message}
+        if self.branch is not None:
+            wire["branch"] = self.branch
+        return wire
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,25 @@ def held_notice(error: SessionHeld, name: str) -> Notice:
         f"Session {name!r} is in use by another connection ({error.holder}). "
         "Fork it to continue from its history, or resume it with takeOver: true "
         "to take it over.",
+    )
+
+
+def _other_branch(session: Session, place: Place) -> Notice | None:
+    """What to say when the user resumes a session recorded on another branch or worktree."""
+    before, now = session.boundary, place.boundary
+    if before.branch == now.branch and before.worktree == now.worktree:
+        return None
+    where = (
+        f"on branch {before.branch!r}" if before.worktree == now.worktree
+        else f"in worktree {before.worktree} on branch {before.branch!r}"
+    )  # fmt: skip
+    return Notice(
+        "other_branch",
+        f"Session {session.name!r} was recorded {where}; this worktree is on branch "
+        f"{now.branch!r}, so files edited now land on {now.branch!r}. Switch to "
+        f"{before.branch!r} to work on its branch, fork the session onto {now.branch!r}, "
+        "or go on here.",
+        branch=before.branch,
     )
 
 
@@ -279,7 +307,7 @@ class SessionService:
             return ResumeOutcome(
                 session, False, held_notice(SessionHeld(session.id, other), session.name)
             )
-        return ResumeOutcome(self._activate(session), True)
+        return ResumeOutcome(self._activate(session), True, _other_branch(session, place))
 
     def fork(
         self, place: Place, session_id: str, *, at_seq: int | None = None, name: str | None = None

@@ -434,6 +434,7 @@ export interface RenderResult {
 export interface ResultWarning {
   code: string;
   message: string;
+  branch?: string | null;
 }
 
 /** `sidecar/sessions/resume`: make a known session the folder's active one. */

@@ -27,7 +27,7 @@ else:
 
 def warning_of(notice: Notice | None) -> m.ResultWarning | None:
     """A service notice as a result warning."""
-    return None if notice is None else m.ResultWarning(code=notice.code, message=notice.message)
+    return None if notice is None else m.ResultWarning.model_validate(notice.to_json())
 
 
 #: How many events past a page the results of its open tool calls are looked for.
