@@ -1,5 +1,6 @@
-"""Print the :Sessions panel of a small demo repository, as docs/neovim.md
-shows it: `python -m tests.nvim.capture_panel` from the project root.
+"""Print the :Sessions panel of a small demo repository and the history of
+one of its sessions, as docs/neovim.md shows them:
+`python -m tests.nvim.capture_panel` from the project root.
 
 Uses the same real Neovim, server and isolation as the tests, in a
 temporary folder that is removed afterwards.
@@ -11,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pynvim
 
@@ -18,8 +20,51 @@ from .conftest import MINIMAL_INIT, PROJECT, git, nvim_binary, server_cmd
 from .driver import Driver
 
 
+def login_work(repo: Path) -> list[dict[str, Any]]:
+    """An agent's try at the login loop: an edit, a failing test run, an answer."""
+    return [
+        {
+            "kind": "tool_call",
+            "payload": {
+                "name": "Edit",
+                "toolUseId": "toolu_01",
+                "input": {
+                    "file_path": str(repo / "app.py"),
+                    "old_string": "    return redirect('/login')",
+                    "new_string": "    return redirect(next_url or '/')",
+                },
+            },
+        },
+        {
+            "kind": "tool_result",
+            "payload": {"toolUseId": "toolu_01", "content": "The file app.py has been updated."},
+        },
+        {
+            "kind": "tool_call",
+            "payload": {"name": "Bash", "toolUseId": "toolu_02", "input": {"command": "pytest -q"}},
+        },
+        {
+            "kind": "tool_result",
+            "payload": {
+                "toolUseId": "toolu_02",
+                "content": "F..\n"
+                "FAILED tests/test_login.py::test_next_url - assert '/' == '/home'\n"
+                "1 failed, 2 passed in 0.12s",
+                "exitCode": 1,
+            },
+        },
+        {
+            "kind": "response",
+            "payload": {
+                "text": "The redirect loop is gone; `test_next_url` still expects `/home`."
+            },
+        },
+    ]
+
+
 def main() -> None:
-    """Build the demo, open the panel with help shown, print its lines."""
+    """Build the demo, open the panel with help shown and a session's history,
+    print their lines."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         home = tmp / "home"
@@ -67,7 +112,15 @@ def main() -> None:
                     root,
                 )
 
-            fresh("fix login redirect", ["why does /login loop?", "add a test"])
+            fresh("fix login redirect", ["why does /login loop?"])
+            login = d.state(root)["session"]["id"]
+            d.lua(
+                "local root, id, events = ... require('session_sidecar.client').request_sync(root,"
+                " 'sidecar/events/append', { sessionId = id, events = events }, 5000)",
+                root,
+                login,
+                login_work(repo),
+            )
             fresh("upgrade pydantic", ["bump pydantic to 2.8"])
             git(repo, "switch", "-q", "-c", "feature/search")
             # The drift prompt comes up; the recording UI answers "Start fresh".
@@ -80,8 +133,18 @@ def main() -> None:
             nvim.command("Sessions")
             d.wait(d.panel_has(root, "feature/search"), 8000)
             d.press("?")
-            d.wait("true", 300)
+            d.wait(d.panel_has(root, "<CR> on the drift line"), 3000)
             lines = d.panel_lines(root)
+            nvim.command(f"SessionsHistory {login}")
+            d.wait("vim.tbl_contains(vim.api.nvim_buf_get_lines(0, 0, -1, false), '```diff')", 8000)
+            lines += ["", "-" * 40, ""]
+            lines += nvim.current.buffer[:]
+            # A dismissed prompt: the decision stays pending, the panel says so.
+            d.lua("_G.sidecar_test.pick = nil")
+            git(repo, "switch", "-q", "-c", "feature/login-loop")
+            d.wait(d.panel_has(root, "! drift:"), 15000)
+            lines += ["", "-" * 40, ""]
+            lines += [line for line in d.panel_lines(root) if line.startswith("  !")]
         finally:
             try:
                 nvim.exec_lua("require('session_sidecar.client').stop_all()")

@@ -10,8 +10,14 @@ import pynvim
 # Replaces vim.ui.select / vim.ui.input: records every prompt (its kind,
 # prompt text and item titles as the user would see them) and answers with
 # the title in _G.sidecar_test.pick ("first" = the first item), or cancels.
+# Every vim.notify message is recorded too (and still shown).
 RECORDING_UI = r"""
-_G.sidecar_test = { prompts = {}, inputs = {}, pick = "Start fresh", input = nil }
+_G.sidecar_test = { prompts = {}, inputs = {}, notes = {}, pick = "Start fresh", input = nil }
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(_G.sidecar_test.notes, msg)
+  return notify(msg, level, opts)
+end
 vim.ui.select = function(items, opts, on_choice)
   opts = opts or {}
   local fmt = opts.format_item or tostring
@@ -78,10 +84,26 @@ class Driver:
             raise AssertionError(
                 f"{outcome} waiting for {what or condition}\n"
                 f"prompts: {json.dumps(self.prompts(), indent=1)}\n"
+                f"notes: {json.dumps(self.notes(), indent=1)}\n"
                 f"state: {self.state_dump()}\n"
                 f"messages: {messages}\n"
                 "lsp.log tail:\n" + "\n".join(line[:400] for line in log)
             )
+
+    def notes(self) -> list[str]:
+        """Every vim.notify message shown so far."""
+        return list(self.lua("return _G.sidecar_test and _G.sidecar_test.notes or {}"))
+
+    def noted(self, text: str) -> str:
+        """A Lua condition: some vim.notify message so far contains `text`."""
+        return (
+            "vim.iter(_G.sidecar_test.notes):any(function(m)"
+            f" return m:find({json.dumps(text)}, 1, true) ~= nil end)"
+        )
+
+    def buffer_lines(self) -> list[str]:
+        """The lines of the current buffer."""
+        return list(self.lua("return vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
 
     def prompts(self) -> list[dict[str, Any]]:
         """Every vim.ui.select prompt shown so far."""

@@ -8,7 +8,7 @@ syntax match sessionsidecarHelp /^  \(<CR>\|e    end\|s    scope\|press ?\).*$/
 syntax match sessionsidecarBranch /^\S.*$/
 syntax match sessionsidecarActive /^  \* .*$/
 syntax match sessionsidecarPinned /^  + /
-syntax match sessionsidecarDrift /^  ! drift:.*$/
+syntax match sessionsidecarDrift /^  ! .*$/
 syntax match sessionsidecarError /^  error:.*$/
 syntax keyword sessionsidecarEnded ended archived
 syntax keyword sessionsidecarIdle idle

@@ -97,7 +97,7 @@ eq(widths.a == widths.b and widths.b == widths.d, true, "columns line up")
 
 -- Help toggles, empty scope hint, error line.
 local with_help = format.panel({}, { scope = "branch", now = base, help = true })
-eq(vim.list_slice(with_help.lines, 2, 4), format.help_lines, "help shown")
+eq(vim.list_slice(with_help.lines, 2, 1 + #format.help_lines), format.help_lines, "help shown")
 eq(vim.tbl_contains(with_help.lines, "  (no sessions in this scope; press s to widen it)"), true, "empty hint")
 local with_err = format.panel({}, { scope = "branch", now = base, error = "boom" })
 eq(vim.tbl_contains(with_err.lines, "  error: boom"), true, "error line")
@@ -135,19 +135,84 @@ eq(
 )
 eq(format.drift_choices({ action = "resume", targetSessionId = "S1" }, "n")[1].sessionId, "S1", "resume carries id")
 
--- Transcript: header, event sections, text / summary / JSON payloads.
-local tr = format.transcript(session("t", "main", "2025-01-01T01:00:00Z", { name = "fix login" }), {
-  { seq = 1, kind = "prompt", actor = "user", time = "2025-01-01T00:00:01Z", payload = { text = "hello\nworld" } },
-  { seq = 2, kind = "branch_change", actor = "system", time = "t", payload = { from = "main", to = "feature" } },
-  { seq = 3, kind = "tool_call", actor = "agent", time = "t", payload = { name = "grep", n = 1 } },
-}, { checkpoints = { { id = "c1", name = "before", seq = 1 } } })
-eq(tr[1], "# fix login", "transcript title")
-eq(vim.tbl_contains(tr, "## #1 prompt (user) 2025-01-01T00:00:01Z"), true, "event heading")
-eq(vim.tbl_contains(tr, "hello") and vim.tbl_contains(tr, "world"), true, "multi-line text")
-eq(vim.tbl_contains(tr, "main -> feature"), true, "branch change summary")
-eq(vim.tbl_contains(tr, "```json"), true, "json payload block")
-eq(vim.tbl_contains(tr, "- checkpoint `before` at #1"), true, "checkpoint listed")
-eq(vim.tbl_contains(format.transcript(session("u", "m", nil), {}), "_No events yet._"), true, "empty transcript")
+-- The drift line: the whole summary, wrapped to the panel, and how to decide;
+-- every one of its lines is marked so <CR> there decides.
+local long = "Start a fresh session: the branch changed from main to feature/login-redirect-with-a-long-name, and nothing was done there yet."
+local with_drift = format.panel(sessions, { scope = "branch", current_branch = "main", now = base, width = 40, drift = long })
+local drift_lines = {}
+for lnum in pairs(with_drift.drift) do
+  table.insert(drift_lines, with_drift.lines[lnum])
+end
+table.sort(drift_lines)
+eq(#drift_lines >= 3, true, "a long summary takes several lines")
+eq(vim.startswith(with_drift.lines[3], "  ! drift: Start a fresh session:"), true, "drift line first: " .. with_drift.lines[3])
+local shown = table.concat(vim.tbl_map(function(l) return l:sub(12) end, vim.list_slice(with_drift.lines, 3, 1 + #drift_lines)))
+eq((shown:gsub("%s", "")), (long:gsub("%s", "")), "nothing of the summary is cut")
+eq(with_drift.lines[2 + #drift_lines], "  ! <CR> or :SessionsDecide to decide", "how to decide")
+for lnum in pairs(with_drift.drift) do
+  eq(vim.fn.strdisplaywidth(with_drift.lines[lnum]) <= 40, true, "drift line fits: " .. with_drift.lines[lnum])
+  eq(with_drift.index[lnum], nil, "a drift line is no session line")
+end
+eq(next(out.drift), nil, "no drift, no drift lines")
+
+-- Wrapping: words kept whole, an over-long word cut.
+eq(format.wrap("aa bb cc dd", 8), { "aa bb cc", "dd" }, "wrap at spaces")
+eq(format.wrap("abcdefghijkl", 8), { "abcdefgh", "ijkl" }, "wrap a long word")
+eq(format.wrap("", 8), { "" }, "wrap nothing")
+
+-- Decide choices: without an active session there is nothing to continue.
+eq(
+  titles(format.drift_choices({ action = "fresh" }, nil, { has_session = false })),
+  { "Start fresh" },
+  "choices without a session"
+)
+
+-- History: a header, then each block's Markdown as the server renders it,
+-- a blank line between blocks; every seq of a block maps to its first line.
+local blocks = {
+  { kind = "turn", seq = 1, seqs = { 1 }, title = "Prompt", markdown = "**You** · Prompt · 2025-01-01 00:00 · #1\n\nfix the login" },
+  {
+    kind = "tool", seq = 2, seqs = { 2, 3 }, title = "Bash pytest -q", status = "failed", exitCode = 1,
+    markdown = "**Bash pytest -q** — ✗ exit 1 · 2025-01-01 00:01 · #2\n\n<details><summary>output</summary>\n\n```text\n1 failed\n```\n\n</details>",
+  },
+  { kind = "bookkeeping", seq = 4, seqs = { 4, 5 }, title = "switched main → feature, continued", dimmed = true,
+    markdown = "_switched main → feature, continued_ · 2025-01-01 00:02 · #4" },
+  { kind = "note", seq = 7, seqs = { 7 }, title = "no markdown" },
+}
+local h = format.history(session("t", "main", "2025-01-01T01:00:00Z", { name = "fix login" }), blocks, {
+  checkpoints = { { id = "c1", name = "before", seq = 1 } },
+})
+eq(h.lines[1], "# fix login", "history title")
+eq(vim.tbl_contains(h.lines, "- checkpoint `before` at #1"), true, "checkpoint listed")
+local first_block = h.lines_by_seq[1]
+eq(h.lines[first_block], "**You** · Prompt · 2025-01-01 00:00 · #1", "turn block starts at its line")
+eq(h.lines[first_block - 1], "", "blank line before the first block")
+eq(h.lines[first_block + 2], "fix the login", "turn body")
+eq(h.lines[h.lines_by_seq[2]], "**Bash pytest -q** — ✗ exit 1 · 2025-01-01 00:01 · #2", "failed tool line")
+eq(h.lines_by_seq[3], h.lines_by_seq[2], "a tool result maps to its call's block")
+eq(h.lines[h.lines_by_seq[2] - 1], "", "blank line between blocks")
+eq(h.lines[h.lines_by_seq[5]], "_switched main → feature, continued_ · 2025-01-01 00:02 · #4", "bookkeeping is one line")
+eq(h.lines[h.lines_by_seq[7]], "**no markdown** · #7", "a block without markdown shows its title")
+eq(format.line_of_seq(h.lines_by_seq, 6), h.lines_by_seq[5], "a seq between blocks goes to the block before")
+eq(format.line_of_seq(h.lines_by_seq, 0), nil, "a seq before every block has no line")
+for _, l in ipairs(h.lines) do
+  eq(l:find("\n") == nil, true, "no line holds a new line")
+end
+eq(vim.tbl_contains(format.history(session("u", "m", nil), {}).lines, "_No events yet._"), true, "empty history")
+local cut = format.history(session("u", "m", nil), blocks, { cut = 5000 }).lines
+eq(cut[#cut]:find("first 5000 events", 1, true) ~= nil, true, "a cut history says so")
+
+-- Buffer names: the session's name and the random end of its id.
+eq(format.history_name({ id = "01jabcdefghjkmnpqrstvwxyz0", name = "fix login" }), "sidecar://history/fix login (stvwxyz0)", "history buffer name")
+
+-- Search hits as picker lines: name, kind, snippet on one line, age.
+eq(
+  format.search_item({ sessionId = "S", sessionName = "fix login", seq = 3, kind = "prompt",
+    time = "2025-01-01T00:00:00Z", snippet = "please fix the [login]\nredirect" }, base + 300),
+  "fix login · prompt · please fix the [login] redirect · 5m ago",
+  "search item"
+)
+eq(format.one_line("  a\n\tb  "), "a b", "one line")
 
 if failures > 0 then
   io.stderr:write(string.format("%d check(s) failed\n", failures))

@@ -28,6 +28,7 @@ for _, want in ipairs({
   "session_sidecar.txt", "session_sidecar", "session_sidecar.setup()", ":Sessions",
   ":SessionsHistory", ":SessionsFresh", ":SessionsResume", ":SessionsFork",
   "session_sidecar-panel", "session_sidecar.statusline()", "session_sidecar-health",
+  ":SessionsSearch", ":SessionsDecide", "session_sidecar-history", "session_sidecar-search",
 }) do
   if not tags[want] then
     failures = failures + 1

@@ -2,7 +2,7 @@
 ---
 --- Nothing here touches buffers, windows, the LSP client or the clock: every
 --- function takes plain data (the server's JSON, decoded) and returns plain
---- data, so the panel, the transcript and the statusline can be tested with
+--- data, so the panel, the history buffer and the statusline can be tested with
 --- `nvim -l` alone.
 local M = {}
 
@@ -202,14 +202,29 @@ M.help_lines = {
   "  <CR> history   r resume   f fork      R rename",
   "  e    end       d delete   x export    c checkpoint",
   "  s    scope     q close    ? help",
+  "  <CR> on the drift line: decide (:SessionsDecide)",
 }
+
+--- The panel's lines about a pending drift decision: the whole summary,
+--- wrapped to `width`, and how to answer it.
+--- @param summary string
+--- @param width integer
+--- @return string[]
+function M.drift_lines(summary, width)
+  local lines = {}
+  for i, part in ipairs(M.wrap(summary, width - 12)) do
+    table.insert(lines, (i == 1 and "  ! drift: " or "  !        ") .. part)
+  end
+  table.insert(lines, "  ! <CR> or :SessionsDecide to decide")
+  return lines
+end
 
 --- The panel's lines, and which line shows which session.
 --- @param sessions table[] the `items` of `sidecar/sessions/list`
 --- @param opts { scope: string, current_branch: string|nil, active_id: string|nil, now: number, root: string|nil, width: integer|nil, help: boolean|nil, drift: string|nil, error: string|nil }
---- @return { lines: string[], index: table<integer, string> }
+--- @return { lines: string[], index: table<integer, string>, drift: table<integer, true> }
 function M.panel(sessions, opts)
-  local lines, index = {}, {}
+  local lines, index, drift = {}, {}, {}
   local title = "Sessions"
   if opts.root then
     title = title .. " - " .. vim.fs.basename(opts.root)
@@ -229,7 +244,10 @@ function M.panel(sessions, opts)
     table.insert(lines, "  press ? for help")
   end
   if opts.drift then
-    table.insert(lines, "  ! drift: " .. M.truncate(opts.drift, (opts.width or 60) + 20))
+    for _, line in ipairs(M.drift_lines(opts.drift, opts.width or 60)) do
+      table.insert(lines, line)
+      drift[#lines] = true
+    end
   end
   if opts.error then
     table.insert(lines, "  error: " .. opts.error)
@@ -247,7 +265,7 @@ function M.panel(sessions, opts)
       index[#lines] = s.id
     end
   end
-  return { lines = lines, index = index }
+  return { lines = lines, index = index, drift = drift }
 end
 
 --- The statusline text: branch, session name, and a drift marker.
@@ -285,12 +303,15 @@ function M.action_for_title(title)
   return nil
 end
 
---- The choices offered for a `sidecar/driftDetected` recommendation (custom
---- prompts), with the same titles and order as the server's native prompt.
+--- The choices offered for a drift recommendation (custom prompts and
+--- :SessionsDecide), with the same titles and order as the server's native
+--- prompt: the recommended one first; continuing only when a session is active.
 --- @param rec table the recommendation
 --- @param target_name string|nil the name of `rec.targetSessionId`
+--- @param opts { has_session: boolean|nil }|nil has_session defaults to true
 --- @return { title: string, action: string, sessionId: string|nil, remember: boolean|nil }[]
-function M.drift_choices(rec, target_name)
+function M.drift_choices(rec, target_name, opts)
+  local has_session = not (opts and opts.has_session == false)
   local choices = {}
   local resume
   if rec.targetSessionId and (rec.action == "resume" or rec.action == "continue") then
@@ -307,60 +328,86 @@ function M.drift_choices(rec, target_name)
   if resume and rec.action ~= "resume" then
     table.insert(choices, resume)
   end
-  table.insert(choices, { title = "Continue here", action = "continue" })
-  table.insert(
-    choices,
-    { title = "Don't ask again for this branch", action = "continue", remember = true }
-  )
+  if has_session then
+    table.insert(choices, { title = "Continue here", action = "continue" })
+    table.insert(
+      choices,
+      { title = "Don't ask again for this branch", action = "continue", remember = true }
+    )
+  end
   return choices
 end
 
---- The text of an event payload, when it has one obvious text field.
-local function payload_text(payload)
-  for _, key in ipairs({ "text", "prompt", "message", "content", "summary", "subject" }) do
-    if type(payload[key]) == "string" and payload[key] ~= "" then
-      return payload[key]
+--- `text` on one line: every run of white space (new lines too) as one space.
+--- @param text string|nil
+--- @return string
+function M.one_line(text)
+  return vim.trim(((text or ""):gsub("%s+", " ")))
+end
+
+--- Split `text` into lines of at most `width` display cells, at spaces where
+--- it can (a word longer than a line is cut).
+--- @param text string
+--- @param width integer
+--- @return string[]
+function M.wrap(text, width)
+  width = math.max(8, width)
+  local lines, current = {}, ""
+  for word in M.one_line(text):gmatch("%S+") do
+    while vim.fn.strdisplaywidth(word) > width do
+      if current ~= "" then
+        table.insert(lines, current)
+        current = ""
+      end
+      local head = vim.fn.strcharpart(word, 0, width)
+      while vim.fn.strdisplaywidth(head) > width do
+        head = vim.fn.strcharpart(head, 0, vim.fn.strchars(head) - 1)
+      end
+      table.insert(lines, head)
+      word = vim.fn.strcharpart(word, vim.fn.strchars(head))
+    end
+    if current == "" then
+      current = word
+    elseif vim.fn.strdisplaywidth(current) + 1 + vim.fn.strdisplaywidth(word) <= width then
+      current = current .. " " .. word
+    else
+      table.insert(lines, current)
+      current = word
     end
   end
-  return nil
-end
-
---- A one-line summary for events that are about a path, a branch or a commit.
-local function payload_summary(kind, p)
-  if kind == "branch_change" and (p.from or p.to) then
-    return string.format("%s -> %s", tostring(p.from or "?"), tostring(p.to or "?"))
-  elseif kind == "commit" and p.sha then
-    return string.format("%s %s", string.sub(p.sha, 1, 10), p.subject or "")
-  elseif p.path then
-    return "`" .. tostring(p.path) .. "`"
-  elseif kind == "command" and p.command then
-    return "`" .. tostring(p.command) .. "`"
+  if current ~= "" or #lines == 0 then
+    table.insert(lines, current)
   end
-  return nil
+  return lines
 end
 
---- Encode a payload as stable, indented JSON for a code block.
-local function encode(value)
-  local ok, text = pcall(vim.json.encode, value)
-  if not ok then
-    return tostring(value)
-  end
-  return text
-end
-
---- The Markdown transcript of a session: a header, then one section per event.
+--- The name of a session's history buffer: readable, and unique because it
+--- ends with the last 8 characters of the id (the random part of the ULID;
+--- the first ones are a timestamp that sessions made together share).
 --- @param session table
---- @param events table[]
---- @param opts { checkpoints: table[]|nil, lineage: table[]|nil }|nil
---- @return string[]
-function M.transcript(session, events, opts)
+--- @return string
+function M.history_name(session)
+  return string.format("sidecar://history/%s (%s)", M.session_label(session), string.sub(session.id or "?", -8))
+end
+
+--- The history buffer of a session: a header (name, id, status, branch,
+--- worktree, lineage, checkpoints), then each display block's Markdown as
+--- the server renders it (`sidecar/sessions/render` with `markdown = true`,
+--- the same text the Markdown export holds), a blank line between blocks.
+--- `lines_by_seq` maps every event seq a block shows to the block's first
+--- line, so a search hit or a checkpoint can be jumped to.
+--- @param session table
+--- @param blocks table[] DisplayBlock items, in order
+--- @param opts { checkpoints: table[]|nil, cut: integer|nil }|nil cut: events shown when the history was cut short
+--- @return { lines: string[], lines_by_seq: table<integer, integer> }
+function M.history(session, blocks, opts)
   opts = opts or {}
   local b = session.boundary or {}
   local lines = {
     "# " .. M.session_label(session),
     "",
     string.format("- id: `%s`", session.id or "?"),
-    string.format("- status: %s, %d events", session.status or "?", session.eventCount or #events),
+    string.format("- status: %s, %d events", session.status or "?", session.eventCount or 0),
     string.format("- branch: `%s`", b.branch or "?"),
     string.format("- worktree: `%s`", b.worktree or "?"),
   }
@@ -378,30 +425,67 @@ function M.transcript(session, events, opts)
     table.insert(lines, string.format("- checkpoint `%s` at #%d", cp.name or cp.id, cp.seq or 0))
   end
   table.insert(lines, "")
-  if #events == 0 then
+  local by_seq = {}
+  if #blocks == 0 then
     table.insert(lines, "_No events yet._")
   end
-  for _, ev in ipairs(events) do
-    local p = ev.payload or {}
+  for i, block in ipairs(blocks) do
+    if i > 1 then
+      table.insert(lines, "")
+    end
+    local first = #lines + 1
+    local text = block.markdown
+    if type(text) ~= "string" or text == "" then
+      -- A server without markdown blocks: at least the title line.
+      text = string.format("**%s** · #%d", block.title or block.kind or "?", block.seq or 0)
+    end
+    vim.list_extend(lines, vim.split(text, "\r?\n"))
+    for _, seq in ipairs(block.seqs or { block.seq }) do
+      by_seq[seq] = by_seq[seq] or first
+    end
+  end
+  if opts.cut then
+    table.insert(lines, "")
     table.insert(
       lines,
-      string.format("## #%d %s (%s) %s", ev.seq or 0, ev.kind or "?", ev.actor or "?", ev.time or "")
+      string.format("_Only the first %d events are shown; export the session (x in :Sessions) to read it all._", opts.cut)
     )
-    table.insert(lines, "")
-    local text = payload_text(p)
-    local summary = payload_summary(ev.kind, p)
-    if text then
-      vim.list_extend(lines, vim.split(text, "\n", { plain = true }))
-    elseif summary then
-      table.insert(lines, summary)
-    elseif next(p) ~= nil then
-      table.insert(lines, "```json")
-      table.insert(lines, encode(p))
-      table.insert(lines, "```")
-    end
-    table.insert(lines, "")
   end
-  return lines
+  return { lines = lines, lines_by_seq = by_seq }
+end
+
+--- The line of the block that shows event `seq`: its own block, else the
+--- last block that starts before it (nil when no block does).
+--- @param lines_by_seq table<integer, integer>
+--- @param seq integer
+--- @return integer|nil
+function M.line_of_seq(lines_by_seq, seq)
+  if lines_by_seq[seq] then
+    return lines_by_seq[seq]
+  end
+  local best_seq, best_line
+  for s, lnum in pairs(lines_by_seq) do
+    if s < seq and (not best_seq or s > best_seq) then
+      best_seq, best_line = s, lnum
+    end
+  end
+  return best_line
+end
+
+--- One `sidecar/sessions/search` hit as a picker line: session name, event
+--- kind, the snippet (matches in `[` `]`) and how long ago.
+--- @param hit table SearchHit
+--- @param now number epoch seconds
+--- @return string
+function M.search_item(hit, now)
+  local age = M.age(hit.time, now)
+  return string.format(
+    "%s · %s · %s · %s",
+    hit.sessionName ~= "" and hit.sessionName or ("session " .. string.sub(hit.sessionId or "?", -8)),
+    hit.kind or "?",
+    M.truncate(M.one_line(hit.snippet), 100),
+    age == "now" and "now" or (age .. " ago")
+  )
 end
 
 return M

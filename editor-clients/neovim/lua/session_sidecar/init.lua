@@ -29,12 +29,32 @@ function M.open_panel(scope)
   end
 end
 
---- Open the transcript of a session (default: the active one).
+--- Open the history of a session (default: the active one).
 --- @param session_id string|nil
 function M.open_history(session_id)
   local root = root_or_warn()
   if root then
     return require("session_sidecar.history").open(root, session_id)
+  end
+end
+
+--- Search the repository's session history for `query` (asked when empty)
+--- and offer the hits with vim.ui.select, or in the quickfix list.
+--- @param query string|nil
+--- @param opts { quickfix: boolean|nil }|nil
+function M.search(query, opts)
+  local root = root_or_warn()
+  if root then
+    require("session_sidecar.search").run(root, query, opts)
+  end
+end
+
+--- Open the pending drift decision again (after its prompt was dismissed,
+--- or while it waits for normal mode); says so when none is pending.
+function M.decide()
+  local root = root_or_warn()
+  if root then
+    require("session_sidecar.prompt").reopen(root)
   end
 end
 
@@ -159,7 +179,17 @@ local function create_commands()
   })
   cmd("SessionsHistory", function(a)
     M.open_history(a.args ~= "" and a.args or nil)
-  end, { nargs = "?", complete = complete_session_ids, desc = "Session Sidecar: session transcript" })
+  end, { nargs = "?", complete = complete_session_ids, desc = "Session Sidecar: session history" })
+  cmd("SessionsSearch", function(a)
+    M.search(a.args ~= "" and a.args or nil, { quickfix = a.bang })
+  end, {
+    nargs = "*",
+    bang = true,
+    desc = "Session Sidecar: search the history (! fills the quickfix list)",
+  })
+  cmd("SessionsDecide", function()
+    M.decide()
+  end, { nargs = 0, desc = "Session Sidecar: open the pending drift decision again" })
   cmd("SessionsFresh", function(a)
     M.fresh(a.args ~= "" and a.args or nil)
   end, { nargs = "?", desc = "Session Sidecar: start a fresh session" })

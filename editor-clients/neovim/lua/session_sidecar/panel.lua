@@ -13,6 +13,7 @@ local M = {}
 --- @field scope string
 --- @field help boolean
 --- @field index table<integer, string> line number -> session id
+--- @field drift_lines table<integer, true> the lines about a pending drift decision
 --- @field sessions table[] the last listing
 --- @field error string|nil
 --- @field pending boolean a refresh is scheduled
@@ -53,6 +54,7 @@ function M.render(panel)
     error = panel.error,
   })
   panel.index = out.index
+  panel.drift_lines = out.drift
   vim.bo[panel.buf].modifiable = true
   vim.api.nvim_buf_set_lines(panel.buf, 0, -1, false, out.lines)
   vim.bo[panel.buf].modifiable = false
@@ -128,8 +130,13 @@ end
 --- The panel's keys: key -> { description, function(panel) }.
 M.keys = {
   ["<CR>"] = {
-    "open the session's history",
+    "open the session's history; on the drift line, decide",
     function(panel)
+      local lnum = vim.api.nvim_win_get_cursor(0)[1]
+      if panel.drift_lines and panel.drift_lines[lnum] then
+        require("session_sidecar.prompt").reopen(panel.root)
+        return
+      end
       with_session(panel, function(id)
         require("session_sidecar.history").open(panel.root, id)
       end)

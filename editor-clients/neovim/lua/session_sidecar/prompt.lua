@@ -1,5 +1,10 @@
 --- The drift prompt, through vim.ui.select (so it works with any UI picker
 --- and never blocks on `inputlist()`).
+---
+--- A prompt never opens while the user types: one that arrives outside
+--- normal mode waits (with a notification) until normal mode, or until
+--- :SessionsDecide opens it. A dismissed decision stays pending on the
+--- server, and :SessionsDecide (or <CR> on the panel's drift line) asks again.
 local format = require("session_sidecar.format")
 local state = require("session_sidecar.state")
 
@@ -8,6 +13,83 @@ local M = {}
 --- The `kind` passed to vim.ui.select, so pickers (and tests) can tell the
 --- drift prompt apart from other selections.
 M.kind = "session_sidecar.drift"
+
+--- @class session_sidecar.WaitingPrompt
+--- @field open fun() show the prompt now
+--- @field drop fun() forget it (a native request is answered as dismissed)
+
+--- Prompts that arrived outside normal mode, by root (or `client:<id>`).
+--- @type table<string, session_sidecar.WaitingPrompt>
+M.waiting = {}
+
+--- True when a prompt may open now: the user is in normal mode, not typing
+--- (insert, replace, visual, command-line and operator-pending all wait).
+--- @return boolean
+function M.ready()
+  local mode = vim.api.nvim_get_mode()
+  return (mode.mode == "n" or mode.mode == "nt") and not mode.blocking
+end
+
+local watching = false
+
+--- Open the waiting prompts once the user is back in normal mode.
+local function watch_modes()
+  if watching then
+    return
+  end
+  watching = true
+  vim.api.nvim_create_autocmd("ModeChanged", {
+    group = vim.api.nvim_create_augroup("session_sidecar_prompt", { clear = true }),
+    pattern = "*:n*",
+    callback = function()
+      if not M.ready() then
+        return
+      end
+      watching = false
+      -- After the mode change has finished (an <Esc> mapping may still run);
+      -- by then the user may be typing again: wait for the next time.
+      vim.schedule(function()
+        if not M.ready() then
+          watch_modes()
+          return
+        end
+        for key, waiting in pairs(M.waiting) do
+          M.waiting[key] = nil
+          waiting.open()
+        end
+      end)
+      return true -- delete this autocmd
+    end,
+  })
+end
+
+--- Show a prompt now (`open`) if the user is in normal mode; otherwise keep
+--- it for `key` until normal mode and say that a decision is waiting. A
+--- newer prompt for `key` replaces (drops) a waiting one.
+--- @param key string
+--- @param summary string|nil
+--- @param open fun()
+--- @param drop fun()
+function M.when_ready(key, summary, open, drop)
+  local previous = M.waiting[key]
+  if previous then
+    M.waiting[key] = nil
+    previous.drop()
+  end
+  if M.ready() then
+    open()
+    return
+  end
+  M.waiting[key] = { open = open, drop = drop }
+  watch_modes()
+  require("session_sidecar.client").notify(
+    string.format(
+      "a drift decision is waiting%s: it opens when you are back in normal mode, or now with :SessionsDecide",
+      summary and summary ~= "" and (" (" .. format.one_line(summary) .. ")") or ""
+    ),
+    vim.log.levels.WARN
+  )
+end
 
 --- Send the user's drift decision to the server of `root`.
 --- @param root string
@@ -27,8 +109,9 @@ end
 
 --- Handler for `window/showMessageRequest` (prompts = "native"). Server
 --- requests run inside a coroutine in Neovim >= 0.11: ask with
---- vim.ui.select, yield until the user answers, return the chosen action
---- item, or vim.NIL when the prompt was dismissed (nil would be an error).
+--- vim.ui.select (once in normal mode), yield until the user answers, return
+--- the chosen action item, or vim.NIL when the prompt was dismissed (nil
+--- would be an error).
 --- @param params table ShowMessageRequestParams
 --- @param ctx table
 --- @return table|userdata
@@ -46,46 +129,56 @@ function M.show_message_request(_, params, ctx)
     vim.notify("[session_sidecar] " .. message, vim.log.levels.INFO)
     return vim.NIL
   end
+  local root = ctx and state.root_of_client(ctx.client_id)
+  local key = root or ("client:" .. tostring(ctx and ctx.client_id))
   local co, is_main = coroutine.running()
   if co and not is_main then
-    vim.ui.select(actions, opts, function(choice)
+    local answered = false
+    local function answer(choice)
+      if answered then
+        return
+      end
+      answered = true
       -- Resume on the next tick: a synchronous vim.ui.select calls back
       -- before this coroutine has yielded.
       vim.schedule(function()
         coroutine.resume(co, choice or vim.NIL)
       end)
+    end
+    M.when_ready(key, message, function()
+      vim.ui.select(actions, opts, answer)
+    end, function()
+      answer(nil)
     end)
     return coroutine.yield()
   end
   -- Outside a coroutine the answer cannot wait: dismiss the request now and
   -- send the choice as a sidecar/drift/decide once the user makes it.
-  local root = ctx and state.root_of_client(ctx.client_id)
   vim.schedule(function()
-    vim.ui.select(actions, opts, function(choice)
-      local decision = choice and format.action_for_title(choice.title)
-      if root and decision then
-        local st = state.get(root)
-        if decision.action == "resume" and st.drift and st.drift.recommendation then
-          decision.sessionId = st.drift.recommendation.targetSessionId
+    M.when_ready(key, message, function()
+      vim.ui.select(actions, opts, function(choice)
+        local decision = choice and format.action_for_title(choice.title)
+        if root and decision then
+          local st = state.get(root)
+          if decision.action == "resume" and st.drift and st.drift.recommendation then
+            decision.sessionId = st.drift.recommendation.targetSessionId
+          end
+          M.decide(root, decision)
         end
-        M.decide(root, decision)
-      end
-    end)
+      end)
+    end, function() end)
   end)
   return vim.NIL
 end
 
---- Ask about a `sidecar/driftDetected` notification (prompts = "custom").
+--- Ask about recommendation `rec` of `root` with the prompt's choices
+--- (recommended first) and send the answer with `sidecar/drift/decide`.
 --- @param root string
---- @param params table { folder, recommendation, before, after }
-function M.ask_custom(root, params)
-  local rec = params.recommendation
-  if type(rec) ~= "table" or rec.ask == false or rec.deferred == true then
-    return
-  end
+--- @param rec table the recommendation
+function M.choose(root, rec)
   local client = require("session_sidecar.client")
   local function ask(target_name)
-    local choices = format.drift_choices(rec, target_name)
+    local choices = format.drift_choices(rec, target_name, { has_session = state.get(root).session ~= nil })
     vim.ui.select(choices, {
       prompt = "Session Sidecar: " .. (rec.summary or "the session boundary changed"),
       kind = M.kind,
@@ -106,5 +199,63 @@ function M.ask_custom(root, params)
     ask(nil)
   end
 end
+
+--- Ask about a `sidecar/driftDetected` notification (prompts = "custom").
+--- @param root string
+--- @param params table { folder, recommendation, before, after }
+function M.ask_custom(root, params)
+  local rec = params.recommendation
+  if type(rec) ~= "table" or rec.ask == false or rec.deferred == true then
+    return
+  end
+  M.when_ready(root, rec.summary, function()
+    M.choose(root, rec)
+  end, function() end)
+end
+
+--- :SessionsDecide: open the pending drift decision of `root` again. A
+--- prompt waiting for normal mode opens now; otherwise the server is asked
+--- what is pending (a dismissed prompt leaves it pending) and its choices
+--- are offered; with nothing pending, say so.
+--- @param root string
+function M.reopen(root)
+  local waiting = M.waiting[root]
+  if waiting then
+    M.waiting[root] = nil
+    waiting.open()
+    return
+  end
+  local client = require("session_sidecar.client")
+  client.refresh_status(root, function(err)
+    if err then
+      client.notify("status failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    local st = state.get(root)
+    local rec = st.drift and st.drift.recommendation
+    if type(rec) ~= "table" then
+      client.notify("no drift decision is pending")
+      return
+    end
+    M.choose(root, rec)
+  end)
+end
+
+-- A decision made elsewhere (another prompt, a command, the server) settles
+-- a waiting prompt: drop it rather than ask about the past.
+state.on("session", function(root)
+  local waiting = M.waiting[root]
+  if waiting then
+    M.waiting[root] = nil
+    waiting.drop()
+  end
+end)
+state.on("exit", function(root)
+  local waiting = M.waiting[root]
+  if waiting then
+    M.waiting[root] = nil
+    waiting.drop()
+  end
+end)
 
 return M

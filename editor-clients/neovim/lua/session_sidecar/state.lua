@@ -1,7 +1,7 @@
 --- What the plugin knows per repository root, and a tiny event bus.
 ---
 --- The client module writes here when the server notifies; the panel, the
---- transcript and the statusline read here and subscribe to changes. Keeping
+--- history buffer and the statusline read here and subscribe to changes. Keeping
 --- the state in one place avoids modules requiring each other in circles.
 local M = {}
 
