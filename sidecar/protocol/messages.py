@@ -288,6 +288,12 @@ class RenameParams(SessionIdParams):
     name: str = Field(min_length=1, max_length=MAX_NAME)
 
 
+class PinParams(SessionIdParams):
+    """`sidecar/sessions/pin`: pin a session (kept by cleanup, listed as pinned) or unpin it."""
+
+    pinned: bool = True
+
+
 class EndParams(SessionIdParams):
     """`sidecar/sessions/end`: mark a session ended (history kept)."""
 

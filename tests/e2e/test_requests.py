@@ -630,3 +630,19 @@ async def test_render_returns_display_blocks_and_keeps_a_tool_call_with_its_resu
     with pytest.raises(JsonRpcException) as bad:
         await client.request("sidecar/sessions/render", {"sessionId": session["id"], "limit": 0})
     assert "limit" in str(bad.value)
+
+
+async def test_pin_and_unpin_a_session(connect: Connect, repo: Path) -> None:
+    client = await connect()
+    session = await _active(client)
+    pinned = await client.request("sidecar/sessions/pin", {"sessionId": session["id"]})
+    assert pinned["session"]["pinned"] is True
+    shown = await client.request("sidecar/sessions/show", {"sessionId": session["id"]})
+    assert shown["session"]["pinned"] is True
+    unpinned = await client.request(
+        "sidecar/sessions/pin", {"sessionId": session["id"], "pinned": False}
+    )
+    assert unpinned["session"]["pinned"] is False
+    with pytest.raises(JsonRpcException) as unknown:
+        await client.request("sidecar/sessions/pin", {"sessionId": "no-such-session"})
+    assert "no-such-session" in str(unknown.value)

@@ -15,6 +15,7 @@ export type RequestMethod =
   | "sidecar/sessions/resume"
   | "sidecar/sessions/fork"
   | "sidecar/sessions/rename"
+  | "sidecar/sessions/pin"
   | "sidecar/sessions/end"
   | "sidecar/sessions/delete"
   | "sidecar/sessions/cleanup"
@@ -43,6 +44,7 @@ export interface Requests {
   "sidecar/sessions/resume": { params: ResumeParams; result: ResumeResult };
   "sidecar/sessions/fork": { params: ForkParams; result: SessionResult };
   "sidecar/sessions/rename": { params: RenameParams; result: SessionResult };
+  "sidecar/sessions/pin": { params: PinParams; result: SessionResult };
   "sidecar/sessions/end": { params: EndParams; result: SessionResult };
   "sidecar/sessions/delete": { params: DeleteParams; result: DeleteResult };
   "sidecar/sessions/cleanup": { params: CleanupParams; result: CleanupResult };
@@ -389,6 +391,12 @@ export interface ListResult {
 }
 
 export type Phase = "planning" | "implementation" | "review" | "debugging" | "exploration";
+
+/** `sidecar/sessions/pin`: pin a session (kept by cleanup, listed as pinned) or unpin it. */
+export interface PinParams {
+  sessionId: string;
+  pinned?: boolean;
+}
 
 /** One signal behind a recommendation. */
 export interface Reason {

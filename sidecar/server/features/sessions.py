@@ -202,6 +202,13 @@ class SessionsFeature(Feature):
         """Rename a session."""
         return m.SessionResult(session=self.state.store.sessions.rename(p.session_id, p.name))
 
+    @request("sidecar/sessions/pin")
+    def pin(self, p: m.PinParams) -> m.SessionResult:
+        """Pin or unpin a session."""
+        return m.SessionResult(
+            session=self.state.store.sessions.update(p.session_id, pinned=p.pinned)
+        )
+
     @request("sidecar/sessions/end")
     def end(self, p: m.EndParams) -> m.SessionResult:
         """End a session."""
