@@ -11,6 +11,7 @@ Everything here is pure: strings in, numbers out, no file system access.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ _LIST_FIELDS = ("paths", "files")
 _TOOL_INPUT_FIELDS = ("input", "tool_input", "toolInput", "arguments")
 
 
+@functools.lru_cache(maxsize=4096)  # pure; a session names the same few paths again and again
 def normalize_path(raw: str, worktree: str | None) -> str | None:
     """A worktree-relative POSIX path for ``raw``, or None when it lies outside.
 
