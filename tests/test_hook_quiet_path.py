@@ -90,6 +90,16 @@ def test_a_tool_call_and_its_result_load_neither_pydantic_nor_the_policy(hook: P
     assert hook.kinds() == ["prompt", "tool_call", "tool_result"]
 
 
+def test_the_answer_and_the_session_end_are_quiet_too(hook: ProbedHook) -> None:
+    assert hook.loaded("Stop", last_assistant_message="Fixed the login bug.") == []
+    assert hook.loaded("SessionEnd", reason="prompt_input_exit") == []
+    assert hook.kinds() == ["prompt", "response", "note"]
+    assert hook.rows("SELECT status, holder FROM sessions") == [("ended", None)]
+    # The next prompt (a resume) reopens it: the full path.
+    assert "pydantic" in hook.loaded("UserPromptSubmit", prompt="and the logout bug?")
+    assert hook.rows("SELECT status FROM sessions") == [("active",)]
+
+
 def test_edits_inside_the_footprint_stay_quiet_and_feed_it(hook: ProbedHook) -> None:
     for n in range(6):
         assert hook.loaded("PreToolUse", **_edit(n, f"{hook.repo}/src/auth/login{n % 2}.py")) == []

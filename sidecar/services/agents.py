@@ -32,7 +32,7 @@ from sidecar.core.kinds import Appendable, ReasonCode, SessionStatus, Severity, 
 from sidecar.services.activity import Active, quiet_check
 from sidecar.store.errors import UnknownSession
 from sidecar.store.leases import new_holder_id
-from sidecar.store.plain import session_row_by_ref
+from sidecar.store.plain import end_in, session_row_by_ref
 from sidecar.store.stamps import parse_ts
 
 if TYPE_CHECKING:
@@ -241,16 +241,16 @@ def record_agent_call(
 def _record_quietly(
     store: Store, call: AgentCall, writer: Writer | None, settings: DriftSettings | None
 ) -> AgentOutcome | None:
-    """The quiet path: a call that carries nothing to the model (a tool call, an answer), on
-    a live session the hook already records, whose activity check has nothing to say, is
-    appended with neither the policy nor the models (a fresh hook process stays fast).
-    None: the call needs the full path.
+    """The quiet path: a call that carries nothing to the model (a tool call, an answer, the
+    session's end) on a live session the hook already records, whose activity check has
+    nothing to say, is appended with neither the policy nor the models (a fresh hook process
+    stays fast). None: the call needs the full path.
 
     It takes the same steps as :func:`_record_fully` for such a call (no reopening,
-    renaming or title; the activity check's first stage; the one append path), only
-    on plain rows.
+    renaming or title; the activity check's first stage; the one append path; an end ends
+    the session), only on plain rows.
     """
-    if call.check_drift or call.is_start or call.ends or call.starts_fresh or call.prompt:
+    if call.check_drift or call.is_start or call.starts_fresh or call.prompt:
         return None
     with store.db.reading() as conn:
         row = session_row_by_ref(conn, call.provider, call.ref)
@@ -280,6 +280,9 @@ def _record_quietly(
         return None  # stale, or drift to say or to clear: the full path asks the policy
     holder = writer.id if writer is not None else new_holder_id()
     seqs = store.events.append(session.id, events, holder=holder, now=now)
+    if call.ends:
+        with store.db.write() as conn:
+            end_in(conn, session.id, now)
     return AgentOutcome(session.id, seqs)
 
 

@@ -1,18 +1,22 @@
-"""Reads that return plain values, for paths that must not import the models.
+"""Reads (and the one write) on plain values, for paths that must not import the models.
 
 An agent hook's quiet path (a tool call on a session the hook already
-records) runs in a fresh process and must not pay for pydantic; these reads
-serve it, and the model-returning methods (``Sessions.find_by_provider_ref``,
-``Sessions.footprint``, ``State.cache_get``) are built on the same queries.
+records) runs in a fresh process and must not pay for pydantic; these serve
+it, and the model-returning methods (``Sessions.find_by_provider_ref``,
+``Sessions.footprint``, ``Sessions.end``, ``State.cache_get``) are built on
+the same statements.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from sidecar.core.kinds import Actor, EventDraft, EventKind
+from sidecar.store.errors import UnknownSession
+from sidecar.store.stamps import ts
 
 #: The session columns every session query selects, in this order.
 SESSION_FIELDS = (
@@ -62,6 +66,17 @@ def own_recent_events(conn: sqlite3.Connection, session_id: str, limit: int) -> 
         (session_id, limit),
     ).fetchall()
     return [EventDraft(EventKind(r[0]), json.loads(r[2]), Actor(r[1])) for r in rows]
+
+
+def end_in(conn: sqlite3.Connection, session_id: str, now: datetime) -> None:
+    """Mark a session ended and release its holder (inside the caller's write transaction)."""
+    cursor = conn.execute(
+        "UPDATE sessions SET status = 'ended', holder = NULL, holder_expires_at = NULL, "
+        "updated_at = ? WHERE id = ?",
+        (ts(now), session_id),
+    )
+    if cursor.rowcount == 0:
+        raise UnknownSession(session_id)
 
 
 def cache_value(conn: sqlite3.Connection, session_id: str, key: str) -> Any | None:

@@ -25,7 +25,7 @@ from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownSession
 from sidecar.store.history import inherited_footprint_in, materialize_in
 from sidecar.store.leases import expiry
-from sidecar.store.plain import FOOTPRINT_LIMIT, footprint_rows, session_row_by_ref
+from sidecar.store.plain import FOOTPRINT_LIMIT, end_in, footprint_rows, session_row_by_ref
 from sidecar.store.rows import (
     SESSION_COLUMNS,
     boundary_row,
@@ -368,11 +368,9 @@ class Sessions:
 
     def end(self, session_id: str, *, now: datetime | None = None) -> Session:
         """Mark a session ended and release its holder, in one transaction."""
-        return self._change(
-            session_id,
-            {"status": SessionStatus.ENDED.value, "holder": None, "holder_expires_at": None},
-            now,
-        )
+        with self.db.write() as conn:
+            end_in(conn, session_id, now or utcnow())
+            return get_in(conn, session_id)
 
     # ------------------------------------------------------------------ lineage
 
