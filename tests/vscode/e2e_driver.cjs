@@ -7,7 +7,12 @@
  *   E2E_WORKSPACE  folder to open (a git repository on branch main)
  *   E2E_ARTIFACTS  folder for screenshots
  *   E2E_CHROMIUM   Chromium executable
- *   E2E_SCENARIO   "drift" (default), "commands", "missing-server" or "lifecycle"
+ *   E2E_SCENARIO   "drift" (default), "commands", "missing-server", "lifecycle",
+ *                  "decision" or "history"
+ *   E2E_HISTORY    JSON of the seeded history (tests/vscode/history.py), for
+ *                  "decision" and "history"
+ *   E2E_APPEND     for "history": a command (JSON argv) that appends a prompt
+ *                  while the workbench runs
  *   E2E_TIMEOUT_MS timeout of each wait (default 60000)
  * playwright-core is resolved from NODE_PATH (the extension's node_modules).
  */
@@ -75,19 +80,12 @@ async function driftScenario(page, result) {
   execFileSync('git', ['-C', workspace, 'switch', '--quiet', '-c', 'feature'], { stdio: 'inherit' });
   step('switched to feature');
 
-  const toast = page.locator('.notification-toast').filter({ has: page.locator('.monaco-button', { hasText: 'Start fresh' }) });
-  await toast.first().waitFor({ timeout });
-  result.promptMessage = (await toast.first().locator('.notification-list-item-message').innerText()).trim();
-  result.promptButtons = (await toast.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+  const toast = await driftToast(page, result);
   step(`drift prompt: ${JSON.stringify(result.promptButtons)}`);
-  // The toast fades in; capture it once fully shown.
-  await page
-    .waitForFunction(() => [...document.querySelectorAll('.notification-toast')].some((t) => getComputedStyle(t).opacity === '1'), null, { timeout: 5000 })
-    .catch(() => {});
   await page.screenshot({ path: path.join(artifacts, '02-drift-prompt.png') });
 
-  await toast.first().locator('.monaco-button', { hasText: 'Start fresh' }).click({ timeout });
-  step('clicked Start fresh');
+  await button(toast, 'Fresh').click({ timeout });
+  step('clicked Fresh');
 
   // The drift marker shows until the decision lands; then a new session is named.
   await until(
@@ -112,6 +110,37 @@ async function driftScenario(page, result) {
   // Let the toast fade so the screenshot shows the tree and the status bar.
   await page.locator('.notification-toast').first().waitFor({ state: 'hidden', timeout: 15000 }).catch(() => {});
   await page.screenshot({ path: path.join(artifacts, '03-fresh-session.png') });
+}
+
+/** The notification button whose text is exactly `text`. */
+function button(toast, text) {
+  return toast.locator('.monaco-button', { hasText: new RegExp(`^\\s*${text}\\s*$`) });
+}
+
+/**
+ * Wait for the drift notification (it always offers Fresh), fully shown; record
+ * its message, its buttons and whether each button's text fits (no ellipsis).
+ */
+async function driftToast(page, result) {
+  const toast = page.locator('.notification-toast').filter({ has: button(page, 'Fresh') }).first();
+  await toast.waitFor({ timeout });
+  // The toast fades in; measure and capture it once fully shown.
+  await page
+    .waitForFunction(() => [...document.querySelectorAll('.notification-toast')].some((t) => getComputedStyle(t).opacity === '1'), null, { timeout: 5000 })
+    .catch(() => {});
+  result.promptMessage = (await toast.locator('.notification-list-item-message').innerText()).trim();
+  result.promptButtons = (await toast.locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
+  result.promptCount = await page.locator('.notification-toast').filter({ has: button(page, 'Fresh') }).count();
+  result.buttonsFit = await toast.locator('.monaco-button').evaluateAll((buttons) => buttons.map(fits));
+  // The check itself, planted: a label far too long for its button must read as cut.
+  result.longLabelCaught = await toast.locator('.monaco-button').first().evaluate((b) => {
+    const saved = b.innerHTML;
+    b.textContent = 'Resume "A session name long enough to be cut by any notification"';
+    const cut = !fits(b);
+    b.innerHTML = saved;
+    return cut;
+  });
+  return toast;
 }
 
 /** The session the server attached on startup is listed under main and named in the status bar. */
@@ -193,7 +222,7 @@ async function commandsScenario(page, result) {
   result.transcript = await editorText();
   result.transcriptTab = (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
   step('transcript shown');
-  await page.screenshot({ path: path.join(artifacts, '02-transcript.png') });
+  await shot(page, '02-transcript.png');
 
   await runCommand(page, 'Sessions: Rename Session');
   await answer(page, 'e2e fresh', { pick: true, next: 'Rename session' });
@@ -331,14 +360,10 @@ async function lifecycleScenario(page, result) {
 
   execFileSync('git', ['-C', workspace, 'switch', '--quiet', '-c', 'other'], { stdio: 'inherit' });
   step('switched to other');
-  const prompt = page.locator('.notification-toast').filter({ has: page.locator('.monaco-button', { hasText: 'Start fresh' }) });
-  await prompt.first().waitFor({ timeout });
-  result.promptMessage = (await prompt.first().locator('.notification-list-item-message').innerText()).trim();
-  result.promptButtons = (await prompt.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
-  result.promptCount = await prompt.count();
+  const prompt = await driftToast(page, result);
   step(`custom drift prompt: ${JSON.stringify(result.promptButtons)}`);
   await page.screenshot({ path: path.join(artifacts, '03-custom-prompt.png') });
-  await prompt.first().locator('.monaco-button', { hasText: 'Start fresh' }).click({ timeout });
+  await button(prompt, 'Fresh').click({ timeout });
   await until(
     'the status bar to name a new session on other',
     async () => {
@@ -360,7 +385,189 @@ async function lifecycleScenario(page, result) {
   await page.screenshot({ path: path.join(artifacts, '04-fresh-on-other.png') });
 }
 
-const scenarios = { drift: driftScenario, commands: commandsScenario, 'missing-server': missingServerScenario, lifecycle: lifecycleScenario };
+const STATUS_ITEM = '#workbench\\.parts\\.statusbar [id$="sessionSidecar.status"]';
+const QUICK_ROWS = '.quick-input-widget .monaco-list-row';
+
+/** The rows of the open quick pick: label, description, detail. */
+async function quickRows(page) {
+  return page.$$eval(QUICK_ROWS, (rows) =>
+    rows.map((row) => ({
+      label: (row.querySelector('.quick-input-list-label .label-name')?.textContent || '').trim(),
+      description: (row.querySelector('.quick-input-list-label .label-description')?.textContent || '').trim(),
+      detail: (row.querySelector('.quick-input-list-label-meta .label-name')?.textContent || '').trim(),
+    })),
+  );
+}
+
+/** The text of the visible lines of the active editor (Monaco renders spaces as no-break spaces). */
+async function editorText(page) {
+  const editor = page.locator('.editor-instance .view-lines');
+  return (await editor.count()) ? (await editor.first().innerText()).replace(/\u00a0/g, ' ') : '';
+}
+
+/** The visible text once two reads in a row agree (Monaco renders after it scrolls). */
+async function settledText(page) {
+  let last = await editorText(page);
+  return until(
+    'the editor to settle',
+    async () => {
+      const now = await editorText(page);
+      const same = now === last;
+      last = now;
+      return same && now;
+    },
+    page,
+  );
+}
+
+/** The active editor: its tab, the cursor's line (status bar) and the first line on screen. */
+async function editorPlace(page) {
+  const tab = (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
+  const selection = page.locator('#workbench\\.parts\\.statusbar [id="status.editor.selection"]');
+  const cursor = (await selection.count()) ? (await selection.first().innerText()).trim() : '';
+  const numbers = await page.$$eval('.editor-instance .margin-view-overlays .line-numbers', (els) =>
+    els.map((e) => Number(e.textContent)).filter((n) => n > 0),
+  );
+  return { tab, cursor, firstVisibleLine: numbers.length ? Math.min(...numbers) : 0 };
+}
+
+/** A screenshot without hover effects: the mouse rests on the empty editor area first. */
+async function shot(page, name) {
+  await page.mouse.move(700, 320);
+  await page.screenshot({ path: path.join(artifacts, name) });
+}
+
+/** The seeded history, as tests/vscode/history.py wrote it. */
+function seededHistory() {
+  return JSON.parse(process.env.E2E_HISTORY || '{}');
+}
+
+/**
+ * The four-choice decision with a realistic history: switch to feature/login,
+ * where "Add login form" was active two hours ago; read the notification; close
+ * it unanswered; answer from the status bar item instead.
+ */
+async function decisionScenario(page, result) {
+  const history = seededHistory();
+  await attached(page, result);
+
+  execFileSync('git', ['-C', workspace, 'switch', '--quiet', 'feature/login'], { stdio: 'inherit' });
+  step('switched to feature/login');
+  const toast = await driftToast(page, result);
+  step(`decision: ${JSON.stringify(result.promptButtons)}`);
+  await shot(page, '02-decision-prompt.png');
+
+  // Closed unanswered, as a missed or dismissed notification is: the decision stays pending.
+  await runCommand(page, 'Notifications: Clear All Notifications');
+  await toast.waitFor({ state: 'hidden', timeout });
+  await until('the status bar to still show the pending drift', async () => (await statusText(page)).endsWith(' drift'), page);
+  result.statusAfterClose = await statusText(page);
+  step('notification closed; the decision is pending');
+
+  await page.locator(STATUS_ITEM).first().click({ timeout });
+  await page.locator(QUICK_ROWS).first().waitFor({ timeout });
+  result.pickTitle = (await page.locator('.quick-input-widget .quick-input-title').first().innerText()).trim();
+  result.pickRows = await quickRows(page);
+  step(`status item offers ${JSON.stringify(result.pickRows.map((r) => r.label))}`);
+  await shot(page, '03-decision-pick.png');
+  // The recommended choice is first, and active.
+  await page.locator('.quick-input-widget input').press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+
+  const resumed = `feature/login · ${history.login.name}`;
+  await until(`the status bar to read "${resumed}"`, async () => (await statusText(page)) === resumed, page);
+  result.finalStatus = await statusText(page);
+  result.resumed = await until(
+    `${history.login.name} current under feature/login`,
+    async () => sessionsUnder(await treeRows(page), 'feature/login').find((r) => r.label === history.login.name && r.description.includes('current')),
+    page,
+  );
+  step('resumed from the status bar');
+  // Its events under it, for the picture of the view.
+  await page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: history.login.name })
+    .first()
+    .locator('.monaco-tl-twistie')
+    .click();
+  await until('the events of the resumed session', async () => (await treeRows(page)).some((r) => r.level === 3), page);
+  result.rows = await treeRows(page);
+  await shot(page, '04-resumed.png');
+}
+
+/**
+ * Reading the history: a click on the failed test run of "Fix flaky pytest
+ * run" opens its transcript there (the failure, the diff that fixed it); then
+ * a prompt appended while the workbench runs is found by the search in the
+ * view's title bar and opened at its place.
+ */
+async function historyScenario(page, result) {
+  const history = seededHistory();
+  const flaky = history.flaky;
+  await attached(page, result);
+
+  await page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: flaky.name })
+    .first()
+    .locator('.monaco-tl-twistie')
+    .click({ timeout });
+  const failed = page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="3"]')
+    .filter({ has: page.locator('.label-description', { hasText: new RegExp(`(^| )#${flaky.seqs.failed} ·`) }) })
+    .first();
+  await failed.waitFor({ timeout });
+  result.failedRow = (await failed.innerText()).replace(/\s+/g, ' ').trim();
+  await failed.click({ timeout });
+  await until(
+    'the transcript scrolled to the failed run',
+    async () => (await editorPlace(page)).firstVisibleLine > 1 && (await editorText(page)).includes('✗ exit 1'),
+    page,
+  );
+  result.transcript = await settledText(page);
+  result.transcriptPlace = await editorPlace(page);
+  step(`transcript opened at ${JSON.stringify(result.transcriptPlace)}`);
+  await shot(page, '02-transcript.png');
+
+  const append = JSON.parse(process.env.E2E_APPEND);
+  result.appended = execFileSync(append[0], append.slice(1), { encoding: 'utf8' }).trim();
+  step('appended a prompt');
+
+  await page.locator('#workbench\\.parts\\.sidebar .action-label[aria-label^="Search History"]').first().click({ timeout });
+  // The picker opens under the mouse: away from its input, or its hover covers the title.
+  await page.mouse.move(700, 320);
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ timeout });
+  // Typed key by key, as a person types: the search runs once the typing pauses.
+  await input.pressSequentially('zebra', { delay: 60 });
+  await page.locator(QUICK_ROWS, { hasText: '[zebra]' }).first().waitFor({ timeout });
+  result.searchTitle = (await page.locator('.quick-input-widget .quick-input-title').first().innerText()).trim();
+  result.searchRows = await quickRows(page);
+  step(`search rows ${JSON.stringify(result.searchRows)}`);
+  await shot(page, '03-search.png');
+  await input.press('Enter');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
+  await until('the transcript at the hit', async () => (await editorText(page)).includes('zebra'), page);
+  result.hitTranscript = await settledText(page);
+  result.hitPlace = await editorPlace(page);
+  step(`search hit opened at ${JSON.stringify(result.hitPlace)}`);
+  await shot(page, '04-search-hit.png');
+
+  // Nothing found says so, and offers the wider scope.
+  await page.locator('#workbench\\.parts\\.sidebar .action-label[aria-label^="Search History"]').first().click({ timeout });
+  await input.waitFor({ timeout });
+  await input.pressSequentially('quetzalcoatl', { delay: 20 });
+  await page.locator(QUICK_ROWS, { hasText: 'No matches' }).first().waitFor({ timeout });
+  result.emptySearchRows = await quickRows(page);
+  await input.press('Escape');
+}
+
+const scenarios = {
+  drift: driftScenario,
+  commands: commandsScenario,
+  'missing-server': missingServerScenario,
+  lifecycle: lifecycleScenario,
+  decision: decisionScenario,
+  history: historyScenario,
+};
 const scenario = process.env.E2E_SCENARIO || 'drift';
 
 async function main() {
@@ -377,6 +584,11 @@ async function main() {
     ],
   });
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+  // Whether an element's text is shown whole: nothing inside is wider than its box
+  // (CSS ellipsis cuts what overflows).
+  await page.addInitScript(() => {
+    window.fits = (el) => [el, ...el.querySelectorAll('*')].every((e) => e.scrollWidth <= e.clientWidth + 1);
+  });
   const result = { steps };
   try {
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);

@@ -23,7 +23,10 @@ from typing import Any
 
 import pytest
 
+from sidecar.core.models import EventKind
+from sidecar.store import Store
 from tests.gitrepo import make_repo
+from tests.vscode.history import History, seed_history
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editor-clients" / "vscode"
@@ -34,8 +37,7 @@ CODE_SERVER = Path(
     )
 )
 ARTIFACTS = ROOT / "artifacts" / "vscode"
-DOCS_SCREENSHOT = ROOT / "docs" / "img" / "vscode-sessions.png"
-DOCS_PROMPT_SCREENSHOT = ROOT / "docs" / "img" / "vscode-drift-prompt.png"
+DOCS_IMG = ROOT / "docs" / "img"
 DRIVER = Path(__file__).with_name("e2e_driver.cjs")
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -198,10 +200,14 @@ def editor_env(tmp_path: Path, vsix: tuple[Path, float]) -> dict[str, Any]:
 
 
 def _run_scenario(
-    editor_env: dict[str, Any], scenario: str, env: dict[str, str] | None = None
+    editor_env: dict[str, Any],
+    scenario: str,
+    env: dict[str, str] | None = None,
+    driver_env: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """Start code-server on the repository, run one driver scenario, stop everything.
 
+    ``driver_env`` adds variables for the driver only (the seeded history).
     Returns the driver's result and a context text (output, logs) for assertion messages.
     """
     tmp: Path = editor_env["tmp"]
@@ -251,6 +257,7 @@ def _run_scenario(
                 "E2E_SCENARIO": scenario,
                 "E2E_CHROMIUM": editor_env["chromium"],
                 "E2E_TIMEOUT_MS": os.environ.get("E2E_TIMEOUT_MS", "60000"),
+                **(driver_env or {}),
             },
             capture_output=True,
             text=True,
@@ -285,10 +292,9 @@ def test_branch_switch_prompts_and_start_fresh_lands_under_new_branch(
     result, context = _run_scenario(editor_env, "drift")
     assert result.get("ok"), context
 
-    # The native prompt offers exactly the protocol's titles (no resumable session here).
-    assert "Start fresh" in result["promptButtons"], context
-    assert "Continue here" in result["promptButtons"], context
-    assert "Don't ask again for this branch" in result["promptButtons"], context
+    # Short buttons for the native prompt (no resumable session here), each shown whole.
+    assert result["promptButtons"] == ["Fresh", "Continue", "Don't ask"], context
+    assert all(result["buttonsFit"]), context
 
     # The status bar names a session on feature, and that session is in the tree under feature.
     assert result["finalStatus"].startswith("feature · "), context
@@ -301,11 +307,6 @@ def test_branch_switch_prompts_and_start_fresh_lands_under_new_branch(
     main_at = next(i for i, r in enumerate(rows) if r["level"] == 1 and r["label"] == "main")
     assert rows[main_at + 1]["label"] == result["initialSession"], context
     assert "current" not in rows[main_at + 1]["description"], context
-
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ARTIFACTS / "drift" / "03-fresh-session.png", DOCS_SCREENSHOT)
-        shutil.copyfile(ARTIFACTS / "drift" / "02-drift-prompt.png", DOCS_PROMPT_SCREENSHOT)
 
 
 def test_commands_start_show_rename_and_delete_sessions(editor_env: dict[str, Any]) -> None:
@@ -350,7 +351,11 @@ def test_missing_server_says_what_to_install_and_opens_the_setting(
     assert result.get("ok"), context
     assert "pip install session-sidecar" in result["errorMessage"], context
     assert "sessionSidecar.serverCommand" in result["errorMessage"], context
-    assert "Open Settings" in result["errorButtons"], context
+    # It says where it looked: the setting, the PATH folders, the Python extension.
+    assert '"sessionSidecar.serverCommand" (empty)' in result["errorMessage"], context
+    assert '"session-sidecar" on the extension host\'s PATH: /' in result["errorMessage"], context
+    assert "the Python extension is not installed" in result["errorMessage"], context
+    assert result["errorButtons"] == ["Open Settings", "Show Output", "Restart"], context
     assert "offline" in result["status"], context
     assert "Server Command" in result["settingShown"], context
 
@@ -394,11 +399,9 @@ def test_fork_resume_export_and_custom_drift_prompt(editor_env: dict[str, Any]) 
 
     # Custom drift prompt: one notification (the extension's, not also the server's).
     assert result["promptCount"] == 1, context
-    assert result["promptButtons"][:3] == [
-        "Start fresh",
-        "Continue here",
-        "Don't ask again for this branch",
-    ], context
+    assert result["promptButtons"] == ["Fresh", "Continue", "Don't ask"], context
+    assert all(result["buttonsFit"]), context
+    assert f'"{first}"' in result["promptMessage"], context
     assert result["finalStatus"].startswith("other · "), context
     assert result["freshSession"]["label"] == result["finalStatusSession"], context
     assert "current" in result["freshSession"]["description"], context
@@ -410,3 +413,133 @@ def test_fork_resume_export_and_custom_drift_prompt(editor_env: dict[str, Any]) 
     assert "Sending request 'sidecar/drift/decide" in trace, context
     assert "Received notification 'sidecar/driftDetected'" in trace, context
     assert "window/showMessageRequest" not in trace, context
+
+
+def _seed(editor_env: dict[str, Any]) -> History:
+    """A realistic week of history in the test's database (see tests/vscode/history.py)."""
+    return seed_history(editor_env["repo"], Path(editor_env["env"]["SIDECAR_DB"]))
+
+
+def _update_docs(scenario: str, pictures: dict[str, str]) -> None:
+    """With UPDATE_DOCS_SCREENSHOT=1, copy a scenario's screenshots into docs/img."""
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") != "1":
+        return
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
+    for shot, name in pictures.items():
+        shutil.copyfile(ARTIFACTS / scenario / shot, DOCS_IMG / name)
+
+
+def test_four_choice_decision_reads_whole_and_is_answered_from_the_status_item(
+    editor_env: dict[str, Any],
+) -> None:
+    """With a week of history, switching to feature/login (where "Add login form"
+    was active two hours ago) asks with four short buttons that fit, names the
+    sessions and branches and shows no id; closed unanswered, the decision is
+    still answered from the status bar item, and the server records it."""
+    history = _seed(editor_env)
+    login, speed = history.sessions["login"], history.sessions["speed"]
+    result, context = _run_scenario(
+        editor_env, "decision", driver_env={"E2E_HISTORY": json.dumps(history.to_json())}
+    )
+    assert result.get("ok"), context
+    assert result["initialSession"] == speed.name, context
+
+    # The notification: four short buttons, none cut at the default window size.
+    assert result["promptButtons"] == ["Resume", "Fresh", "Continue", "Don't ask"], context
+    assert all(result["buttonsFit"]), context
+    assert result["longLabelCaught"], f"the ellipsis check misses a cut label: {context}"
+    # The names are in the message, the raw ids nowhere.
+    message = result["promptMessage"]
+    assert "from main to feature/login" in message, context
+    assert f'Resume "{login.name}" (feature/login, active ' in message, context
+    assert f'continue "{speed.name}"' in message, context
+    shown = " ".join([message, *result["promptButtons"]])
+    assert not [i for i in history.ids() if i in shown], context
+
+    # Closed unanswered: still pending, and the status item offers this decision's choices.
+    assert result["statusAfterClose"].endswith(" drift"), context
+    assert [r["label"] for r in result["pickRows"]] == [
+        f'Resume "{login.name}" on feature/login',
+        "Start a fresh session on feature/login",
+        f'Continue "{speed.name}"',
+        "Continue and don't ask again on feature/login",
+    ], context
+    assert result["pickRows"][0]["description"] == "recommended", context
+    assert result["pickTitle"] == "You switched from main to feature/login.", context
+
+    # Answered there: the session is resumed, and the server recorded the decision once.
+    assert result["finalStatus"] == f"feature/login · {login.name}", context
+    store = Store.open(editor_env["env"]["SIDECAR_DB"], read_only=True)
+    try:
+        decisions = [
+            e.payload for e in store.events.page(login.id, limit=1000, kinds=[EventKind.DECISION])
+        ]
+    finally:
+        store.close()
+    assert [d["action"] for d in decisions] == ["resume"], (decisions, context)
+
+    _update_docs(
+        "decision",
+        {
+            "02-decision-prompt.png": "vscode-drift-prompt.png",
+            "03-decision-pick.png": "vscode-drift-decide.png",
+            "04-resumed.png": "vscode-sessions.png",
+        },
+    )
+
+
+def test_transcript_opens_at_the_event_and_search_finds_an_appended_prompt(
+    editor_env: dict[str, Any],
+) -> None:
+    """A click on the failed test run of a seeded session opens its transcript at
+    that block, made of the server's Markdown (the failure's `✗ exit 1`, the fix
+    as a diff fence); a prompt appended to that session while the workbench runs
+    is found by the search in the view's title bar and opens the transcript,
+    reloaded, at the new prompt."""
+    history = _seed(editor_env)
+    flaky = history.sessions["flaky"]
+    prompt = "Rename the zebra-stripe helper in search.py before the release."
+    # Into the session whose transcript is open by then: the hit is newer than its text.
+    append = [
+        sys.executable, "-m", "sidecar", "events", "append", "--kind", "prompt",
+        "--text", prompt, "--session", flaky.id,
+    ]  # fmt: skip
+    result, context = _run_scenario(
+        editor_env,
+        "history",
+        driver_env={"E2E_HISTORY": json.dumps(history.to_json()), "E2E_APPEND": json.dumps(append)},
+    )
+    assert result.get("ok"), context
+
+    # Opened at the block of the failed run, not at the top.
+    place = result["transcriptPlace"]
+    assert place["tab"] == f"{flaky.name}.md", context
+    assert place["firstVisibleLine"] > 1, context
+    assert not place["cursor"].startswith("Ln 1,"), context
+    text = result["transcript"]
+    assert "**Bash pytest -q tests/test_search.py** — ✗ exit 1 · " in text, context
+    assert f"· #{flaky.seqs['failed']}" in text, context
+    # The fix below it, as the server's diff fence; no payload JSON anywhere.
+    assert "```diff" in text, context
+    assert "+    return sorted(hits, key=lambda h: (-h.score, h.name))" in text, context
+    assert '"toolUseId"' not in text and '"exitCode"' not in text, context
+
+    # Search: the appended prompt, with its session's name, kind, age and snippet.
+    assert result["searchTitle"] == "Search session history in this repository", context
+    hit = result["searchRows"][0]
+    assert hit["label"] == flaky.name, context
+    assert hit["description"].startswith("prompt · #"), context
+    assert hit["description"].endswith("just now"), context
+    assert "[zebra]" in hit["detail"], context
+    assert result["hitPlace"]["tab"] == f"{flaky.name}.md", context
+    assert result["hitPlace"]["firstVisibleLine"] > 1, context
+    assert prompt in result["hitTranscript"], context
+    # Nothing found says so and how to look wider.
+    empty = result["emptySearchRows"]
+    assert empty[0]["label"].endswith('No matches for "quetzalcoatl" in this repository'), context
+    assert "scope: all" in empty[0]["detail"], context
+
+    _update_docs(
+        "history",
+        {"02-transcript.png": "vscode-transcript.png", "03-search.png": "vscode-search.png"},
+    )

@@ -5,9 +5,13 @@
 import * as vscode from 'vscode';
 import {
   LanguageClient,
+  MessageType,
+  ShowMessageRequest,
   State,
   type LanguageClientOptions,
+  type MessageActionItem,
   type ServerOptions,
+  type ShowMessageRequestParams,
 } from 'vscode-languageclient/node';
 import type {
   DriftDetectedParams,
@@ -20,6 +24,12 @@ import { discoverServer } from './serverDiscovery';
 
 export type ClientState = 'stopped' | 'starting' | 'running' | 'failed';
 
+/**
+ * Answers a `window/showMessageRequest` the server sends; `undefined` leaves
+ * the request to the default handling (a notification with the server's titles).
+ */
+export type PromptHandler = (params: ShowMessageRequestParams) => Promise<MessageActionItem | null | undefined>;
+
 /** The one connection to the Session Sidecar server. */
 export class SidecarClient implements vscode.Disposable {
   private client: LanguageClient | undefined;
@@ -29,6 +39,7 @@ export class SidecarClient implements vscode.Disposable {
   private readonly sessionChangedEmitter = new vscode.EventEmitter<SessionChangedParams>();
   private readonly historyChangedEmitter = new vscode.EventEmitter<HistoryChangedParams>();
   private readonly driftDetectedEmitter = new vscode.EventEmitter<DriftDetectedParams>();
+  private promptHandler: PromptHandler | undefined;
 
   /** Fires when the server starts, stops or fails. */
   readonly onDidChangeState = this.stateEmitter.event;
@@ -50,6 +61,30 @@ export class SidecarClient implements vscode.Disposable {
     return this._error;
   }
 
+  /** Let `handler` answer the server's prompts (the drift decision); one handler at a time. */
+  handlePrompts(handler: PromptHandler): vscode.Disposable {
+    this.promptHandler = handler;
+    return new vscode.Disposable(() => {
+      if (this.promptHandler === handler) this.promptHandler = undefined;
+    });
+  }
+
+  private async answerPrompt(params: ShowMessageRequestParams): Promise<MessageActionItem | null> {
+    try {
+      const answer = await this.promptHandler?.(params);
+      if (answer !== undefined) return answer;
+    } catch (err) {
+      this.output.error(`The prompt "${params.message}" could not be shown as a decision: ${String(err)}`);
+    }
+    const show =
+      params.type === MessageType.Error
+        ? vscode.window.showErrorMessage
+        : params.type === MessageType.Warning
+          ? vscode.window.showWarningMessage
+          : vscode.window.showInformationMessage;
+    return (await show(params.message, ...(params.actions ?? []))) ?? null;
+  }
+
   private setState(state: ClientState, error?: string): void {
     this._state = state;
     this._error = error;
@@ -64,6 +99,7 @@ export class SidecarClient implements vscode.Disposable {
     const found = await discoverServer(folder?.uri);
     if (!found.ok) {
       this.output.error(found.message);
+      this.output.error(`PATH of the extension host: ${process.env.PATH ?? '(unset)'}`);
       this.setState('failed', 'no server found');
       void this.offerSettings(found.message);
       return;
@@ -108,6 +144,9 @@ export class SidecarClient implements vscode.Disposable {
     client.onNotification(notification('sidecar/sessionChanged'), (p: SessionChangedParams) => this.sessionChangedEmitter.fire(p));
     client.onNotification(notification('sidecar/historyChanged'), (p: HistoryChangedParams) => this.historyChangedEmitter.fire(p));
     client.onNotification(notification('sidecar/driftDetected'), (p: DriftDetectedParams) => this.driftDetectedEmitter.fire(p));
+    // Replaces the language client's default: the drift prompt gets short buttons
+    // and a message with names (see driftPrompt.ts).
+    client.onRequest(ShowMessageRequest.type, (params) => this.answerPrompt(params));
     this.client = client;
     try {
       await client.start();
@@ -125,12 +164,15 @@ export class SidecarClient implements vscode.Disposable {
     this.setState('running');
   }
 
+  /** The setup error, with what to do about it: open the setting, read the log, try again. */
   private async offerSettings(message: string): Promise<void> {
-    const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output');
+    const choice = await vscode.window.showErrorMessage(message, 'Open Settings', 'Show Output', 'Restart');
     if (choice === 'Open Settings') {
       await vscode.commands.executeCommand('workbench.action.openSettings', 'sessionSidecar.serverCommand');
     } else if (choice === 'Show Output') {
       this.output.show();
+    } else if (choice === 'Restart') {
+      await this.restart();
     }
   }
 

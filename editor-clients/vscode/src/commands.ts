@@ -4,11 +4,20 @@
  */
 import * as vscode from 'vscode';
 import type { SidecarClient } from './client';
+import type { DriftDecisions } from './driftPrompt';
 import { sessionDescription, sessionLabel } from './present';
 import type { ResumeResult, Scope, Session, SessionPage } from './protocol';
+import type { SearchResult } from './protocol.generated';
+import { searchRows, type SearchRow } from './searchModel';
 import type { SessionTreeProvider, TreeNode } from './sessionTree';
 import type { StatusTracker } from './statusBar';
+import { scopeText } from './treeModel';
 import { TranscriptProvider } from './transcriptProvider';
+
+/** Milliseconds the search waits after the last key before asking the server. */
+const SEARCH_DEBOUNCE_MS = 250;
+/** Hits the search asks for. */
+const SEARCH_LIMIT = 50;
 
 const SCOPES: { label: Scope; detail: string }[] = [
   { label: 'branch', detail: 'Sessions of the current branch' },
@@ -25,6 +34,8 @@ export interface CommandDeps {
   client: SidecarClient;
   tree: SessionTreeProvider;
   tracker: StatusTracker;
+  transcripts: TranscriptProvider;
+  drift: DriftDecisions;
   /** Persist filters (workspace state) and refresh the view. */
   saveFilters: () => void;
 }
@@ -34,7 +45,7 @@ function sessionIdOf(arg: SessionArg): string | undefined {
   if (typeof arg === 'string') return arg;
   if ('type' in arg) {
     if (arg.type === 'session') return arg.session.id;
-    if (arg.type === 'event') return arg.event.sessionId;
+    if (arg.type === 'block') return arg.sessionId;
     if (arg.type === 'checkpoint') return arg.checkpoint.sessionId;
     return undefined;
   }
@@ -47,7 +58,7 @@ function message(err: unknown): string {
 
 /** Register all commands; returns their disposables. */
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { client, tree, tracker } = deps;
+  const { client, tree, tracker, transcripts, drift } = deps;
 
   const afterChange = async (): Promise<void> => {
     await tracker.refresh();
@@ -80,10 +91,10 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   /** Wrap a command body: errors become a message, success refreshes the view. */
   const run =
-    (body: (arg?: SessionArg) => Promise<void>) =>
-    async (arg?: SessionArg): Promise<void> => {
+    (body: (arg?: SessionArg, ...rest: unknown[]) => Promise<void>) =>
+    async (arg?: SessionArg, ...rest: unknown[]): Promise<void> => {
       try {
-        await body(arg);
+        await body(arg, ...rest);
       } catch (err) {
         void vscode.window.showErrorMessage(`Session Sidecar: ${message(err)}`);
       }
@@ -202,29 +213,105 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     await afterChange();
   };
 
-  const showTranscript = async (arg?: SessionArg): Promise<void> => {
+  /**
+   * Open a session's transcript; at event `seq` when given (an event row, a
+   * search hit), else at the top. `name` names the tab when the view does
+   * not list the session.
+   */
+  const showTranscript = async (arg?: SessionArg, seq?: unknown, name?: unknown): Promise<void> => {
     const sessionId = sessionIdOf(arg) ?? (await pickSession(undefined, 'Session transcript to show'));
     if (!sessionId) return;
     const known = tree.sessions.find((s) => s.id === sessionId) ?? (tracker.status?.activeSession?.id === sessionId ? tracker.status.activeSession : undefined);
-    const label = known ? sessionLabel(known) : `session ${sessionId.slice(-6)}`;
+    const label = sessionLabel(known ?? { id: sessionId, name: typeof name === 'string' ? name : '' });
     const doc = await vscode.workspace.openTextDocument(TranscriptProvider.uri(sessionId, label));
-    await vscode.window.showTextDocument(doc, { preview: true });
+    const editor = await vscode.window.showTextDocument(doc, { preview: true });
+    const at = typeof seq === 'number' ? seq : arg && typeof arg === 'object' && 'type' in arg && arg.type === 'block' ? arg.block.seq : undefined;
+    if (at === undefined) return;
+    await transcripts.ensureEvent(doc, at);
+    const line = Math.min(transcripts.lineOf(doc.uri, at), Math.max(0, doc.lineCount - 1));
+    const start = new vscode.Position(line, 0);
+    editor.selection = new vscode.Selection(start, start);
+    editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.AtTop);
   };
 
-  const switchScope = async (): Promise<void> => {
-    const picked = await vscode.window.showQuickPick(
-      SCOPES.map((s) => ({ ...s, description: s.label === tree.filters.scope ? 'current' : undefined })),
-      { placeHolder: 'Which sessions the view lists' },
-    );
+  /** A live quick pick over `sidecar/sessions/search`: hits as you type, Enter opens the transcript there. */
+  const search = async (): Promise<void> => {
+    const pick = vscode.window.createQuickPick<vscode.QuickPickItem & SearchRow>();
+    let scope: Scope = tree.filters.scope;
+    let timer: NodeJS.Timeout | undefined;
+    let asked = 0;
+    const titled = (): void => {
+      pick.title = `Search session history in ${scopeText(scope)}`;
+    };
+    const ask = async (query: string): Promise<void> => {
+      const mine = ++asked;
+      if (!query.trim()) {
+        pick.items = [];
+        pick.busy = false;
+        return;
+      }
+      pick.busy = true;
+      try {
+        const result = await client.request<SearchResult>('sidecar/sessions/search', { query, scope, limit: SEARCH_LIMIT });
+        if (mine !== asked) return;
+        // The server matched already: every row stays, whatever the picker's own filter thinks.
+        pick.items = searchRows(result.items, query, scope, new Date()).map((row) => ({ ...row, alwaysShow: true }));
+      } catch (err) {
+        if (mine === asked) pick.items = [{ label: `$(error) ${message(err)}`, alwaysShow: true }];
+      } finally {
+        if (mine === asked) pick.busy = false;
+      }
+    };
+    titled();
+    pick.placeholder = 'Words from prompts, answers, commands and outputs';
+    pick.matchOnDescription = true;
+    pick.matchOnDetail = true;
+    pick.onDidChangeValue((value) => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void ask(value), SEARCH_DEBOUNCE_MS);
+    });
+    pick.onDidAccept(() => {
+      const row = pick.selectedItems[0];
+      if (row?.widen) {
+        scope = row.widen;
+        titled();
+        void ask(pick.value);
+      } else if (row?.hit) {
+        const hit = row.hit;
+        pick.hide();
+        void run(showTranscript)(hit.sessionId, hit.seq, hit.sessionName);
+      }
+    });
+    pick.onDidHide(() => {
+      if (timer) clearTimeout(timer);
+      pick.dispose();
+    });
+    pick.show();
+  };
+
+  const switchScope = async (arg?: SessionArg): Promise<void> => {
+    const given = SCOPES.find((s) => s.label === arg);
+    const picked =
+      given ??
+      (await vscode.window.showQuickPick(
+        SCOPES.map((s) => ({ ...s, description: s.label === tree.filters.scope ? 'current' : undefined })),
+        { placeHolder: 'Which sessions the view lists' },
+      ));
     if (!picked) return;
     tree.filters.scope = picked.label;
+    deps.saveFilters();
+  };
+
+  const clearFilter = async (): Promise<void> => {
+    tree.filters.query = '';
+    tree.filters.statuses = [];
     deps.saveFilters();
   };
 
   const filter = async (): Promise<void> => {
     const query = await vscode.window.showInputBox({
       title: 'Filter sessions',
-      prompt: 'Text to search in session names and history (empty: no filter)',
+      prompt: 'Text in session names, descriptions and last prompts (empty: no filter). "Search History" searches every event.',
       value: tree.filters.query,
     });
     if (query === undefined) return;
@@ -239,10 +326,14 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 
   const sessionActions = async (): Promise<void> => {
     const active = tracker.status?.activeSession;
-    const actions: { label: string; command: string; args?: unknown[] }[] = [
+    const actions: { label: string; command: string; args?: unknown[] }[] = [];
+    const pending = tracker.status?.pendingRecommendation;
+    if (pending && !pending.deferred) actions.push({ label: '$(warning) Answer the pending decision…', command: 'sessionSidecar.decideDrift' });
+    actions.push(
       { label: '$(add) Start fresh session', command: 'sessionSidecar.startFresh' },
       { label: '$(debug-continue) Resume a session…', command: 'sessionSidecar.resume' },
-    ];
+      { label: '$(search) Search history…', command: 'sessionSidecar.search' },
+    );
     if (active) {
       actions.push(
         { label: `$(open-preview) Show transcript of "${sessionLabel(active)}"`, command: 'sessionSidecar.showTranscript', args: [active.id] },
@@ -256,7 +347,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       { label: '$(list-tree) Show the Sessions view', command: 'sessionSidecar.sessions.focus' },
       { label: '$(debug-restart) Restart server', command: 'sessionSidecar.restartServer' },
     );
-    const picked = await vscode.window.showQuickPick(actions, { placeHolder: tracker.status?.pendingRecommendation?.summary || 'Session actions' });
+    const picked = await vscode.window.showQuickPick(actions, { placeHolder: 'Session actions' });
     if (picked) await vscode.commands.executeCommand(picked.command, ...(picked.args ?? []));
   };
 
@@ -269,7 +360,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     await afterChange();
   };
 
-  const table: [string, (arg?: SessionArg) => Promise<void>][] = [
+  const decideDrift = async (): Promise<void> => {
+    await drift.pickPending();
+  };
+
+  const table: [string, (arg?: SessionArg, ...rest: unknown[]) => Promise<void>][] = [
     ['sessionSidecar.startFresh', startFresh],
     ['sessionSidecar.resume', resume],
     ['sessionSidecar.fork', fork],
@@ -282,6 +377,9 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     ['sessionSidecar.refresh', refresh],
     ['sessionSidecar.switchScope', switchScope],
     ['sessionSidecar.filter', filter],
+    ['sessionSidecar.clearFilter', clearFilter],
+    ['sessionSidecar.search', search],
+    ['sessionSidecar.decideDrift', decideDrift],
     ['sessionSidecar.restartServer', restartServer],
     ['sessionSidecar.sessionActions', sessionActions],
   ];

@@ -5,12 +5,12 @@
 import * as vscode from 'vscode';
 import { SidecarClient } from './client';
 import { registerCommands } from './commands';
-import { driftChoices, driftMessage } from './driftChoices';
-import type { DriftDetectedParams, ShowResult } from './protocol';
+import { DriftDecisions } from './driftPrompt';
 import { SessionTreeProvider, type TreeFilters } from './sessionTree';
 import { SessionStatusBar, StatusTracker } from './statusBar';
 import { TRANSCRIPT_SCHEME } from './transcript';
 import { TranscriptProvider } from './transcriptProvider';
+import { filterDescription, isFiltered } from './treeModel';
 
 const FILTERS_KEY = 'sessionSidecar.filters';
 const DEFAULT_FILTERS: TreeFilters = { scope: 'repository', query: '', statuses: [] };
@@ -30,13 +30,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new SessionTreeProvider(client, tracker, filters);
   const view = vscode.window.createTreeView('sessionSidecar.sessions', { treeDataProvider: tree, showCollapseAll: true });
   const transcripts = new TranscriptProvider(client);
+  const drift = new DriftDecisions(client, tracker);
 
   const describeView = (): void => {
-    const parts: string[] = [tree.filters.scope];
-    if (tree.filters.query) parts.push(`"${tree.filters.query}"`);
-    if (tree.filters.statuses.length) parts.push(tree.filters.statuses.join('|'));
-    view.description = parts.join(' · ');
+    view.description = filterDescription(tree.filters);
     view.message = client.state === 'failed' ? `Server not running: ${client.error ?? 'unknown error'}` : undefined;
+    void vscode.commands.executeCommand('setContext', 'sessionSidecar.filtered', isFiltered(tree.filters));
   };
   const saveFilters = (): void => {
     void context.workspaceState.update(FILTERS_KEY, tree.filters);
@@ -58,16 +57,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     tree,
     view,
     transcripts,
+    drift,
     vscode.workspace.registerTextDocumentContentProvider(TRANSCRIPT_SCHEME, transcripts),
-    ...registerCommands({ client, tree, tracker, saveFilters }),
+    ...registerCommands({ client, tree, tracker, transcripts, drift, saveFilters }),
     client.onDidChangeState(() => void refreshAll()),
+    // A row that went away meanwhile cannot be revealed; nothing to do then.
+    tree.onDidChangeCurrentBranch((node) => view.reveal(node, { expand: true, select: false, focus: false }).then(undefined, () => undefined)),
     // Renames, ends and new events all change what an open transcript shows.
     tracker.onDidChange(() => transcripts.refreshOpen()),
     client.onSessionChanged(() => void refreshAll()),
     client.onHistoryChanged(() => void refreshAll()),
     client.onDriftDetected((p) => {
       void refreshAll();
-      if (promptMode() === 'custom') void askAboutDrift(client, p);
+      if (promptMode() === 'custom') void drift.askCustom(p);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (RESTART_SETTINGS.some((key) => e.affectsConfiguration(`sessionSidecar.${key}`))) {
@@ -81,30 +83,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
 function promptMode(): string {
   return vscode.workspace.getConfiguration('sessionSidecar').get<string>('prompts', 'native');
-}
-
-/** The drift prompt rendered by the extension (prompts = "custom"). */
-async function askAboutDrift(client: SidecarClient, params: DriftDetectedParams): Promise<void> {
-  const rec = params.recommendation;
-  if (!rec.ask || rec.deferred) return;
-  let targetName: string | undefined;
-  if (rec.action === 'resume' && rec.targetSessionId) {
-    try {
-      const show = await client.request<ShowResult>('sidecar/sessions/show', { sessionId: rec.targetSessionId });
-      targetName = show.session.name || undefined;
-    } catch {
-      // The button then names the id; the prompt still works.
-    }
-  }
-  const choices = driftChoices(rec, targetName);
-  const picked = await vscode.window.showWarningMessage(driftMessage(rec), ...choices.map((c) => c.title));
-  const choice = choices.find((c) => c.title === picked);
-  if (!choice) return;
-  try {
-    await client.request('sidecar/drift/decide', { ...choice.decide, folder: params.folder });
-  } catch (err) {
-    void vscode.window.showErrorMessage(`Session Sidecar: ${err instanceof Error ? err.message : String(err)}`);
-  }
 }
 
 /** Called by VS Code on shutdown: stop the server cleanly. */

@@ -1,12 +1,13 @@
 /**
- * How sessions and events read in the UI: labels, ages, one-line event
- * summaries. Pure functions over protocol data (no VS Code import).
+ * How sessions and display blocks read in the UI: labels, ages, one-line
+ * rows. Pure functions over protocol data (no VS Code import).
  */
-import type { Session, SidecarEvent } from './protocol';
+import type { Session } from './protocol';
+import type { DisplayBlock } from './protocol.generated';
 
 /** Longest session name shown before it is cut with an ellipsis. */
 export const MAX_NAME = 50;
-/** Longest one-line event summary. */
+/** Longest one-line block row. */
 export const MAX_SUMMARY = 72;
 
 /** Cut `text` to one line of at most `max` characters, ending in "…" when cut. */
@@ -16,7 +17,7 @@ export function oneLine(text: string, max: number): string {
 }
 
 /** The name shown for a session; unnamed sessions show the tail of their id. */
-export function sessionLabel(session: Session): string {
+export function sessionLabel(session: Pick<Session, 'id' | 'name'>): string {
   const name = session.name?.trim();
   return name ? oneLine(name, MAX_NAME) : `session ${session.id.slice(-6)}`;
 }
@@ -61,71 +62,44 @@ export function sessionDescription(session: Session, now: Date): string {
   return [session.status, formatAge(lastActivity(session), now), eventCountText(session.eventCount)].join(' · ');
 }
 
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() ? value : undefined;
+/** A result's mark, as the server's Markdown writes it: `✓`, `✓ exit 0`, `✗ exit 1`, `✗ denied`. */
+export function statusMark(block: Pick<DisplayBlock, 'status' | 'exitCode'>): string {
+  const exit = block.exitCode === null || block.exitCode === undefined ? '' : ` exit ${block.exitCode}`;
+  if (block.status === 'ok') return `✓${exit}`;
+  if (block.status === 'failed') return exit ? `✗${exit}` : '✗ failed';
+  if (block.status === 'denied') return '✗ denied';
+  return '';
 }
 
-function firstString(payload: Record<string, unknown>, keys: string[]): string | undefined {
-  for (const key of keys) {
-    const found = str(payload[key]);
-    if (found) {
-      return found;
-    }
-  }
-  return undefined;
+/** The row of a display block: `Prompt: fix the bug`, `Bash pytest -q`, `Edit app.py`. */
+export function blockLabel(block: DisplayBlock): string {
+  if (block.kind === 'turn' && block.body) return `${block.title}: ${oneLine(block.body, MAX_SUMMARY)}`;
+  return oneLine(block.title, MAX_SUMMARY);
 }
 
-/**
- * One line saying what an event was about, chosen by kind from the payload
- * fields producers use; unknown shapes fall back to the first string field.
- */
-export function eventText(event: SidecarEvent): string {
-  const p = event.payload ?? {};
-  let text: string | undefined;
-  switch (event.kind) {
-    case 'branch_change': {
-      const from = firstString(p, ['from', 'before', 'previous', 'old']);
-      const to = firstString(p, ['to', 'after', 'branch', 'new']);
-      text = from || to ? `${from ?? '?'} → ${to ?? '?'}` : undefined;
-      break;
-    }
-    case 'commit': {
-      const sha = firstString(p, ['sha', 'commit']);
-      const subject = firstString(p, ['subject', 'message']);
-      text = [sha?.slice(0, 7), subject].filter(Boolean).join(' ') || undefined;
-      break;
-    }
-    case 'file_change':
-    case 'file_open':
-      text = firstString(p, ['path', 'uri', 'file']);
-      if (text && str(p.change)) {
-        text = `${p.change as string} ${text}`;
-      }
-      break;
-    case 'command':
-      text = firstString(p, ['command', 'cmd', 'text']);
-      break;
-    case 'tool_call':
-    case 'tool_result':
-      text = firstString(p, ['tool', 'name', 'toolName', 'text']);
-      break;
-    case 'decision':
-      text = firstString(p, ['action', 'choice', 'text']);
-      break;
-    case 'checkpoint':
-      text = firstString(p, ['name', 'text']);
-      break;
-    default:
-      text = firstString(p, ['text', 'prompt', 'message', 'summary', 'content', 'title']);
-  }
-  if (!text) {
-    text = Object.values(p).map(str).find(Boolean) ?? '';
-  }
-  return oneLine(text, MAX_SUMMARY);
+/** The secondary text of a block row: the result's mark, the seq, the age. */
+export function blockDescription(block: DisplayBlock, now: Date): string {
+  return [statusMark(block), `#${block.seq}`, formatAge(block.time, now)].filter(Boolean).join(' · ');
 }
 
-/** The label of an event row: seq and kind, then the one-line text. */
-export function eventLabel(event: SidecarEvent): string {
-  const text = eventText(event);
-  return text ? `${event.kind}: ${text}` : event.kind;
+/** Whether a block shows something that went wrong (a failed or denied result). */
+export function blockFailed(block: DisplayBlock): boolean {
+  return block.status === 'failed' || block.status === 'denied';
+}
+
+/** The codicon of a block row, by what it shows. */
+export function blockIcon(block: DisplayBlock): string {
+  if (blockFailed(block)) return 'error';
+  const icons: Record<DisplayBlock['kind'], string> = {
+    turn: block.actor === 'user' ? 'comment' : 'comment-discussion',
+    tool: 'tools',
+    command: 'terminal',
+    change: 'edit',
+    files: 'files',
+    commit: 'git-commit',
+    checkpoint: 'bookmark',
+    bookkeeping: 'history',
+    note: 'note',
+  };
+  return icons[block.kind] ?? 'circle-small';
 }

@@ -38,16 +38,6 @@ export interface Session {
   holder?: string | null;
 }
 
-export interface SidecarEvent {
-  sessionId: string;
-  seq: number;
-  time: string;
-  kind: string;
-  actor: string;
-  payload: Record<string, unknown>;
-  clientEventId?: string | null;
-}
-
 export interface Checkpoint {
   id: string;
   sessionId: string;
@@ -92,11 +82,6 @@ export interface StatusResult extends WorkspaceStatus {
 export interface SessionPage {
   items: Session[];
   nextCursor: string | null;
-}
-
-export interface EventPage {
-  items: SidecarEvent[];
-  nextAfterSeq: number | null;
 }
 
 export interface ShowResult {

@@ -19,6 +19,10 @@ export interface ServerFacts {
   pythonCommand?: string[];
   /** Whether that interpreter can `import sidecar`. */
   pythonHasSidecar?: boolean;
+  /** The PATH folders searched for `session-sidecar` (for the error message). */
+  pathDirs?: string[];
+  /** Whether the Python extension (ms-python.python) is installed. */
+  pythonExtension?: boolean;
 }
 
 export type Resolution = { ok: true; server: ServerCommand } | { ok: false; message: string };
@@ -58,11 +62,39 @@ export function parseCommandSetting(value: unknown): string[] | undefined {
   return undefined;
 }
 
-/** What to tell a user when no server can be found. */
-export const MISSING_SERVER_MESSAGE =
-  'Session Sidecar: no server found. Install it with "pip install session-sidecar" so ' +
-  '"session-sidecar" is on PATH (or into the Python interpreter selected in VS Code), ' +
-  'or set "sessionSidecar.serverCommand" to the command that runs "session-sidecar serve".';
+/** PATH folders named in the message before the rest is counted. */
+const SHOWN_DIRS = 4;
+
+/** What to do when no server can be found. */
+export const MISSING_SERVER_ADVICE =
+  'Install it with "pip install session-sidecar" so "session-sidecar" is on PATH (or into the ' +
+  'Python interpreter selected in VS Code), or set "sessionSidecar.serverCommand" to the command ' +
+  'that runs "session-sidecar serve", then restart.';
+
+/** The PATH folders in a message: the first few, then how many more. */
+export function pathText(dirs: string[]): string {
+  if (!dirs.length) return 'PATH is empty';
+  const shown = dirs.slice(0, SHOWN_DIRS).join(', ');
+  return dirs.length > SHOWN_DIRS ? `PATH: ${shown} and ${dirs.length - SHOWN_DIRS} more` : `PATH: ${shown}`;
+}
+
+/**
+ * What to tell a user when no server can be found: what was searched (the
+ * setting, the PATH folders, the Python extension's interpreter), then what
+ * to do.
+ */
+export function missingServerMessage(facts: ServerFacts): string {
+  const python = !facts.pythonExtension
+    ? 'the Python extension is not installed'
+    : !facts.pythonCommand?.length
+      ? 'the Python extension has no interpreter selected'
+      : `the selected interpreter ${facts.pythonCommand.join(' ')} cannot import "sidecar"`;
+  return (
+    'Session Sidecar: no server found. Searched: the setting "sessionSidecar.serverCommand" (empty); ' +
+    `"session-sidecar" on the extension host's ${pathText(facts.pathDirs ?? [])}; ${python}. ` +
+    MISSING_SERVER_ADVICE
+  );
+}
 
 /**
  * Decide the server command: the setting when given; else `session-sidecar
@@ -81,5 +113,5 @@ export function resolveServerCommand(facts: ServerFacts): Resolution {
     const [command, ...rest] = facts.pythonCommand;
     return { ok: true, server: { command, args: [...rest, '-m', 'sidecar', 'serve'], source: 'python' } };
   }
-  return { ok: false, message: MISSING_SERVER_MESSAGE };
+  return { ok: false, message: missingServerMessage(facts) };
 }

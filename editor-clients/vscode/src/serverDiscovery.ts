@@ -8,9 +8,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { resolveServerCommand, type Resolution } from './serverCommand';
 
+/** The extension host's PATH folders, in order. */
+export function pathDirs(): string[] {
+  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+}
+
 /** Absolute path of an executable named `name` on PATH, or undefined. */
 export async function which(name: string): Promise<string | undefined> {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const dirs = pathDirs();
   const exts = process.platform === 'win32' ? ['.exe', '.cmd', '.bat', ''] : [''];
   for (const dir of dirs) {
     for (const ext of exts) {
@@ -75,5 +80,11 @@ export async function discoverServer(resource?: vscode.Uri): Promise<Resolution>
   if (sidecarOnPath) return resolveServerCommand({ setting, sidecarOnPath });
   const pythonCommand = await pythonInterpreter(resource);
   const pythonHasSidecar = pythonCommand ? await canImportSidecar(pythonCommand) : false;
-  return resolveServerCommand({ setting, pythonCommand, pythonHasSidecar });
+  return resolveServerCommand({
+    setting,
+    pythonCommand,
+    pythonHasSidecar,
+    pathDirs: pathDirs(),
+    pythonExtension: vscode.extensions.getExtension('ms-python.python') !== undefined,
+  });
 }

@@ -4,41 +4,47 @@
  */
 import * as vscode from 'vscode';
 import type { SidecarClient } from './client';
-import { eventLabel, formatAge, lastActivity, sessionDescription, sessionLabel } from './present';
-import type { EventPage, Scope, Session, SessionPage, ShowResult, SidecarEvent, Checkpoint } from './protocol';
+import { blockDescription, blockFailed, blockIcon, blockLabel, formatAge, lastActivity, sessionDescription, sessionLabel } from './present';
+import type { Checkpoint, Session, SessionPage, ShowResult } from './protocol';
+import type { DisplayBlock, RenderResult } from './protocol.generated';
 import type { StatusTracker } from './statusBar';
 import {
   branchDescription,
+  emptyListing,
   groupByBranch,
   recentAfterSeq,
   sessionContextValue,
-  visibleEvents,
+  visibleBlocks,
   type BranchGroup,
+  type MessageLine,
+  type TreeFilters,
 } from './treeModel';
 
-/** How many recent events a session row lists. */
-export const RECENT_EVENTS = 20;
+export type { TreeFilters } from './treeModel';
+
+/** How many recent blocks (prompts, answers, tool calls with their results…) a session row lists. */
+export const RECENT_BLOCKS = 20;
 /** How many sessions the view asks for. */
 const LIST_LIMIT = 200;
 
 export type TreeNode =
   | { type: 'branch'; group: BranchGroup }
   | { type: 'session'; session: Session; current: boolean }
-  | { type: 'event'; event: SidecarEvent }
+  | { type: 'block'; sessionId: string; block: DisplayBlock }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
-  | { type: 'message'; text: string; icon: string };
-
-/** View filters chosen with "Switch Scope" and "Filter Sessions". */
-export interface TreeFilters {
-  scope: Scope;
-  query: string;
-  /** Empty: every status. */
-  statuses: string[];
-}
+  | ({ type: 'message' } & MessageLine);
 
 export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<TreeNode | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
+  private readonly currentEmitter = new vscode.EventEmitter<TreeNode>();
+  /**
+   * The workspace moved to another branch: its row, to be expanded. The view
+   * keeps a row's expansion by id, so a branch seen collapsed before would stay so.
+   */
+  readonly onDidChangeCurrentBranch = this.currentEmitter.event;
+  private currentBranch: string | undefined;
+  private branchNodes = new Map<string, TreeNode>();
   private pending: NodeJS.Timeout | undefined;
   /** The latest listing, so commands can pick from what the user sees. */
   sessions: Session[] = [];
@@ -89,14 +95,18 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.tooltip = tip;
         return item;
       }
-      case 'event': {
-        const e = node.event;
-        const item = new vscode.TreeItem(eventLabel(e), vscode.TreeItemCollapsibleState.None);
-        item.id = `event:${e.sessionId}:${e.seq}`;
-        item.description = `#${e.seq} · ${formatAge(e.time, now)}`;
-        item.iconPath = new vscode.ThemeIcon(eventIcon(e.kind));
-        item.contextValue = 'event';
-        item.command = { command: 'sessionSidecar.showTranscript', title: 'Show Transcript', arguments: [e.sessionId] };
+      case 'block': {
+        const b = node.block;
+        const item = new vscode.TreeItem(blockLabel(b), vscode.TreeItemCollapsibleState.None);
+        item.id = `block:${node.sessionId}:${b.seq}`;
+        item.description = blockDescription(b, now);
+        item.iconPath = new vscode.ThemeIcon(
+          blockIcon(b),
+          blockFailed(b) ? new vscode.ThemeColor('errorForeground') : b.dimmed ? new vscode.ThemeColor('disabledForeground') : undefined,
+        );
+        item.tooltip = `${b.title}\n\nOpen the transcript at #${b.seq}`;
+        item.contextValue = 'block';
+        item.command = { command: 'sessionSidecar.showTranscript', title: 'Show Transcript', arguments: [node.sessionId, b.seq] };
         return item;
       }
       case 'checkpoint': {
@@ -106,11 +116,13 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.description = `#${c.seq} · ${formatAge(c.createdAt, now)}`;
         item.iconPath = new vscode.ThemeIcon('bookmark');
         item.contextValue = 'checkpoint';
+        item.command = { command: 'sessionSidecar.showTranscript', title: 'Show Transcript', arguments: [c.sessionId, c.seq] };
         return item;
       }
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon(node.icon);
+        if (node.command) item.command = { command: node.command, title: node.text, arguments: node.args ?? [] };
         return item;
       }
     }
@@ -140,26 +152,43 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     if (this.filters.statuses.length) params.status = this.filters.statuses;
     const page = await this.client.request<SessionPage>('sidecar/sessions/list', params);
     this.sessions = page.items;
+    if (!page.items.length) return emptyListing(this.filters).map((line) => ({ type: 'message', ...line }));
     const status = this.tracker.status;
     const groups = groupByBranch(page.items, status?.boundary?.branch, status?.activeSession?.id);
-    if (!groups.length) return [];
-    return groups.map((group) => ({ type: 'branch', group }));
+    const nodes: TreeNode[] = groups.map((group) => ({ type: 'branch', group }));
+    this.branchNodes = new Map(groups.map((group, i) => [group.branch, nodes[i]]));
+    const current = groups.find((g) => g.current);
+    if (current && current.branch !== this.currentBranch) {
+      const node = this.branchNodes.get(current.branch);
+      // After this listing is on screen.
+      if (node) setTimeout(() => this.currentEmitter.fire(node), 0);
+    }
+    this.currentBranch = current?.branch;
+    return nodes;
+  }
+
+  /** The branch row above a session row (what `TreeView.reveal` needs); other rows are not revealed. */
+  getParent(node: TreeNode): TreeNode | undefined {
+    return node.type === 'session' ? this.branchNodes.get(node.session.boundary.branch) : undefined;
   }
 
   private async sessionChildren(session: Session): Promise<TreeNode[]> {
-    const [show, events] = await Promise.all([
+    // Twice as many events as rows: a tool call and its result make one block.
+    const events = RECENT_BLOCKS * 2;
+    const [show, page] = await Promise.all([
       this.client.request<ShowResult>('sidecar/sessions/show', { sessionId: session.id }),
-      this.client.request<EventPage>('sidecar/sessions/events', {
+      this.client.request<RenderResult>('sidecar/sessions/render', {
         sessionId: session.id,
-        afterSeq: recentAfterSeq(session.eventCount, RECENT_EVENTS),
-        limit: RECENT_EVENTS,
+        afterSeq: recentAfterSeq(session.eventCount, events),
+        limit: events,
       }),
     ]);
     const checkpoints = show.checkpoints ?? [];
     const nodes: TreeNode[] = checkpoints.map((checkpoint) => ({ type: 'checkpoint', checkpoint }));
-    // Newest first: the latest work is what a user looks for. Checkpoint
-    // events are already shown as checkpoint rows.
-    for (const event of visibleEvents(events.items, checkpoints).reverse()) nodes.push({ type: 'event', event });
+    // Newest first: the latest work is what a user looks for. Checkpoints
+    // already have their own rows.
+    const blocks = visibleBlocks(page.items, checkpoints).slice(-RECENT_BLOCKS).reverse();
+    for (const block of blocks) nodes.push({ type: 'block', sessionId: session.id, block });
     if (!nodes.length) nodes.push({ type: 'message', text: 'No events yet', icon: 'info' });
     return nodes;
   }
@@ -167,28 +196,6 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   dispose(): void {
     if (this.pending) clearTimeout(this.pending);
     this.emitter.dispose();
+    this.currentEmitter.dispose();
   }
-}
-
-function eventIcon(kind: string): string {
-  const icons: Record<string, string> = {
-    prompt: 'comment',
-    response: 'comment-discussion',
-    tool_call: 'tools',
-    tool_result: 'output',
-    command: 'terminal',
-    file_change: 'edit',
-    file_open: 'file',
-    branch_change: 'git-branch',
-    commit: 'git-commit',
-    drift: 'warning',
-    decision: 'check',
-    checkpoint: 'bookmark',
-    annotation: 'note',
-    approval_request: 'question',
-    approval: 'verified',
-    handoff: 'arrow-swap',
-    note: 'note',
-  };
-  return icons[kind] ?? 'circle-small';
 }

@@ -34,7 +34,10 @@ export class StatusTracker implements vscode.Disposable {
   }
 }
 
-/** The status bar item: `branch · session` plus a drift marker; click for actions. */
+/**
+ * The status bar item: `branch · session` plus a drift marker. A click answers
+ * the pending decision while there is one, else offers the session actions.
+ */
 export class SessionStatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
@@ -45,7 +48,6 @@ export class SessionStatusBar implements vscode.Disposable {
   ) {
     this.item = vscode.window.createStatusBarItem('sessionSidecar.status', vscode.StatusBarAlignment.Left, 50);
     this.item.name = 'Session Sidecar';
-    this.item.command = 'sessionSidecar.sessionActions';
     this.subscription = tracker.onDidChange(() => this.render());
     this.render();
     this.item.show();
@@ -54,10 +56,11 @@ export class SessionStatusBar implements vscode.Disposable {
   private render(): void {
     const view =
       this.client.state === 'starting'
-        ? { text: '$(sync~spin) Sessions: starting', tooltip: 'Starting the Session Sidecar server', drift: 'none' }
+        ? { ...statusView(null), text: '$(sync~spin) Sessions: starting', tooltip: 'Starting the Session Sidecar server' }
         : statusView(this.tracker.status, this.client.error);
     this.item.text = view.text;
     this.item.tooltip = view.tooltip;
+    this.item.command = view.command;
     this.item.backgroundColor =
       view.drift === 'pending' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.accessibilityInformation = { label: view.text.replace(/\$\([^)]*\)\s*/g, '') };

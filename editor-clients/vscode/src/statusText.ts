@@ -1,6 +1,7 @@
 /**
  * The status bar item's text and tooltip from `sidecar/status`. Pure.
  */
+import { withoutIds } from './driftChoices';
 import { sessionLabel } from './present';
 import type { StatusResult } from './protocol';
 
@@ -10,6 +11,8 @@ export interface StatusView {
   text: string;
   tooltip: string;
   drift: DriftState;
+  /** What a click does: answer the pending decision, or the session actions. */
+  command: 'sessionSidecar.decideDrift' | 'sessionSidecar.sessionActions';
 }
 
 /** Whether a recommendation waits for the user, is deferred (git operation), or none. */
@@ -31,6 +34,7 @@ export function statusView(status: StatusResult | null, serverError?: string): S
       text: '$(circle-slash) Sessions: offline',
       tooltip: serverError ? `Session Sidecar server is not running: ${serverError}` : 'Session Sidecar server is not running',
       drift: 'offline',
+      command: 'sessionSidecar.sessionActions',
     };
   }
   const drift = driftState(status);
@@ -43,10 +47,16 @@ export function statusView(status: StatusResult | null, serverError?: string): S
   ];
   const rec = status.pendingRecommendation;
   if (rec && drift !== 'none') {
-    lines.push(`Drift: ${rec.summary || rec.action}${rec.deferred ? ' (after the git operation ends)' : ''}`);
+    lines.push(`Drift: ${withoutIds(rec.summary || rec.action)}${rec.deferred ? ' (after the git operation ends)' : ''}`);
   } else {
     lines.push('Drift: none');
   }
-  lines.push('', 'Click for session actions');
-  return { text: `$(history) ${branch} · ${session}${marker}`, tooltip: lines.join('\n'), drift };
+  const decide = drift === 'pending';
+  lines.push('', decide ? 'Click to answer the pending decision' : 'Click for session actions');
+  return {
+    text: `$(history) ${branch} · ${session}${marker}`,
+    tooltip: lines.join('\n'),
+    drift,
+    command: decide ? 'sessionSidecar.decideDrift' : 'sessionSidecar.sessionActions',
+  };
 }

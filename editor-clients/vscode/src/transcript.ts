@@ -1,9 +1,14 @@
 /**
  * Markdown transcript of a session, shown read-only under the
- * `sidecar-session:` scheme. Pure: takes the data, returns the text.
+ * `sidecar-session:` scheme: a header with the session's facts, then each
+ * display block's Markdown as the server renders it (`sidecar/sessions/render`
+ * with `markdown: true`), the same text the Markdown export, the CLI and
+ * Neovim show. Pure: takes the data, returns the text and where each block
+ * starts.
  */
-import { eventCountText, eventText, sessionLabel } from './present';
-import type { Checkpoint, Session, SidecarEvent } from './protocol';
+import { eventCountText, sessionLabel } from './present';
+import type { Checkpoint, Session } from './protocol';
+import type { DisplayBlock } from './protocol.generated';
 
 /** URI scheme of the read-only transcript documents. */
 export const TRANSCRIPT_SCHEME = 'sidecar-session';
@@ -29,33 +34,20 @@ export function sessionIdFromQuery(query: string): string | undefined {
   return match ? decodeURIComponent(match[1]) : undefined;
 }
 
-const TEXT_KINDS = new Set(['prompt', 'response', 'note', 'annotation']);
-
-function fence(text: string, lang = ''): string {
-  // A fence longer than any backtick run inside keeps the block intact.
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const ticks = '`'.repeat(longest + 1);
-  return `${ticks}${lang}\n${text}\n${ticks}`;
+/** Where a block starts in the document (0-based line), and the events it shows. */
+export interface BlockAnchor {
+  line: number;
+  seqs: number[];
 }
 
-function eventBody(event: SidecarEvent): string {
-  const payload = event.payload ?? {};
-  const text = payload.text ?? payload.prompt ?? payload.content;
-  if (TEXT_KINDS.has(event.kind) && typeof text === 'string') {
-    return text;
-  }
-  if (Object.keys(payload).length === 0) {
-    return '';
-  }
-  return fence(JSON.stringify(payload, null, 2), 'json');
+export interface Transcript {
+  text: string;
+  /** One per block, in document order. */
+  anchors: BlockAnchor[];
 }
 
-/** Render the whole transcript: header, boundary, checkpoints, then every event in order. */
-export function renderTranscript(
-  session: Session,
-  events: SidecarEvent[],
-  checkpoints: Checkpoint[] = [],
-): string {
+/** The session's facts above its history: name, id, status, boundary, lineage, checkpoints. */
+function header(session: Session, checkpoints: Checkpoint[]): string[] {
   const b = session.boundary;
   const out: string[] = [
     `# ${sessionLabel(session)}`,
@@ -81,16 +73,32 @@ export function renderTranscript(
       out.push(`- **${cp.name}** at #${cp.seq}${cp.headSha ? ` (HEAD ${cp.headSha.slice(0, 7)})` : ''} — ${cp.createdAt}`);
     }
   }
-  out.push('', '## Events', '');
-  if (!events.length) {
-    out.push('_No events yet._');
+  return out;
+}
+
+/** The whole transcript: the header, then every block's Markdown in order. */
+export function renderTranscript(session: Session, blocks: DisplayBlock[], checkpoints: Checkpoint[] = []): Transcript {
+  const lines = [...header(session, checkpoints), '', '## History', ''];
+  const anchors: BlockAnchor[] = [];
+  if (!blocks.length) lines.push('_No events yet._');
+  for (const block of blocks) {
+    anchors.push({ line: lines.length, seqs: block.seqs.length ? block.seqs : [block.seq] });
+    // The server's Markdown; a block without it (an older server) still shows its title.
+    lines.push(...(block.markdown ?? `**${block.title}** · #${block.seq}`).split('\n'), '');
   }
-  for (const event of events) {
-    const summary = event.kind === 'prompt' || event.kind === 'response' ? '' : eventText(event);
-    out.push(`### #${event.seq} ${event.kind}${summary ? ` — ${summary}` : ''}`, '');
-    out.push(`_${event.actor} · ${event.time}_`, '');
-    const body = eventBody(event);
-    if (body) out.push(body, '');
+  return { text: `${lines.join('\n').trimEnd()}\n`, anchors };
+}
+
+/**
+ * The line of the block that shows event `seq`; an event no block shows
+ * (a page boundary, a deleted event) lands on the block before it, else line 0.
+ */
+export function lineOfEvent(anchors: BlockAnchor[], seq: number): number {
+  const exact = anchors.find((a) => a.seqs.includes(seq));
+  if (exact) return exact.line;
+  let best: BlockAnchor | undefined;
+  for (const anchor of anchors) {
+    if (Math.min(...anchor.seqs) <= seq) best = anchor;
   }
-  return `${out.join('\n').trimEnd()}\n`;
+  return best?.line ?? 0;
 }

@@ -1,20 +1,50 @@
 /**
- * Read-only Markdown transcripts under `sidecar-session:/<id>.md`, reloaded
- * when the session's history changes.
+ * Read-only Markdown transcripts under `sidecar-session:/<name>.md?id=<id>`,
+ * built from the server's display blocks and reloaded when the session's
+ * history changes. Remembers where each block starts, so a transcript can be
+ * opened at an event.
  */
 import * as vscode from 'vscode';
 import type { SidecarClient } from './client';
-import type { EventPage, ShowResult, SidecarEvent } from './protocol';
-import { renderTranscript, sessionIdFromQuery, transcriptPath, transcriptQuery, TRANSCRIPT_SCHEME } from './transcript';
+import type { ShowResult } from './protocol';
+import type { DisplayBlock, RenderResult } from './protocol.generated';
+import {
+  lineOfEvent,
+  renderTranscript,
+  sessionIdFromQuery,
+  transcriptPath,
+  transcriptQuery,
+  TRANSCRIPT_SCHEME,
+  type BlockAnchor,
+} from './transcript';
 
-/** Events per page when loading a whole transcript. */
-const PAGE = 500;
+/** Events per render page (the server's maximum). */
+const PAGE = 1000;
 /** Upper bound so a huge session cannot freeze the editor. */
-const MAX_EVENTS = 20000;
+const MAX_BLOCKS = 20000;
+/** How long opening at a newer event waits for the transcript to reload. */
+const RELOAD_TIMEOUT_MS = 10000;
+
+/** `promise`, or undefined once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class TranscriptProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<vscode.Uri>();
   readonly onDidChange = this.emitter.event;
+  /** Block anchors of the last text provided, by URI. */
+  private readonly anchors = new Map<string, BlockAnchor[]>();
+  /** Who waits for the next text of a URI (see `ensureEvent`). */
+  private readonly waiting = new Map<string, ((text: string) => void)[]>();
 
   constructor(private readonly client: SidecarClient) {}
 
@@ -32,25 +62,67 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     }
   }
 
+  /** The line where the block showing event `seq` starts in the open transcript `uri`. */
+  lineOf(uri: vscode.Uri, seq: number): number {
+    return lineOfEvent(this.anchors.get(uri.toString()) ?? [], seq);
+  }
+
+  /**
+   * Make sure the open transcript `doc` shows event `seq`: an event newer than
+   * the text (a search hit just appended) reloads it, and this waits until the
+   * document holds the new text.
+   */
+  async ensureEvent(doc: vscode.TextDocument, seq: number): Promise<void> {
+    const key = doc.uri.toString();
+    const anchors = this.anchors.get(key);
+    if (!anchors || anchors.some((a) => a.seqs.includes(seq))) return;
+    const provided = new Promise<string>((resolve) => this.waiting.set(key, [...(this.waiting.get(key) ?? []), resolve]));
+    this.emitter.fire(doc.uri);
+    const text = await within(provided, RELOAD_TIMEOUT_MS);
+    if (text === undefined || doc.getText() === text) return;
+    let subscription: vscode.Disposable | undefined;
+    const updated = new Promise<void>((resolve) => {
+      subscription = vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === doc && doc.getText() === text) resolve();
+      });
+    });
+    try {
+      await within(updated, RELOAD_TIMEOUT_MS);
+    } finally {
+      subscription?.dispose();
+    }
+  }
+
+  private provided(uri: vscode.Uri, text: string): string {
+    const key = uri.toString();
+    const waiting = this.waiting.get(key) ?? [];
+    this.waiting.delete(key);
+    for (const resolve of waiting) resolve(text);
+    return text;
+  }
+
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
     const sessionId = sessionIdFromQuery(uri.query);
     if (!sessionId) return `Not a session transcript: ${uri.toString()}\n`;
     try {
       const show = await this.client.request<ShowResult>('sidecar/sessions/show', { sessionId });
-      const events: SidecarEvent[] = [];
-      let afterSeq: number | null = 0;
-      while (afterSeq !== null && events.length < MAX_EVENTS) {
-        const page: EventPage = await this.client.request<EventPage>('sidecar/sessions/events', {
+      const blocks: DisplayBlock[] = [];
+      let afterSeq: number | null | undefined = 0;
+      while (afterSeq !== null && afterSeq !== undefined && blocks.length < MAX_BLOCKS) {
+        const page: RenderResult = await this.client.request<RenderResult>('sidecar/sessions/render', {
           sessionId,
           afterSeq,
           limit: PAGE,
+          markdown: true,
         });
-        events.push(...page.items);
+        blocks.push(...page.items);
         afterSeq = page.items.length ? page.nextAfterSeq : null;
       }
-      return renderTranscript(show.session, events, show.checkpoints ?? []);
+      const transcript = renderTranscript(show.session, blocks, show.checkpoints ?? []);
+      this.anchors.set(uri.toString(), transcript.anchors);
+      return this.provided(uri, transcript.text);
     } catch (err) {
-      return `# Session ${sessionId}\n\nCould not load the transcript: ${err instanceof Error ? err.message : String(err)}\n`;
+      return this.provided(uri, `# Session ${sessionId}\n\nCould not load the transcript: ${err instanceof Error ? err.message : String(err)}\n`);
     }
   }
 

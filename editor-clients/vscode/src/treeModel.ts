@@ -3,7 +3,59 @@
  * branch first and expanded, newest activity first. Pure, unit-tested.
  */
 import { lastActivity } from './present';
-import type { Checkpoint, Session, SidecarEvent } from './protocol';
+import type { Checkpoint, Scope, Session } from './protocol';
+import type { DisplayBlock } from './protocol.generated';
+
+/** View filters chosen with "Switch Scope" and "Filter Sessions". */
+export interface TreeFilters {
+  scope: Scope;
+  query: string;
+  /** Empty: every status. */
+  statuses: string[];
+}
+
+/** A line of the view that is not a session: a message, maybe with a command to run. */
+export interface MessageLine {
+  text: string;
+  icon: string;
+  command?: string;
+  args?: unknown[];
+}
+
+/** The scope in words: "this branch", "this repository", "any repository". */
+export function scopeText(scope: Scope): string {
+  return scope === 'all' ? 'any repository' : `this ${scope}`;
+}
+
+/** Whether a text or status filter narrows the listing (the scope aside). */
+export function isFiltered(filters: TreeFilters): boolean {
+  return Boolean(filters.query) || filters.statuses.length > 0;
+}
+
+/** The view's description: the scope and any filter in force, e.g. `repository · "login" · active`. */
+export function filterDescription(filters: TreeFilters): string {
+  const parts: string[] = [filters.scope];
+  if (filters.query) parts.push(`"${filters.query}"`);
+  if (filters.statuses.length) parts.push(filters.statuses.join(' or '));
+  return parts.join(' · ');
+}
+
+/**
+ * What the view shows when the listing is empty: that nothing matched (with
+ * the filter and scope), then how to widen it: clear the filter, list every
+ * repository's sessions, or start one.
+ */
+export function emptyListing(filters: TreeFilters): MessageLine[] {
+  const statuses = filters.statuses.length ? `${filters.statuses.join(' or ')} ` : '';
+  const query = filters.query ? ` match "${filters.query}"` : '';
+  const lines: MessageLine[] = [{ text: `No ${statuses}sessions${query} in ${scopeText(filters.scope)}`, icon: 'info' }];
+  if (isFiltered(filters)) lines.push({ text: 'Clear the filter', icon: 'clear-all', command: 'sessionSidecar.clearFilter' });
+  if (filters.scope !== 'all') {
+    lines.push({ text: 'Show every repository (scope: all)', icon: 'globe', command: 'sessionSidecar.switchScope', args: ['all'] });
+  }
+  if (!isFiltered(filters)) lines.push({ text: 'Start a fresh session', icon: 'add', command: 'sessionSidecar.startFresh' });
+  return lines;
+}
 
 export interface BranchGroup {
   branch: string;
@@ -70,21 +122,16 @@ export function branchDescription(group: BranchGroup): string {
   return group.current ? `current · ${count} ${noun}` : `${count} ${noun}`;
 }
 
-/** The `afterSeq` that returns the last `limit` events of a session (events with seq > afterSeq). */
+/** The `afterSeq` that reads the last `limit` events of a session (events with seq > afterSeq). */
 export function recentAfterSeq(eventCount: number, limit: number): number {
   return Math.max(0, eventCount - limit);
 }
 
 /**
- * The events a session row lists: all but the `checkpoint` events of
- * checkpoints already shown as their own rows (matched by id, else by seq).
+ * The blocks a session row lists: all but the checkpoint blocks of
+ * checkpoints already shown as their own rows (matched by seq).
  */
-export function visibleEvents(events: SidecarEvent[], checkpoints: Checkpoint[]): SidecarEvent[] {
-  const ids = new Set(checkpoints.map((c) => c.id));
+export function visibleBlocks(blocks: DisplayBlock[], checkpoints: Checkpoint[]): DisplayBlock[] {
   const seqs = new Set(checkpoints.map((c) => c.seq));
-  return events.filter((e) => {
-    if (e.kind !== 'checkpoint') return true;
-    const id = e.payload?.checkpointId;
-    return typeof id === 'string' ? !ids.has(id) : !seqs.has(e.seq);
-  });
+  return blocks.filter((b) => b.kind !== 'checkpoint' || !seqs.has(b.seq));
 }

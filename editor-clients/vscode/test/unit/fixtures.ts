@@ -1,5 +1,6 @@
 /** Builders of protocol objects for the unit tests. */
-import type { Session, SidecarEvent, StatusResult } from '../../src/protocol';
+import type { Session, StatusResult } from '../../src/protocol';
+import type { DisplayBlock, SearchHit } from '../../src/protocol.generated';
 
 export function session(overrides: Partial<Session> & { branch?: string } = {}): Session {
   const { branch, ...rest } = overrides;
@@ -22,18 +23,6 @@ export function session(overrides: Partial<Session> & { branch?: string } = {}):
   };
 }
 
-export function event(overrides: Partial<SidecarEvent> = {}): SidecarEvent {
-  return {
-    sessionId: 's1',
-    seq: 1,
-    time: '2025-01-01T10:00:00Z',
-    kind: 'prompt',
-    actor: 'user',
-    payload: {},
-    ...overrides,
-  };
-}
-
 export function status(overrides: Partial<StatusResult> = {}): StatusResult {
   const active = session({ name: 'add search', eventCount: 3 });
   return {
@@ -44,6 +33,32 @@ export function status(overrides: Partial<StatusResult> = {}): StatusResult {
     activeSession: active,
     pendingRecommendation: null,
     watcherMode: 'native',
+    ...overrides,
+  };
+}
+
+export function block(overrides: Partial<DisplayBlock> = {}): DisplayBlock {
+  const seq = overrides.seq ?? 1;
+  return {
+    kind: 'note',
+    seq,
+    seqs: [seq],
+    time: '2025-01-01T10:00:00Z',
+    actor: 'agent',
+    title: 'note',
+    markdown: `**note** · #${seq}`,
+    ...overrides,
+  };
+}
+
+export function hit(overrides: Partial<SearchHit> = {}): SearchHit {
+  return {
+    sessionId: '01jgz8k9m2x4v6b8n0q2r4t6w8',
+    sessionName: 'Add login form',
+    seq: 4,
+    kind: 'prompt',
+    time: '2025-01-03T10:00:00Z',
+    snippet: 'Add a [login] form with email and password',
     ...overrides,
   };
 }

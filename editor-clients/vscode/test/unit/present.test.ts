@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventLabel, eventText, formatAge, oneLine, sessionDescription, sessionLabel } from '../../src/present';
-import { event, session } from './fixtures';
+import { blockDescription, blockIcon, blockLabel, formatAge, oneLine, sessionDescription, sessionLabel, statusMark } from '../../src/present';
+import { block, session } from './fixtures';
 
 const NOW = new Date('2025-01-03T12:00:00Z');
 
@@ -43,32 +43,30 @@ describe('sessionDescription', () => {
   });
 });
 
-describe('eventText', () => {
-  it('shows prompt text on one line', () => {
-    assert.equal(eventText(event({ payload: { text: 'fix\n  the   bug' } })), 'fix the bug');
+describe('block rows', () => {
+  it('shows a turn with its text on one line', () => {
+    const b = block({ kind: 'turn', actor: 'user', title: 'Prompt', body: 'fix\n  the   bug' });
+    assert.equal(blockLabel(b), 'Prompt: fix the bug');
+    assert.equal(blockIcon(b), 'comment');
   });
-  it('shows branch changes as from → to', () => {
-    assert.equal(eventText(event({ kind: 'branch_change', payload: { from: 'main', to: 'feature' } })), 'main → feature');
+  it('shows a tool call by the server title, cut with an ellipsis', () => {
+    assert.equal(blockLabel(block({ kind: 'tool', title: 'Bash pytest -q' })), 'Bash pytest -q');
+    const long = blockLabel(block({ kind: 'turn', title: 'Answer', body: 'a'.repeat(200) }));
+    assert.ok(long.length <= 'Answer: '.length + 72 && long.endsWith('…'));
   });
-  it('shows commits as short sha and subject', () => {
-    const e = event({ kind: 'commit', payload: { sha: '0123456789abcdef', subject: 'Add search' } });
-    assert.equal(eventText(e), '0123456 Add search');
+  it("marks a result the way the server's Markdown does", () => {
+    assert.equal(statusMark({ status: 'ok', exitCode: 0 }), '✓ exit 0');
+    assert.equal(statusMark({ status: 'ok' }), '✓');
+    assert.equal(statusMark({ status: 'failed', exitCode: 1 }), '✗ exit 1');
+    assert.equal(statusMark({ status: 'failed', exitCode: null }), '✗ failed');
+    assert.equal(statusMark({ status: 'denied' }), '✗ denied');
+    assert.equal(statusMark({}), '');
   });
-  it('shows the path of file events', () => {
-    assert.equal(eventText(event({ kind: 'file_change', payload: { path: 'src/a.py', change: 'modified' } })), 'modified src/a.py');
-  });
-  it('falls back to the first string field, then to nothing', () => {
-    assert.equal(eventText(event({ kind: 'handoff', payload: { count: 3, to: 'reviewer' } })), 'reviewer');
-    assert.equal(eventText(event({ kind: 'drift', payload: {} })), '');
-  });
-  it('cuts long text with an ellipsis', () => {
-    const text = eventText(event({ payload: { text: 'a'.repeat(200) } }));
-    assert.equal(text.length, 72);
-    assert.ok(text.endsWith('…'));
-  });
-  it('labels with the kind first', () => {
-    assert.equal(eventLabel(event({ kind: 'command', payload: { command: 'pytest -q' } })), 'command: pytest -q');
-    assert.equal(eventLabel(event({ kind: 'drift', payload: {} })), 'drift');
+  it('puts the mark, the seq and the age in the description', () => {
+    const failed = block({ kind: 'command', title: '$ pytest', status: 'failed', exitCode: 2, seq: 7, time: '2025-01-03T09:00:00Z' });
+    assert.equal(blockDescription(failed, NOW), '✗ exit 2 · #7 · 3h ago');
+    assert.equal(blockIcon(failed), 'error');
+    assert.equal(blockDescription(block({ seq: 3, time: '2025-01-03T11:59:50Z' }), NOW), '#3 · just now');
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MISSING_SERVER_MESSAGE, parseCommandSetting, resolveServerCommand, splitCommandLine } from '../../src/serverCommand';
+import { missingServerMessage, parseCommandSetting, pathText, resolveServerCommand, splitCommandLine } from '../../src/serverCommand';
 
 describe('splitCommandLine', () => {
   it('splits on whitespace and honours quotes', () => {
@@ -33,10 +33,26 @@ describe('resolveServerCommand', () => {
     const r = resolveServerCommand({ setting: undefined, pythonCommand: ['conda', 'run', 'python'], pythonHasSidecar: true });
     assert.deepEqual(r, { ok: true, server: { command: 'conda', args: ['run', 'python', '-m', 'sidecar', 'serve'], source: 'python' } });
   });
-  it('says what to install when nothing fits', () => {
-    const r = resolveServerCommand({ setting: '', pythonCommand: ['/usr/bin/python3'], pythonHasSidecar: false });
-    assert.deepEqual(r, { ok: false, message: MISSING_SERVER_MESSAGE });
-    assert.match(MISSING_SERVER_MESSAGE, /pip install session-sidecar/);
-    assert.match(MISSING_SERVER_MESSAGE, /sessionSidecar\.serverCommand/);
+  it('says what it searched and what to install when nothing fits', () => {
+    const facts = { setting: '', pythonCommand: ['/usr/bin/python3'], pythonHasSidecar: false, pythonExtension: true, pathDirs: ['/usr/bin', '/bin'] };
+    const r = resolveServerCommand(facts);
+    assert.deepEqual(r, { ok: false, message: missingServerMessage(facts) });
+    assert.ok(!r.ok);
+    assert.match(r.message, /no server found/);
+    assert.match(r.message, /"sessionSidecar\.serverCommand" \(empty\)/);
+    assert.match(r.message, /PATH: \/usr\/bin, \/bin;/);
+    assert.match(r.message, /interpreter \/usr\/bin\/python3 cannot import "sidecar"/);
+    assert.match(r.message, /pip install session-sidecar/);
+  });
+  it('names a missing Python extension or interpreter', () => {
+    assert.match(missingServerMessage({ setting: null }), /the Python extension is not installed/);
+    assert.match(missingServerMessage({ setting: null, pythonExtension: true }), /has no interpreter selected/);
+  });
+});
+
+describe('pathText', () => {
+  it('lists the first folders and counts the rest', () => {
+    assert.equal(pathText([]), 'PATH is empty');
+    assert.equal(pathText(['/a', '/b', '/c', '/d', '/e', '/f']), 'PATH: /a, /b, /c, /d and 2 more');
   });
 });

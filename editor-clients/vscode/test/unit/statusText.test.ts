@@ -25,6 +25,19 @@ describe('statusView', () => {
     assert.equal(view.text, '$(history) main · add search $(warning) drift');
     assert.match(view.tooltip, /Drift: Branch changed: start a fresh session\?/);
   });
+  it('answers a pending decision on click, else offers the session actions', () => {
+    assert.equal(statusView(status({ pendingRecommendation: fresh })).command, 'sessionSidecar.decideDrift');
+    assert.equal(statusView(status()).command, 'sessionSidecar.sessionActions');
+    assert.equal(statusView(status({ pendingRecommendation: { ...fresh, deferred: true } })).command, 'sessionSidecar.sessionActions');
+    assert.equal(statusView(null).command, 'sessionSidecar.sessionActions');
+  });
+  it('shows no raw session id in the tooltip', () => {
+    const id = '01jgz8k9m2x4v6b8n0q2r4t6w8';
+    const rec = { ...fresh, action: 'resume' as const, targetSessionId: id, summary: `Resume session 'Add login form' (${id}): the branch changed.` };
+    const view = statusView(status({ pendingRecommendation: rec }));
+    assert.ok(!view.tooltip.includes(id), view.tooltip);
+    assert.match(view.tooltip, /Resume session 'Add login form': the branch changed\./);
+  });
   it('shows a deferred recommendation as such', () => {
     const view = statusView(status({ pendingRecommendation: { ...fresh, deferred: true } }));
     assert.ok(view.text.endsWith('$(clock) deferred'));

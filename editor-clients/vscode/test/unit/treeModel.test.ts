@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { branchDescription, groupByBranch, recentAfterSeq, sessionContextValue, visibleEvents } from '../../src/treeModel';
-import { event, session } from './fixtures';
+import {
+  branchDescription,
+  emptyListing,
+  filterDescription,
+  groupByBranch,
+  isFiltered,
+  recentAfterSeq,
+  sessionContextValue,
+  visibleBlocks,
+} from '../../src/treeModel';
+import { block, session } from './fixtures';
 
 const a = session({ id: 'a', branch: 'main', lastEventAt: '2025-01-01T10:00:00Z' });
 const b = session({ id: 'b', branch: 'feature', lastEventAt: '2025-01-02T10:00:00Z' });
@@ -60,17 +69,32 @@ describe('labels and paging', () => {
   });
 });
 
-describe('visibleEvents', () => {
+describe('visibleBlocks', () => {
   const cp = { id: 'c1', sessionId: 's1', name: 'before', seq: 3, createdAt: '2025-01-01T10:00:00Z' };
-  it('drops checkpoint events of listed checkpoints, keeps the rest', () => {
-    const events = [
-      event({ seq: 2, kind: 'prompt' }),
-      event({ seq: 3, kind: 'checkpoint', payload: { checkpointId: 'c1' } }),
-      event({ seq: 4, kind: 'checkpoint', payload: { checkpointId: 'gone' } }),
-    ];
-    assert.deepEqual(visibleEvents(events, [cp]).map((e) => e.seq), [2, 4]);
+  it('drops the blocks of listed checkpoints, keeps the rest', () => {
+    const blocks = [block({ seq: 2, kind: 'turn' }), block({ seq: 3, kind: 'checkpoint' }), block({ seq: 4, kind: 'checkpoint' })];
+    assert.deepEqual(visibleBlocks(blocks, [cp]).map((b) => b.seq), [2, 4]);
   });
-  it('matches by seq when the payload has no id', () => {
-    assert.deepEqual(visibleEvents([event({ seq: 3, kind: 'checkpoint' })], [cp]), []);
+});
+
+describe('filter and empty listing', () => {
+  const none = { scope: 'repository' as const, query: '', statuses: [] };
+  it('describes the scope and the filter in force', () => {
+    assert.equal(filterDescription(none), 'repository');
+    assert.equal(filterDescription({ scope: 'branch', query: 'login', statuses: ['active', 'idle'] }), 'branch · "login" · active or idle');
+  });
+  it('says what matched nothing and offers to clear the filter and widen the scope', () => {
+    const lines = emptyListing({ scope: 'branch', query: 'login', statuses: ['ended'] });
+    assert.equal(lines[0].text, 'No ended sessions match "login" in this branch');
+    assert.deepEqual(lines.slice(1).map((l) => [l.command, l.args]), [
+      ['sessionSidecar.clearFilter', undefined],
+      ['sessionSidecar.switchScope', ['all']],
+    ]);
+  });
+  it('offers to start a session when nothing is filtered', () => {
+    const lines = emptyListing({ ...none, scope: 'all' });
+    assert.equal(lines[0].text, 'No sessions in any repository');
+    assert.deepEqual(lines.slice(1).map((l) => l.command), ['sessionSidecar.startFresh']);
+    assert.ok(!isFiltered(none));
   });
 });
