@@ -119,8 +119,10 @@ def _idle_text(idle: timedelta) -> str:
 
 
 def _label(session: Session) -> str:
+    """How a message names a session: by its name (people read these; the id is in the
+    reason's evidence), by its id only when it has no name."""
     name = session.name[:50] if session.name else ""
-    return f"'{name}' ({session.id})" if name else session.id
+    return f"'{name}'" if name else session.id
 
 
 def _reason(code: ReasonCode, severity: Severity, message: str, **evidence: Any) -> Reason:
