@@ -156,3 +156,16 @@ def test_the_text_view_marks_results_and_indents_detail() -> None:
     lines = block_text(block)
     assert re.search(r"Bash false  \[✗ exit 1\]$", lines[0])
     assert lines[1].strip() == "boom"
+
+
+def test_opened_files_fold_into_one_line_that_keeps_their_paths() -> None:
+    (block,) = render(
+        _events(
+            ("file_open", "user", {"uri": "file:///src/app/a.py"}),
+            ("file_open", "user", {"uri": "file:///src/app/b.py"}),
+        ),
+        WORKTREE,
+    )
+    assert block.kind is BlockKind.FILES and block.dimmed
+    assert block.title == "opened a.py, b.py"
+    assert block.paths == ["a.py", "b.py"]

@@ -72,7 +72,10 @@ def render(events: Sequence[Event], worktree: str | None = None) -> list[Display
         elif kind is EventKind.FILE_CHANGE:
             blocks.append(_change(event, worktree))
         elif kind is EventKind.FILE_OPEN:
-            _fold(blocks, BlockKind.FILES, event, "opened " + _files(event.payload, worktree))
+            paths = _path_list(event.payload, worktree)
+            _fold(
+                blocks, BlockKind.FILES, event, "opened " + _files(event.payload, worktree), paths
+            )
         elif kind is EventKind.COMMIT:
             blocks.append(_commit(event))
         elif kind is EventKind.CHECKPOINT:
@@ -223,16 +226,27 @@ def _block(kind: BlockKind, event: Event, title: str, **fields: Any) -> DisplayB
     )
 
 
-def _fold(blocks: list[DisplayBlock], kind: BlockKind, event: Event, part: str) -> None:
+def _fold(
+    blocks: list[DisplayBlock],
+    kind: BlockKind,
+    event: Event,
+    part: str,
+    paths: Sequence[str] = (),
+) -> None:
     """Append ``part`` to the previous block of the same folded kind, else start one."""
     last = blocks[-1] if blocks else None
     if last is not None and last.kind is kind:
+        if kind is BlockKind.FILES:
+            part = part.removeprefix("opened ")  # "opened a.py, b.py"
         title = last.title if part in last.title.split(", ") else f"{last.title}, {part}"
-        blocks[-1] = last.model_copy(
-            update={"title": _line(title), "seqs": [*last.seqs, event.seq]}
-        )
+        update = {
+            "title": _line(title),
+            "seqs": [*last.seqs, event.seq],
+            "paths": list(dict.fromkeys([*last.paths, *paths])),
+        }
+        blocks[-1] = last.model_copy(update=update)
         return
-    blocks.append(_block(kind, event, part))
+    blocks.append(_block(kind, event, part, paths=list(paths)))
 
 
 def _results_by_tool_id(events: Iterable[Event]) -> dict[str, Event]:
