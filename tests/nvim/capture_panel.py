@@ -1,5 +1,6 @@
-"""Print the :Sessions panel of a small demo repository and the history of
-one of its sessions, as docs/neovim.md shows them:
+"""Print the :Sessions panel of a small demo repository (with its key help,
+then with a session expanded) and the history of one of its sessions, as
+docs/neovim.md shows them:
 `python -m tests.nvim.capture_panel` from the project root.
 
 Uses the same real Neovim, server and isolation as the tests, in a
@@ -63,8 +64,8 @@ def login_work(repo: Path) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    """Build the demo, open the panel with help shown and a session's history,
-    print their lines."""
+    """Build the demo, open the panel with help shown, then with a session
+    expanded, and a session's history; print their lines."""
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         home = tmp / "home"
@@ -135,6 +136,13 @@ def main() -> None:
             d.press("?")
             d.wait(d.panel_has(root, "<CR> on the drift line"), 3000)
             lines = d.panel_lines(root)
+            # <Tab> on a session: its latest events under its line.
+            d.press("?")
+            d.cursor_to("fix login redirect")
+            d.press("<Tab>")
+            d.wait(d.panel_has(root, "✓ Edit app.py"), 8000)
+            lines += ["", "-" * 40, ""]
+            lines += d.panel_lines(root)
             nvim.command(f"SessionsHistory {login}")
             d.wait("vim.tbl_contains(vim.api.nvim_buf_get_lines(0, 0, -1, false), '```diff')", 8000)
             lines += ["", "-" * 40, ""]

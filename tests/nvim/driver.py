@@ -44,6 +44,12 @@ end
 """
 
 
+def lua_string(text: str) -> str:
+    """`text` as a Lua string literal (JSON's \\u escapes are not Lua's, so
+    other characters are written as they are)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 class Driver:
     """The plugin inside one embedded Neovim."""
 
@@ -54,13 +60,40 @@ class Driver:
         """Run Lua code (`...` are the args) and return its value."""
         return self.nvim.exec_lua(code, *args)
 
-    def setup(self, cmd: list[str], **opts: Any) -> None:
-        """Install the recording UI, then call setup() with `cmd` and `opts`."""
+    def setup(self, cmd: list[str] | None, **opts: Any) -> None:
+        """Install the recording UI, then call setup() with `cmd` (None: the
+        plugin's default command) and `opts`."""
         self.lua(RECORDING_UI)
         self.lua(
-            'local cmd, opts = ... opts.cmd = cmd require("session_sidecar").setup(opts)',
+            "local cmd, opts = ... if cmd ~= vim.NIL then opts.cmd = cmd end"
+            ' require("session_sidecar").setup(opts)',
             cmd,
             opts,
+        )
+
+    def append(self, session_id: str, events: list[dict[str, Any]]) -> list[int]:
+        """Append `events` to `session_id` through the real server; their seqs."""
+        result = self.lua(
+            "local root, id, events = ..."
+            " local r, err = require('session_sidecar.client').request_sync(root,"
+            " 'sidecar/events/append', { sessionId = id, events = events }, 5000)"
+            " assert(not err, vim.inspect(err)) return r.seqs",
+            self.root(),
+            session_id,
+            events,
+        )
+        return list(result)
+
+    def request(self, method: str, params: dict[str, Any]) -> Any:
+        """Send `method` to the current repository's server and return its result."""
+        return self.lua(
+            "local root, method, params = ..."
+            " local r, err = require('session_sidecar.client')"
+            ".request_sync(root, method, params, 5000)"
+            " assert(not err, vim.inspect(err)) return r",
+            self.root(),
+            method,
+            params,
         )
 
     def wait(self, condition: str, timeout_ms: int = 10000, what: str = "") -> None:
@@ -98,7 +131,7 @@ class Driver:
         """A Lua condition: some vim.notify message so far contains `text`."""
         return (
             "vim.iter(_G.sidecar_test.notes):any(function(m)"
-            f" return m:find({json.dumps(text)}, 1, true) ~= nil end)"
+            f" return m:find({lua_string(text)}, 1, true) ~= nil end)"
         )
 
     def buffer_lines(self) -> list[str]:
@@ -152,7 +185,7 @@ class Driver:
             f"(function() local p = require('session_sidecar.panel').panels[{json.dumps(root)}]"
             " if not p then return false end"
             " for _, l in ipairs(vim.api.nvim_buf_get_lines(p.buf, 0, -1, false)) do"
-            f" if l:find({json.dumps(text)}, 1, true) then return true end end return false end)()"
+            f" if l:find({lua_string(text)}, 1, true) then return true end end return false end)()"
         )
 
     def press(self, keys: str) -> None:

@@ -4,6 +4,7 @@ server in a real Neovim."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pynvim
@@ -51,7 +52,20 @@ def test_help_and_scope_keys(driver: Driver) -> None:
     root = driver.root()
     assert "[scope: repository]" in driver.panel_lines(root)[0]
     driver.press("?")
-    assert "  <CR> history   r resume   f fork      R rename" in driver.panel_lines(root)
+    shown = "\n".join(driver.panel_lines(root))
+    keys = driver.lua(
+        "return vim.tbl_map(function(k) return { type(k.lhs) == 'table' and k.lhs[1] or k.lhs,"
+        " k.label } end, require('session_sidecar.panel').keys)"
+    )
+    assert len(keys) >= 18, keys
+    for lhs, label in keys:
+        assert re.search(rf"(^|  ){re.escape(lhs)} +{re.escape(label)}(  |$)", shown, re.M), (
+            lhs,
+            label,
+            shown,
+        )
+        mapped = driver.lua("return vim.fn.maparg(..., 'n', false, true).buffer == 1", lhs)
+        assert mapped, f"{lhs} is in the help but not mapped in the panel"
     driver.press("?")
     assert "  press ? for help" in driver.panel_lines(root)
     for scope in ["all", "branch", "worktree", "repository"]:

@@ -83,8 +83,11 @@ local idx = {}
 for lnum, id in pairs(out.index) do
   idx[id] = lnum
 end
-eq(out.lines[idx.c]:match("^  %* s%-c"), "  * s-c", "active session marked")
-eq(out.lines[idx.e]:match("^  %+ s%-e"), "  + s-e", "pinned session marked")
+eq(out.lines[idx.c]:match("^  %*  s%-c"), "  *  s-c", "active session marked")
+eq(out.lines[idx.e]:match("^   %+ s%-e"), "   + s-e", "pinned session marked")
+local both = format.session_line(session("p", "main", nil, { pinned = true }), { now = base, active_id = "p", width = 60 })
+eq(both:match("^  %*%+ s%-p"), "  *+ s-p", "active and pinned: both marks")
+eq(vim.fn.strdisplaywidth(both), vim.fn.strdisplaywidth(out.lines[idx.a]), "marks keep the columns")
 eq(out.lines[idx.a]:match("active%s+5h%s+3 ev$") ~= nil, true, "status, age, count on line: " .. out.lines[idx.a])
 eq(idx.e < idx.c and idx.c < idx.a and idx.a < idx.b and idx.b < idx.d, true, "line order follows groups")
 eq(out.lines[idx.b - 1], "feature (1)", "feature group header")
@@ -96,11 +99,94 @@ end
 eq(widths.a == widths.b and widths.b == widths.d, true, "columns line up")
 
 -- Help toggles, empty scope hint, error line.
-local with_help = format.panel({}, { scope = "branch", now = base, help = true })
-eq(vim.list_slice(with_help.lines, 2, 1 + #format.help_lines), format.help_lines, "help shown")
+local keys = {
+  { lhs = "<CR>", label = "history" }, { lhs = "p", label = "preview" }, { lhs = "<Tab>", label = "expand" },
+  { lhs = "gf", label = "open file" }, { lhs = "/", label = "filter" }, { lhs = "q", label = "close" },
+}
+local help = format.key_help(keys, 64)
+eq(help, {
+  "  <CR>  history    p     preview    <Tab> expand",
+  "  gf    open file  /     filter     q     close",
+  "  <CR> on the drift line: decide (:SessionsDecide)",
+}, "key help in columns")
+for _, l in ipairs(format.key_help(keys, 40)) do
+  eq(vim.fn.strdisplaywidth(l) <= 52, true, "narrow help wraps: " .. l)
+end
+local with_help = format.panel({}, { scope = "branch", now = base, help = true, keys = keys, width = 64 })
+eq(vim.list_slice(with_help.lines, 2, 1 + #help), help, "help shown")
+eq(#vim.tbl_filter(function(h) return h.group == "SessionSidecarHelp" end, with_help.highlights), #help, "help dimmed")
 eq(vim.tbl_contains(with_help.lines, "  (no sessions in this scope; press s to widen it)"), true, "empty hint")
 local with_err = format.panel({}, { scope = "branch", now = base, error = "boom" })
 eq(vim.tbl_contains(with_err.lines, "  error: boom"), true, "error line")
+
+-- Filter: by name, branch or last prompt, case insensitive; the header says so.
+local named = {
+  session("f1", "main", "2025-01-01T01:00:00Z", { name = "Fix Login", lastPrompt = "why" }),
+  session("f2", "feature/search", "2025-01-01T01:00:00Z", { name = "search" }),
+  session("f3", "main", "2025-01-01T01:00:00Z", { name = "other", lastPrompt = "the LOGIN loop again" }),
+}
+local ids = function(ss) return vim.tbl_map(function(s) return s.id end, ss) end
+eq(ids(format.filter_sessions(named, "login")), { "f1", "f3" }, "filter by name and last prompt")
+eq(ids(format.filter_sessions(named, "feature/")), { "f2" }, "filter by branch")
+eq(ids(format.filter_sessions(named, "")), { "f1", "f2", "f3" }, "empty filter keeps all")
+eq(ids(format.filter_sessions(named, "%")), {}, "filter is plain text")
+local filtered = format.panel(named, { scope = "repository", current_branch = "main", now = base, width = 60, filter = "login" })
+eq(vim.endswith(filtered.lines[1], "  [filter: login]"), true, "filter in the header: " .. filtered.lines[1])
+eq(vim.tbl_count(filtered.index), 2, "only matching sessions listed")
+eq(vim.tbl_contains(filtered.lines, "main (2)  (current)"), true, "group counts the matches")
+local none = format.panel(named, { scope = "repository", now = base, filter = "zzz" })
+eq(vim.tbl_contains(none.lines, '  (no session matches "zzz"; / changes the filter, <Esc> clears it)'), true, "no match says how to clear")
+
+-- Expanded sessions: their latest blocks under their line, dimmed ones dimmed.
+local rendered = {
+  { kind = "turn", seq = 3, seqs = { 3 }, title = "Prompt", body = "fix the\nlogin" },
+  { kind = "tool", seq = 4, seqs = { 4, 5 }, title = "Edit app.py", status = "ok", paths = { "app.py" } },
+  { kind = "tool", seq = 6, seqs = { 6, 7 }, title = "Bash pytest -q", status = "failed", exitCode = 1 },
+  { kind = "bookkeeping", seq = 8, seqs = { 8, 9 }, title = "switched main → feature, continued", dimmed = true },
+}
+local ex = format.panel({ session("x", "main", "2025-01-01T01:00:00Z") }, {
+  scope = "branch", current_branch = "main", now = base, width = 60, expanded = { x = rendered },
+})
+local xline = 0
+for lnum, id in pairs(ex.index) do
+  if id == "x" and not ex.rows[lnum] and (xline == 0 or lnum < xline) then
+    xline = lnum
+  end
+end
+eq(ex.lines[xline + 1], "         … 2 earlier events (<CR>: the whole history)", "earlier events counted")
+eq(vim.trim(ex.lines[xline + 2]), "Prompt: fix the login" .. string.rep(" ", 60 - 7 - 4 - 2 - #"Prompt: fix the login") .. " #3", "turn row with its text")
+eq(ex.lines[xline + 3]:match("^       ✓ Edit app%.py +#4$") ~= nil, true, "ok row: " .. ex.lines[xline + 3])
+eq(ex.lines[xline + 4]:match("^       ✗ Bash pytest %-q · exit 1 +#6$") ~= nil, true, "failed row: " .. ex.lines[xline + 4])
+eq(ex.lines[xline + 5]:match("^       · switched main → feature, continued +#8$") ~= nil, true, "dimmed row: " .. ex.lines[xline + 5])
+eq(ex.rows[xline + 3].block.paths, { "app.py" }, "a row knows its block")
+eq(ex.rows[xline + 3].id, "x", "a row knows its session")
+eq(ex.index[xline + 5], "x", "rows act on their session")
+local groups_of = {}
+for _, h in ipairs(ex.highlights) do
+  groups_of[h.lnum] = h.group
+end
+eq(groups_of[xline + 5], "SessionSidecarDimmed", "bookkeeping row dimmed")
+eq(groups_of[xline + 1], "SessionSidecarDimmed", "earlier-events row dimmed")
+eq(groups_of[xline + 4], "SessionSidecarFailed", "failed mark highlighted")
+eq(groups_of[xline + 2], nil, "a turn row is not dimmed")
+for i = 1, 5 do
+  eq(vim.fn.strdisplaywidth(ex.lines[xline + i]) <= 60, true, "row fits: " .. ex.lines[xline + i])
+end
+local loading = format.panel({ session("x", "main", nil) }, { scope = "branch", now = base, expanded = { x = false } })
+eq(vim.tbl_contains(loading.lines, "         loading…"), true, "loading row")
+local many = {}
+for i = 1, 12 do
+  table.insert(many, { kind = "note", seq = i, seqs = { i }, title = "n" .. i })
+end
+local capped = format.panel({ session("x", "main", nil) }, { scope = "branch", now = base, expanded = { x = many } })
+eq(vim.tbl_count(capped.rows), format.expanded_rows, "at most expanded_rows rows")
+eq(vim.tbl_contains(capped.lines, "         … 4 earlier events (<CR>: the whole history)"), true, "cut rows counted")
+
+-- HEAD's branch and the session's, when they differ.
+eq(format.branch_label("main", "main"), "main", "same branch once")
+eq(format.branch_label("main", "feature"), "main ≠ session: feature", "both branches")
+local other = format.panel({}, { scope = "branch", current_branch = "main", session_branch = "feature", now = base })
+eq(other.lines[1], "Sessions  [scope: branch]  branch: main ≠ session: feature", "header shows both branches")
 
 -- Truncation keeps display width.
 eq(format.truncate("abcdef", 4), "abc…", "truncate")
@@ -113,6 +199,16 @@ eq(format.statusline(nil), "", "statusline without state")
 eq(format.statusline({ branch = "main" }), "main", "statusline branch only")
 eq(format.statusline({ branch = "main", session = { id = "x", name = "fix login" } }), "main > fix login", "statusline session")
 eq(format.statusline({ branch = "f", session = { id = "x", name = "n" }, drift = true }), "f > n [drift]", "statusline drift")
+eq(
+  format.statusline({ branch = "main", session = { id = "x", name = "n", boundary = { branch = "feature" } } }),
+  "main ≠ session: feature > n",
+  "statusline: HEAD's branch, and the session's when it differs"
+)
+eq(
+  format.statusline({ branch = "main", session = { id = "x", name = "n", boundary = { branch = "main" } } }),
+  "main > n",
+  "statusline: one branch when they agree"
+)
 
 -- Prompt titles map to decisions.
 eq(format.action_for_title("Start fresh"), { action = "fresh" }, "title fresh")

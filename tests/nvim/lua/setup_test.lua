@@ -8,7 +8,7 @@ local function check(cond, what)
   end
 end
 
-for _, name in ipairs({ "config", "state", "format", "client", "prompt", "actions", "panel", "history", "statusline", "health" }) do
+for _, name in ipairs({ "config", "state", "format", "client", "prompt", "actions", "panel", "history", "statusline", "health", "server", "helptags", "search" }) do
   local ok, err = pcall(require, "session_sidecar." .. name)
   check(ok, "require session_sidecar." .. name .. ": " .. tostring(err))
 end
@@ -36,7 +36,10 @@ local got
 require("session_sidecar.client").request(vim.fn.getcwd(), "sidecar/status", {}, function(e)
   got = e
 end)
-check(got and tostring(got.message):find("not executable", 1, true), "missing server error: " .. vim.inspect(got))
+local said = got and tostring(got.message) or ""
+check(said:find('"definitely-not-a-sidecar-binary" is not an executable program', 1, true), "missing server named: " .. said)
+check(said:find("PATH searched: " .. vim.env.PATH, 1, true), "PATH named: " .. said)
+check(said:find("pipx install session-sidecar", 1, true) and said:find("cmd = {", 1, true), "advice given: " .. said)
 
 -- The health check's version command replaces `serve` with `--version`.
 local health = require("session_sidecar.health")

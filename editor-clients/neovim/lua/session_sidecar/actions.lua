@@ -74,6 +74,10 @@ function M.resume(root, session_id, done, take_over)
       end)
       return
     end
+    if warning and warning.code == "other_branch" and type(warning.branch) == "string" then
+      M.offer_branch(root, res.session, warning, done)
+      return
+    end
     if warning then
       client.notify(warning.message or vim.inspect(warning), vim.log.levels.WARN)
     elseif res.session then
@@ -83,6 +87,105 @@ function M.resume(root, session_id, done, take_over)
       done(nil, res)
     end
   end))
+end
+
+--- `git switch <branch>` in the worktree `root`; `done(ok)` runs on the
+--- main loop. A failure is reported with git's own words.
+--- @param root string
+--- @param branch string
+--- @param done fun(ok: boolean)|nil
+function M.switch_branch(root, branch, done)
+  local argv = { "git", "switch", branch }
+  local ok, err = pcall(vim.system, argv, { cwd = root, text = true }, function(res)
+    vim.schedule(function()
+      if res.code == 0 then
+        client.notify(string.format("switched to branch %s", branch))
+        client.refresh_status(root)
+      else
+        client.notify(
+          string.format(
+            "%s failed (exit %d) in %s: %s",
+            table.concat(argv, " "),
+            res.code,
+            root,
+            vim.trim((res.stderr or "") .. (res.stdout or ""))
+          ),
+          vim.log.levels.ERROR
+        )
+      end
+      if done then
+        done(res.code == 0)
+      end
+    end)
+  end)
+  if not ok then
+    client.notify("could not run git: " .. tostring(err), vim.log.levels.ERROR)
+    if done then
+      done(false)
+    end
+  end
+end
+
+--- A session recorded on another branch was resumed: say so and offer to
+--- switch to its branch, fork it onto the worktree's branch, or go on.
+--- @param root string
+--- @param session table the resumed session
+--- @param warning table the `other_branch` warning (`branch`: the session's branch)
+--- @param done fun(err: any, result: any)|nil called with the resume result, after the choice
+function M.offer_branch(root, session, warning, done)
+  local head = require("session_sidecar.state").get(root).branch or "this branch"
+  local result = { session = session, resumed = true, warning = warning }
+  local function finished()
+    if done then
+      done(nil, result)
+    end
+  end
+  client.notify(warning.message, vim.log.levels.WARN)
+  local choices = {
+    {
+      title = string.format("Switch to %s", warning.branch),
+      run = function()
+        M.switch_branch(root, warning.branch, finished)
+      end,
+    },
+    {
+      title = string.format("Fork onto %s", head),
+      run = function()
+        M.fork(root, session.id, nil, finished)
+      end,
+    },
+    { title = "Go on here", run = finished },
+  }
+  vim.ui.select(choices, {
+    prompt = warning.message,
+    kind = "session_sidecar.other_branch",
+    format_item = function(c)
+      return c.title
+    end,
+  }, function(choice)
+    (choice and choice.run or finished)()
+  end)
+end
+
+--- Pin a session (listed first, kept by cleanup) or unpin it.
+--- @param root string
+--- @param session_id string
+--- @param pinned boolean
+--- @param done fun(err: any, result: any)|nil
+function M.pin(root, session_id, pinned, done)
+  client.request(
+    root,
+    "sidecar/sessions/pin",
+    { sessionId = session_id, pinned = pinned },
+    finish(pinned and "pin" or "unpin", function(err, res)
+      if not err and res and res.session then
+        client.notify(string.format('%s "%s"', pinned and "pinned" or "unpinned", format.session_label(res.session)))
+      end
+      if done then
+        done(err, res)
+      end
+    end)
+  )
 end
 
 --- Fork a session at its latest event (or at `at_seq`).

@@ -53,17 +53,19 @@ local function on_session_changed(_, params, ctx)
     return
   end
   local st = state.get(root)
-  if type(params.session) == "table" then
-    st.session = params.session
-    if params.session.boundary and params.session.boundary.branch then
-      st.branch = params.session.boundary.branch
-    end
-  else
-    st.session = nil
-  end
+  st.session = type(params.session) == "table" and params.session or nil
   st.drift = nil
   state.emit("session", root, params)
   vim.cmd.redrawstatus({ bang = true })
+  -- st.branch is HEAD's branch, never the session's: a session of another
+  -- branch (resumed, or started on a branch the sidecar created) makes us
+  -- ask the server where HEAD is now.
+  local b = st.session and st.session.boundary
+  if b and b.branch ~= st.branch then
+    -- Until the server says, the session's branch is the best guess.
+    st.branch = st.branch or b.branch
+    M.refresh_status(root)
+  end
 end
 
 local function on_drift_detected(_, params, ctx)
@@ -157,42 +159,64 @@ function M.ensure(root)
     return existing, nil
   end
   local o = config.options
-  if vim.fn.executable(o.cmd[1]) ~= 1 then
-    return nil,
-      string.format(
-        "server command %q is not executable; install session-sidecar or set cmd in setup()",
-        o.cmd[1]
-      )
+  local server = require("session_sidecar.server")
+  local problem = server.problem(o.cmd, { env = o.cmd_env, cwd = root, is_default = config.cmd_is_default })
+  if problem then
+    return nil, server.message(problem)
   end
-  local capabilities = vim.lsp.protocol.make_client_capabilities()
+  local st = state.get(root)
+  st.start_error = nil
+  -- A server that exits before answering initialize is a broken install:
+  -- its exit is explained here (command, what it printed, what to do),
+  -- so Neovim's generic "Client quit with exit code 1" is not shown for it.
+  local initialized, early_exit = false, nil
+  local function spawn(dispatchers)
+    local wrapped = setmetatable({
+      on_exit = function(code, signal)
+        if not initialized and code ~= 0 and signal == 0 then
+          early_exit = code
+          code = 0
+        end
+        return dispatchers.on_exit(code, signal)
+      end,
+    }, { __index = dispatchers })
+    return vim.lsp.rpc.start(o.cmd, wrapped, { cwd = root, env = o.cmd_env })
+  end
   local id = vim.lsp.start({
     name = M.name,
-    cmd = o.cmd,
-    cmd_env = o.cmd_env,
-    cmd_cwd = root,
+    cmd = spawn,
     root_dir = root,
     workspace_folders = { { uri = vim.uri_from_fname(root), name = vim.fs.basename(root) } },
     init_options = config.init_options(o),
-    capabilities = capabilities,
+    capabilities = vim.lsp.protocol.make_client_capabilities(),
     handlers = M.handlers(),
     on_init = function(client)
+      initialized = true
       M.refresh_status(root)
       state.emit("init", root, client)
     end,
     on_exit = function(code, signal, client_id)
       vim.schedule(function()
-        local st = state.roots[root]
-        if st and st.client_id == client_id then
-          st.client_id = nil
-          state.emit("exit", root, { code = code, signal = signal })
+        if st.client_id ~= client_id then
+          return
         end
+        st.client_id = nil
+        if not early_exit then
+          state.emit("exit", root, { code = code, signal = signal })
+          return
+        end
+        server.explain_exit(o.cmd, early_exit, o.cmd_env, function(message)
+          st.start_error = message
+          M.notify(message, vim.log.levels.ERROR)
+          state.emit("exit", root, { code = early_exit, signal = signal, message = message })
+        end)
       end)
     end,
   }, { attach = false })
   if not id then
-    return nil, "the server failed to start; see :checkhealth session_sidecar"
+    return nil, "the server failed to start (" .. table.concat(o.cmd, " ") .. "); see :checkhealth session_sidecar"
   end
-  state.get(root).client_id = id
+  st.client_id = id
   return vim.lsp.get_client_by_id(id), nil
 end
 
@@ -211,9 +235,20 @@ function M.attach(bufnr)
     return
   end
   root = vim.uv.fs_realpath(root) or root
+  local st = state.get(root)
+  if st.start_error and not M.get(root) then
+    -- Already said why the server cannot start; a command (:Sessions) tries again.
+    return
+  end
   local client, err = M.ensure(root)
   if not client then
-    M.notify(err or "could not start the server", vim.log.levels.WARN)
+    st.start_error = err or "could not start the server"
+    -- After the autocommand that opened the file, so it reads as the
+    -- plugin's message, not as an error in that autocommand.
+    local message = st.start_error
+    vim.schedule(function()
+      M.notify(message, vim.log.levels.ERROR)
+    end)
     return
   end
   if config.options.attach_buffers then

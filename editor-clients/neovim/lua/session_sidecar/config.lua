@@ -45,6 +45,10 @@ M.defaults = {
 --- The options in effect (set by setup()).
 M.options = vim.deepcopy(M.defaults)
 
+--- True when setup() was given no `cmd` and the plugin chose one (see
+--- default_cmd()), so errors can name both commands it tried.
+M.cmd_is_default = true
+
 local valid_prompts = { native = true, custom = true, off = true }
 local valid_scopes = { branch = true, worktree = true, repository = true, all = true }
 
@@ -58,6 +62,7 @@ function M.setup(opts)
     -- A list must replace the default, not be merged into it index by index.
     merged.cmd = vim.deepcopy(opts.cmd)
   end
+  M.cmd_is_default = merged.cmd == nil
   merged.cmd = merged.cmd or M.default_cmd()
   vim.validate("cmd", merged.cmd, "table")
   if not valid_prompts[merged.prompts] then

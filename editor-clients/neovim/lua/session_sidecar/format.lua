@@ -174,21 +174,18 @@ function M.group_by_branch(sessions, current_branch)
   return groups
 end
 
---- One panel line for a session: marker, name, status, age, event count.
+--- One panel line for a session: markers (`*` active, `+` pinned), name,
+--- status, age, event count.
 --- @param session table
 --- @param opts { now: number, active_id: string|nil, width: integer|nil }
 --- @return string
 function M.session_line(session, opts)
-  local marker = "  "
-  if opts.active_id and session.id == opts.active_id then
-    marker = "* "
-  elseif session.pinned then
-    marker = "+ "
-  end
+  local marker = (opts.active_id and session.id == opts.active_id) and "*" or " "
+  marker = marker .. (session.pinned and "+" or " ")
   local count = session.eventCount or 0
-  local name_width = math.max(12, (opts.width or 60) - 34)
+  local name_width = math.max(12, (opts.width or 60) - 35)
   return string.format(
-    "  %s%s %-8s %5s %5d ev",
+    "  %s %s %-8s %5s %5d ev",
     marker,
     pad(M.session_label(session), name_width),
     session.status or "?",
@@ -197,13 +194,110 @@ function M.session_line(session, opts)
   )
 end
 
---- Help lines shown at the top of the panel when `?` is pressed.
-M.help_lines = {
-  "  <CR> history   r resume   f fork      R rename",
-  "  e    end       d delete   x export    c checkpoint",
-  "  s    scope     q close    ? help",
-  "  <CR> on the drift line: decide (:SessionsDecide)",
-}
+--- The key help shown at the top of the panel when `?` is pressed: the
+--- keys in columns, as many as fit in `width`, then how to decide a drift.
+--- @param keys { lhs: string, label: string }[] in the order to show them
+--- @param width integer
+--- @return string[]
+function M.key_help(keys, width)
+  local key_w, label_w = 0, 0
+  for _, k in ipairs(keys) do
+    key_w = math.max(key_w, vim.fn.strdisplaywidth(k.lhs))
+    label_w = math.max(label_w, vim.fn.strdisplaywidth(k.label))
+  end
+  local cell = key_w + 1 + label_w + 2
+  local per_line = math.max(1, math.floor((width - 2) / cell))
+  local out, cells = {}, {}
+  local function flush()
+    local text = "  "
+    for i, c in ipairs(cells) do
+      text = text .. (i < #cells and (c .. string.rep(" ", cell - vim.fn.strdisplaywidth(c))) or c)
+    end
+    table.insert(out, text)
+    cells = {}
+  end
+  for _, k in ipairs(keys) do
+    table.insert(cells, k.lhs .. string.rep(" ", key_w - vim.fn.strdisplaywidth(k.lhs)) .. " " .. k.label)
+    if #cells == per_line then
+      flush()
+    end
+  end
+  if #cells > 0 then
+    flush()
+  end
+  table.insert(out, "  <CR> on the drift line: decide (:SessionsDecide)")
+  return out
+end
+
+--- The sessions whose name, branch or last prompt contains `text` (case
+--- insensitive, plain text); all of them when `text` is nil or empty.
+--- @param sessions table[]
+--- @param text string|nil
+--- @return table[]
+function M.filter_sessions(sessions, text)
+  if not text or text == "" then
+    return sessions or {}
+  end
+  local needle = text:lower()
+  local function has(value)
+    return type(value) == "string" and value:lower():find(needle, 1, true) ~= nil
+  end
+  return vim.tbl_filter(function(s)
+    return has(s.name) or has(s.boundary and s.boundary.branch) or has(s.lastPrompt)
+  end, sessions or {})
+end
+
+--- The branch text of the panel header and the statusline: HEAD's branch,
+--- and the active session's when it was recorded on another one.
+--- @param head string|nil the worktree's current branch
+--- @param session_branch string|nil the active session's branch
+--- @return string
+function M.branch_label(head, session_branch)
+  head = head or "?"
+  if session_branch and session_branch ~= head then
+    return string.format("%s ≠ session: %s", head, session_branch)
+  end
+  return head
+end
+
+--- The mark before an expanded event row: ✓ ok, ✗ failed, ⊘ denied, · for
+--- bookkeeping, else a space.
+local function block_mark(block)
+  if block.status == "ok" then
+    return "✓"
+  elseif block.status == "failed" then
+    return "✗"
+  elseif block.status == "denied" then
+    return "⊘"
+  elseif block.dimmed then
+    return "·"
+  end
+  return " "
+end
+
+--- Where the mark of an expanded event row starts (0-based byte column).
+M.row_mark_col = 7
+
+--- One row of an expanded session: the block's mark and title (a turn's
+--- text after its title, a failure's exit code after it) and its seq.
+--- @param block table a DisplayBlock
+--- @param width integer
+--- @return string
+function M.block_row(block, width)
+  local text = block.title or block.kind or "?"
+  if block.kind == "turn" and type(block.body) == "string" and block.body ~= "" then
+    text = text .. ": " .. M.one_line(block.body)
+  end
+  if block.status == "failed" and type(block.exitCode) == "number" then
+    text = text .. " · exit " .. block.exitCode
+  end
+  local seq = "#" .. tostring(block.seq or "?")
+  local text_width = math.max(8, width - M.row_mark_col - 4 - #seq)
+  return string.rep(" ", M.row_mark_col) .. block_mark(block) .. " " .. pad(text, text_width) .. " " .. seq
+end
+
+--- How many rows of an expanded session are shown at most (its latest events).
+M.expanded_rows = 8
 
 --- The panel's lines about a pending drift decision: the whole summary,
 --- wrapped to `width`, and how to answer it.
@@ -219,56 +313,111 @@ function M.drift_lines(summary, width)
   return lines
 end
 
---- The panel's lines, and which line shows which session.
+--- The panel's lines, which line shows which session (and which event of
+--- an expanded session), and the highlights of expanded rows.
+---
+--- `opts.expanded` maps a session id to its latest display blocks (or to
+--- `false` while they load); `opts.filter` keeps the sessions whose name,
+--- branch or last prompt contain it; `opts.keys` is the key help shown when
+--- `opts.help` is set.
 --- @param sessions table[] the `items` of `sidecar/sessions/list`
---- @param opts { scope: string, current_branch: string|nil, active_id: string|nil, now: number, root: string|nil, width: integer|nil, help: boolean|nil, drift: string|nil, error: string|nil }
---- @return { lines: string[], index: table<integer, string>, drift: table<integer, true> }
+--- @param opts { scope: string, current_branch: string|nil, session_branch: string|nil, active_id: string|nil, now: number, root: string|nil, width: integer|nil, help: boolean|nil, keys: table[]|nil, drift: string|nil, error: string|nil, filter: string|nil, expanded: table<string, table[]|false>|nil }
+--- @return { lines: string[], index: table<integer, string>, rows: table<integer, { id: string, block: table }>, drift: table<integer, true>, highlights: { lnum: integer, group: string, col: integer, end_col: integer }[] }
 function M.panel(sessions, opts)
-  local lines, index, drift = {}, {}, {}
+  local lines, index, rows, drift, highlights = {}, {}, {}, {}, {}
+  local width = opts.width or 60
   local title = "Sessions"
   if opts.root then
     title = title .. " - " .. vim.fs.basename(opts.root)
   end
-  table.insert(
-    lines,
-    string.format(
-      "%s  [scope: %s]  branch: %s",
-      title,
-      opts.scope or "branch",
-      opts.current_branch or "?"
-    )
+  local header = string.format(
+    "%s  [scope: %s]  branch: %s",
+    title,
+    opts.scope or "branch",
+    M.branch_label(opts.current_branch, opts.session_branch)
   )
-  if opts.help then
-    vim.list_extend(lines, M.help_lines)
-  else
-    table.insert(lines, "  press ? for help")
+  if opts.filter and opts.filter ~= "" then
+    header = header .. string.format("  [filter: %s]", opts.filter)
+  end
+  table.insert(lines, header)
+  for _, line in ipairs(opts.help and M.key_help(opts.keys or {}, width) or { "  press ? for help" }) do
+    table.insert(lines, line)
+    table.insert(highlights, { lnum = #lines, group = "SessionSidecarHelp", col = 0, end_col = -1 })
   end
   if opts.drift then
-    for _, line in ipairs(M.drift_lines(opts.drift, opts.width or 60)) do
+    for _, line in ipairs(M.drift_lines(opts.drift, width)) do
       table.insert(lines, line)
       drift[#lines] = true
     end
   end
   if opts.error then
-    table.insert(lines, "  error: " .. opts.error)
+    for i, part in ipairs(vim.split(opts.error, "\n", { plain = true })) do
+      table.insert(lines, (i == 1 and "  error: " or "         ") .. part)
+    end
   end
   table.insert(lines, "")
-  local groups = M.group_by_branch(sessions, opts.current_branch)
+  local groups = M.group_by_branch(M.filter_sessions(sessions, opts.filter), opts.current_branch)
   if #groups == 0 then
-    table.insert(lines, "  (no sessions in this scope; press s to widen it)")
+    if opts.filter and opts.filter ~= "" and #(sessions or {}) > 0 then
+      table.insert(
+        lines,
+        string.format('  (no session matches "%s"; / changes the filter, <Esc> clears it)', opts.filter)
+      )
+    else
+      table.insert(lines, "  (no sessions in this scope; press s to widen it)")
+    end
   end
+  local function dim(lnum)
+    table.insert(highlights, { lnum = lnum, group = "SessionSidecarDimmed", col = 0, end_col = -1 })
+  end
+  local expanded = opts.expanded or {}
   for _, g in ipairs(groups) do
     local suffix = g.branch == opts.current_branch and "  (current)" or ""
     table.insert(lines, string.format("%s (%d)%s", g.branch, #g.sessions, suffix))
     for _, s in ipairs(g.sessions) do
       table.insert(lines, M.session_line(s, opts))
       index[#lines] = s.id
+      local blocks = expanded[s.id]
+      local pad_row = string.rep(" ", M.row_mark_col + 2)
+      if blocks == false then
+        table.insert(lines, pad_row .. "loading…")
+        index[#lines] = s.id
+        dim(#lines)
+      elseif blocks then
+        local first = math.max(1, #blocks - M.expanded_rows + 1)
+        local earlier = blocks[first] and ((blocks[first].seq or 1) - 1) or 0
+        if earlier > 0 then
+          table.insert(lines, string.format("%s… %d earlier events (<CR>: the whole history)", pad_row, earlier))
+          index[#lines] = s.id
+          dim(#lines)
+        end
+        if #blocks == 0 then
+          table.insert(lines, pad_row .. "(no events yet)")
+          index[#lines] = s.id
+          dim(#lines)
+        end
+        for i = first, #blocks do
+          local block = blocks[i]
+          table.insert(lines, M.block_row(block, width))
+          index[#lines] = s.id
+          rows[#lines] = { id = s.id, block = block }
+          local col = M.row_mark_col
+          if block.dimmed then
+            dim(#lines)
+          elseif block.status == "failed" or block.status == "denied" then
+            table.insert(highlights, { lnum = #lines, group = "SessionSidecarFailed", col = col, end_col = col + 3 })
+          elseif block.status == "ok" then
+            table.insert(highlights, { lnum = #lines, group = "SessionSidecarOk", col = col, end_col = col + 3 })
+          end
+        end
+      end
     end
   end
-  return { lines = lines, index = index, drift = drift }
+  return { lines = lines, index = index, rows = rows, drift = drift, highlights = highlights }
 end
 
---- The statusline text: branch, session name, and a drift marker.
+--- The statusline text: HEAD's branch (and the active session's, when it
+--- was recorded on another one), the session's name, a drift marker.
 --- @param state { branch: string|nil, session: table|nil, drift: boolean|nil }|nil
 --- @param opts { max_name: integer|nil }|nil
 --- @return string
@@ -277,7 +426,8 @@ function M.statusline(state, opts)
     return ""
   end
   opts = opts or {}
-  local text = state.branch
+  local session_branch = state.session and state.session.boundary and state.session.boundary.branch or nil
+  local text = M.branch_label(state.branch, session_branch)
   if state.session then
     text = text .. " > " .. M.truncate(M.session_label(state.session), opts.max_name or 24)
   end

@@ -1,21 +1,8 @@
 --- :checkhealth session_sidecar
 local M = {}
 
---- The command that prints the server's version: `serve` swapped for
---- `--version` in the configured server command.
---- @param cmd string[]
---- @return string[]
-function M.version_cmd(cmd)
-  local out = {}
-  for _, part in ipairs(cmd) do
-    if part == "serve" then
-      break
-    end
-    table.insert(out, part)
-  end
-  table.insert(out, "--version")
-  return out
-end
+--- The command that prints the server's version (see server.version_cmd).
+M.version_cmd = require("session_sidecar.server").version_cmd
 
 --- Run the checks and report through vim.health.
 function M.check()
@@ -24,6 +11,7 @@ function M.check()
   local client = require("session_sidecar.client")
   local state = require("session_sidecar.state")
   local o = config.options
+  local cmd = o.cmd or config.default_cmd()
 
   health.start("session_sidecar: Neovim")
   if vim.fn.has("nvim-0.11") == 1 then
@@ -34,31 +22,42 @@ function M.check()
   if not package.loaded["session_sidecar"] or not require("session_sidecar").did_setup then
     health.warn('setup() has not been called', { 'Add require("session_sidecar").setup({}) to your config.' })
   end
+  local help = require("session_sidecar.helptags")
+  local tags = help.where
+  if tags then
+    health.ok("help tags: " .. tags .. "/doc/tags")
+  else
+    health.warn("no help tags: the help of this plugin cannot be found", {
+      "setup() makes them when the plugin's doc/tags is missing or old; call setup(), or run :helptags on the plugin's doc folder.",
+    })
+  end
 
   health.start("session_sidecar: server")
-  health.info("command: " .. table.concat(o.cmd, " "))
-  if vim.fn.executable(o.cmd[1]) ~= 1 then
-    health.error(string.format("%q is not executable", o.cmd[1]), {
-      "Install the server: pipx install session-sidecar (or pip install into a venv).",
-      'Or point setup({ cmd = { "/path/to/python", "-m", "sidecar", "serve" } }) at it.',
-    })
+  local server = require("session_sidecar.server")
+  health.info("command: " .. table.concat(cmd, " ") .. (config.cmd_is_default and " (the default)" or " (from setup)"))
+  local problem = server.problem(cmd, { env = o.cmd_env, cwd = vim.fn.getcwd(), is_default = config.cmd_is_default })
+  if problem then
+    local advice = vim.deepcopy(problem.details)
+    table.insert(advice, "Install the server: " .. server.install .. " (or pip install session-sidecar into a virtualenv).")
+    table.insert(advice, "Or point setup({ " .. server.cmd_example .. " }) at a Python that has it.")
+    health.error(problem.summary, advice)
     return
   end
-  health.ok(string.format("%q found at %s", o.cmd[1], vim.fn.exepath(o.cmd[1])))
+  health.ok(string.format("%q found at %s", cmd[1], vim.fn.exepath(cmd[1])))
+  local version = M.version_cmd(cmd)
   local ok, res = pcall(function()
-    return vim.system(M.version_cmd(o.cmd), { text = true, env = o.cmd_env }):wait(10000)
+    return vim.system(version, { text = true, env = o.cmd_env, timeout = 10000 }):wait()
   end)
   if ok and res.code == 0 and (res.stdout or "") ~= "" then
     health.ok("server version: " .. vim.trim(res.stdout))
   else
     local advice = { "Run that command in a shell to see why; an old or broken install is the usual cause." }
-    local detail = ok and vim.trim(res.stderr or "") or tostring(res)
+    local detail = ok and server.last_line(res.stderr) or tostring(res)
     if detail ~= "" then
-      -- The last line of a traceback says what is wrong.
-      local last = vim.split(detail, "\n", { plain = true })
-      table.insert(advice, last[#last])
+      table.insert(advice, 1, detail)
     end
-    health.warn("could not read the server version from " .. table.concat(M.version_cmd(o.cmd), " "), advice)
+    table.insert(advice, "Reinstall it: " .. server.install .. " --force")
+    health.error("the server does not run: " .. table.concat(version, " ") .. " failed", advice)
   end
 
   health.start("session_sidecar: workspaces")

@@ -90,6 +90,14 @@ local function rename(buf, session)
   end
 end
 
+--- Put the cursor of `win` on line `lnum`, at the top of the window.
+local function cursor_to_top(win, lnum)
+  vim.api.nvim_win_set_cursor(win, { lnum, 0 })
+  vim.api.nvim_win_call(win, function()
+    vim.cmd("normal! zt")
+  end)
+end
+
 --- Put the cursor of every window showing `view` on the block of `seq`.
 local function jump(view, seq)
   local lnum = format.line_of_seq(view.lines_by_seq, seq)
@@ -97,10 +105,7 @@ local function jump(view, seq)
     return
   end
   for _, win in ipairs(vim.fn.win_findbuf(view.buf)) do
-    vim.api.nvim_win_set_cursor(win, { lnum, 0 })
-    vim.api.nvim_win_call(win, function()
-      vim.cmd("normal! zt")
-    end)
+    cursor_to_top(win, lnum)
   end
 end
 
@@ -207,6 +212,18 @@ end
 function M.line_of_seq(session_id, seq)
   local view = M.views[session_id]
   return view and format.line_of_seq(view.lines_by_seq, seq) or nil
+end
+
+--- Put the cursor of `win` (which shows the loaded history of
+--- `session_id`) on the block of event `seq`, at the top of the window.
+--- @param session_id string
+--- @param seq integer
+--- @param win integer
+function M.show_seq(session_id, seq, win)
+  local lnum = M.line_of_seq(session_id, seq)
+  if lnum and vim.api.nvim_win_is_valid(win) then
+    cursor_to_top(win, lnum)
+  end
 end
 
 --- Open the history of `session_id` (default: the workspace's active

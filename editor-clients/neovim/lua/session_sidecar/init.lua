@@ -208,6 +208,7 @@ function M.setup(opts)
   local config = require("session_sidecar.config")
   config.setup(opts)
   create_commands()
+  require("session_sidecar.helptags").ensure()
   M.did_setup = true
   local group = vim.api.nvim_create_augroup("session_sidecar", { clear = true })
   if config.options.autostart then

@@ -9,9 +9,10 @@ local M = {}
 --- @field root string
 --- @field client_id integer|nil
 --- @field status table|nil last `sidecar/status` result
---- @field branch string|nil current branch as last reported
 --- @field session table|nil the active session of this workspace
+--- @field branch string|nil HEAD's branch in the worktree (never the session's)
 --- @field drift table|nil last `sidecar/driftDetected` params not yet settled
+--- @field start_error string|nil why the server cannot start (said once; commands retry)
 
 --- @type table<string, session_sidecar.RootState>
 M.roots = {}
