@@ -601,8 +601,9 @@ def _why_jsonl(figures: Figures) -> str:
 
 def _why_hook(figures: Figures) -> str:
     return (
-        "Every call is a fresh process (there is no resident helper). Tool calls, results and "
-        "answers take the quiet path: no pydantic, no policy. Session starts and prompts take "
+        "Every call is a fresh process (there is no resident helper). Tool calls, results, "
+        "answers and session ends take the quiet path: no pydantic, no policy. Session starts "
+        "and prompts take "
         f"the full path ({_f(figures, 'hook_prompt_ms_p50', digits=0)} p50 for a prompt): "
         f"importing pydantic alone costs {_f(figures, 'import_pydantic_ms_p50', digits=0)}. A "
         "miss means the machine was loaded: compare with `python -c pass` "
