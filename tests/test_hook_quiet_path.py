@@ -18,19 +18,18 @@ from tests.test_hook import SESSION, Hook
 
 pytestmark = pytest.mark.timeout(180)
 
-#: The console entry as agents run it, reporting afterwards which heavy modules it imported.
+#: The console entry as agents run it (it ends the process with os._exit once the call is
+#: recorded, so what it imported is read from -X importtime's report on stderr).
 PROBE = (
     "import sys\n"
     "from sidecar.cli.entry import main\n"
     "sys.argv = ['session-sidecar', 'hook', 'claude-code']\n"
-    "try:\n"
-    "    main()\n"
-    "except SystemExit:\n"
-    "    pass\n"
-    "heavy = ('pydantic', 'sidecar.core.models', 'sidecar.core.policy', 'sqlite_utils',\n"
-    "         'platformdirs', 'typer', 'sidecar.store.sessions')\n"
-    "sys.stderr.write('LOADED ' + ' '.join(m for m in heavy if m in sys.modules) + '\\n')\n"
+    "main()\n"
 )
+HEAVY = (
+    "pydantic", "sidecar.core.models", "sidecar.core.policy", "sqlite_utils", "platformdirs",
+    "typer", "sidecar.store.sessions",
+)  # fmt: skip
 
 
 class ProbedHook(Hook):
@@ -38,14 +37,15 @@ class ProbedHook(Hook):
 
     def __init__(self, tmp_path: Path, repo: Path) -> None:
         super().__init__(tmp_path, repo)
-        self.argv = [sys.executable, "-c", PROBE]
+        self.argv = [sys.executable, "-X", "importtime", "-c", PROBE]
 
     def loaded(self, event: str, **fields: Any) -> list[str]:
         proc = self.run(event, **fields)
         assert proc.returncode == 0, proc.stderr.decode()
-        line = [x for x in proc.stderr.decode().splitlines() if x.startswith("LOADED")]
-        assert line, proc.stderr.decode()
-        return line[-1].split()[1:]
+        report = proc.stderr.decode().splitlines()
+        modules = {line.rsplit("|", 1)[-1].strip() for line in report if "|" in line}
+        assert "sidecar.agents.hook" in modules, proc.stderr.decode()[-2000:]
+        return [m for m in HEAVY if m in modules]
 
     def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db) as conn:

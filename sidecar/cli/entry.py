@@ -8,6 +8,8 @@ the policy: see `sidecar.agents.hook`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 
@@ -20,7 +22,14 @@ def main() -> None:
         if argv[1] in AGENTS:
             from sidecar.agents.hook import main as hook_main
 
-            raise SystemExit(hook_main(argv[1], block="--block" in argv[2:]))
+            status = hook_main(argv[1], block="--block" in argv[2:])
+            # The agent waits for this process to exit. By now the events are committed,
+            # the database closed and the log written: the interpreter's teardown of its
+            # modules would only add ~10 ms to every call.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(status)
     if argv[:1] == ["serve"]:
         # Editors spawn the server on every start: skip typer here too.
         from sidecar.server.serve import run_from_argv
