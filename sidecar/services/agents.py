@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sidecar.core.activity import DEFAULT_RECENT_PATHS, DEFAULT_STALE_AFTER, Verdict, last_active
 from sidecar.core.kinds import Appendable, ReasonCode, SessionStatus, Severity, utcnow
@@ -345,15 +345,3 @@ def _record_fully(
     title = session_title(session.boundary) if call.starts_fresh else None
     told = None if warning is None else AgentWarning(warning, session, current, target, blocked)
     return AgentOutcome(session.id, appended.seqs, told, title)
-
-
-def describe_outcome(outcome: AgentOutcome) -> dict[str, Any]:
-    """A one-line summary for the hook log."""
-    told = outcome.warning
-    return {
-        "session": outcome.session_id,
-        "from": told.session.boundary.branch if told else None,
-        "to": told.current.branch if told else None,
-        "warned": told is not None,
-        "blocked": told is not None and told.blocked,
-    }
