@@ -14,6 +14,8 @@ from pathlib import Path
 import pynvim
 import pytest
 
+from .driver import Driver
+
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent.parent
 MINIMAL_INIT = HERE / "minimal_init.lua"
@@ -125,3 +127,25 @@ def nvim(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[pynvim.Nvim]:
             # nvim may already be gone: closing is best effort.
             pass
         session.close()
+
+
+def attached_driver(nvim: pynvim.Nvim, repo: Path, env: dict[str, str]) -> Driver:
+    """The plugin set up (native prompts) with a file of `repo` open and its session attached."""
+    d = Driver(nvim)
+    d.setup(server_cmd(), db_path=env["SIDECAR_DB"], prompts="native")
+    nvim.command(f"edit {repo / 'hello.txt'}")
+    root = d.root()
+    d.wait(
+        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
+        20000,
+        "the server to attach a session",
+    )
+    return d
+
+
+def panel_driver(nvim: pynvim.Nvim, repo: Path, env: dict[str, str]) -> Driver:
+    """:func:`attached_driver`, then the panel open and listing the session."""
+    d = attached_driver(nvim, repo, env)
+    nvim.command("Sessions")
+    d.wait(d.panel_has(d.root(), "main (1)"), what="the panel listing")
+    return d

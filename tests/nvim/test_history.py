@@ -12,7 +12,7 @@ from typing import Any
 import pynvim
 import pytest
 
-from .conftest import server_cmd
+from .conftest import attached_driver
 from .driver import Driver
 
 pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
@@ -21,16 +21,7 @@ pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
 @pytest.fixture
 def driver(nvim: pynvim.Nvim, repo: Path, isolated_env: dict[str, str]) -> Driver:
     """The plugin set up (native prompts) with a file of `repo` open."""
-    d = Driver(nvim)
-    d.setup(server_cmd(), db_path=isolated_env["SIDECAR_DB"], prompts="native")
-    nvim.command(f"edit {repo / 'hello.txt'}")
-    root = d.root()
-    d.wait(
-        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
-        20000,
-        "the server to attach a session",
-    )
-    return d
+    return attached_driver(nvim, repo, isolated_env)
 
 
 def append(d: Driver, session_id: str, events: list[dict[str, Any]]) -> list[int]:

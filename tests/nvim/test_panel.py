@@ -10,7 +10,7 @@ from pathlib import Path
 import pynvim
 import pytest
 
-from .conftest import server_cmd
+from .conftest import panel_driver
 from .driver import Driver
 
 pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
@@ -19,18 +19,7 @@ pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
 @pytest.fixture
 def driver(nvim: pynvim.Nvim, repo: Path, isolated_env: dict[str, str]) -> Driver:
     """The plugin set up, a file of `repo` open, the panel open and listed."""
-    d = Driver(nvim)
-    d.setup(server_cmd(), db_path=isolated_env["SIDECAR_DB"], prompts="native")
-    nvim.command(f"edit {repo / 'hello.txt'}")
-    root = d.root()
-    d.wait(
-        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
-        20000,
-        "the server to attach a session",
-    )
-    nvim.command("Sessions")
-    d.wait(d.panel_has(root, "main (1)"), what="the panel listing")
-    return d
+    return panel_driver(nvim, repo, isolated_env)
 
 
 def active(d: Driver) -> dict:
