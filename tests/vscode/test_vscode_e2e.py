@@ -1,23 +1,16 @@
 """End to end: the real VS Code workbench (code-server) with the extension installed,
 the real server, a real git repository, a real branch switch and a real click.
 
-Needs what ``editor-clients/vscode/scripts/setup-code-server.sh`` installs. Under
-CI (``CI=true``) a missing piece fails the test; elsewhere it skips with the
-command to run.
+The rig (code-server, the driver, the seeded history) is in ``rig.py``; the
+editor fixtures in ``conftest.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,262 +18,9 @@ import pytest
 
 from sidecar.core.models import EventKind
 from sidecar.store import Store
-from tests.gitrepo import make_repo
-from tests.vscode.history import History, seed_history
-
-ROOT = Path(__file__).resolve().parents[2]
-EXTENSION = ROOT / "editor-clients" / "vscode"
-SETUP = "bash editor-clients/vscode/scripts/setup-code-server.sh"
-CODE_SERVER = Path(
-    os.environ.get(
-        "CODE_SERVER_BIN", EXTENSION / ".code-server" / "node_modules" / ".bin" / "code-server"
-    )
-)
-ARTIFACTS = ROOT / "artifacts" / "vscode"
-DOCS_IMG = ROOT / "docs" / "img"
-DRIVER = Path(__file__).with_name("e2e_driver.cjs")
+from tests.vscode.rig import run_scenario, seed, update_docs
 
 pytestmark = [pytest.mark.editor, pytest.mark.slow, pytest.mark.timeout(600)]
-
-
-def _missing_requirement(what: str) -> None:
-    """Fail under CI (a missing install step must not pass silently), else skip."""
-    message = f"{what} is missing; run `{SETUP}` first"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float) -> str:
-    """Run a command; on failure raise with its output so the test says why."""
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc.stdout
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"code-server exited with {proc.returncode} before answering")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)  # polling an HTTP port: there is no event to await
-    pytest.fail(f"code-server did not answer {url}/healthz within {timeout} s")
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """Stop code-server and every child (extension host, language server)."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=15)
-    # Children outlive a SIGTERMed parent (reparented to init): end the group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=15)
-
-
-def _logs(base: Path) -> str:
-    """Tails of the code-server and extension logs, for failure messages."""
-    parts = []
-    for path in sorted(base.rglob("*.log")):
-        if (
-            path.name == "code-server.log"
-            or "Session Sidecar" in path.name
-            or "exthost" in path.name
-        ):
-            text = path.read_text(errors="replace")[-4000:]
-            parts.append(f"--- {path.relative_to(base)}\n{text}")
-    return "\n".join(parts)
-
-
-@pytest.fixture(scope="module")
-def vsix(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
-    """The extension packaged from the current sources (once per module), and how long it took."""
-    if not CODE_SERVER.exists():
-        _missing_requirement(f"code-server ({CODE_SERVER})")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not chromium:
-        _missing_requirement("chromium")
-    if not (EXTENSION / "node_modules" / "playwright-core").is_dir():
-        _missing_requirement("the extension's node_modules")
-    out = tmp_path_factory.mktemp("vsix") / "session-sidecar.vsix"
-    started = time.monotonic()
-    _run(
-        ["npx", "--no-install", "vsce", "package", "-o", str(out)],
-        cwd=EXTENSION,
-        env={**os.environ, "npm_config_update_notifier": "false"},
-        timeout=180,
-    )
-    return out, time.monotonic() - started
-
-
-@pytest.fixture
-def editor_env(tmp_path: Path, vsix: tuple[Path, float]) -> dict[str, Any]:
-    """Isolated HOME, XDG dirs and database; the extension installed; a repository on main."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium  # checked by the vsix fixture
-    home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VSCODE_", "ELECTRON_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_STATE_HOME=str(home / ".local" / "state"),
-        SIDECAR_DB=str(tmp_path / "sidecar.db"),
-        # The server runs from this checkout whether or not it is pip-installed.
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
-    )
-    for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        Path(env[key]).mkdir(parents=True)
-
-    started = time.monotonic()
-    user_data = tmp_path / "user-data"
-    extensions = tmp_path / "extensions"
-    (user_data / "User").mkdir(parents=True)
-    settings = {
-        # The project's own interpreter runs the server under test.
-        "sessionSidecar.serverCommand": [sys.executable, "-m", "sidecar", "serve"],
-        "sessionSidecar.prompts": "native",
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": False,
-        "security.workspace.trust.enabled": False,
-        "extensions.autoCheckUpdates": False,
-        "extensions.autoUpdate": False,
-        "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        # Notifications stay until clicked, so the test sees the prompt however slow.
-        "workbench.notifications.timeout": 0,
-    }
-    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
-    _run(
-        [
-            str(CODE_SERVER),
-            "--user-data-dir",
-            str(user_data),
-            "--extensions-dir",
-            str(extensions),
-            "--install-extension",
-            str(vsix[0]),
-        ],
-        cwd=tmp_path,
-        env=env,
-        timeout=180,
-    )
-    installed = time.monotonic() - started
-
-    repo = make_repo(tmp_path, "repo", files={"README.md": "# demo\n", "app.py": "print(1)\n"})
-    config = tmp_path / "code-server.yaml"
-    config.write_text("auth: none\ncert: false\n")
-    return {
-        "env": env,
-        "chromium": chromium,
-        "repo": repo,
-        "config": config,
-        "user_data": user_data,
-        "extensions": extensions,
-        "tmp": tmp_path,
-        "timings": {"package_s": round(vsix[1], 1), "install_s": round(installed, 1)},
-    }
-
-
-def _run_scenario(
-    editor_env: dict[str, Any],
-    scenario: str,
-    env: dict[str, str] | None = None,
-    driver_env: dict[str, str] | None = None,
-) -> tuple[dict[str, Any], str]:
-    """Start code-server on the repository, run one driver scenario, stop everything.
-
-    ``driver_env`` adds variables for the driver only (the seeded history).
-    Returns the driver's result and a context text (output, logs) for assertion messages.
-    """
-    tmp: Path = editor_env["tmp"]
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp / "code-server.log").open("wb")
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            str(CODE_SERVER),
-            "--config",
-            str(editor_env["config"]),
-            "--user-data-dir",
-            str(editor_env["user_data"]),
-            "--extensions-dir",
-            str(editor_env["extensions"]),
-            "--bind-addr",
-            f"127.0.0.1:{port}",
-            "--disable-telemetry",
-            "--disable-update-check",
-            "--disable-workspace-trust",
-            "--disable-getting-started-override",
-            str(editor_env["repo"]),
-        ],
-        cwd=tmp,
-        env=env or editor_env["env"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # one process group: the whole tree stops together
-    )
-    artifacts = ARTIFACTS / scenario
-    artifacts.mkdir(parents=True, exist_ok=True)
-    for old in artifacts.glob("*.png"):
-        old.unlink()
-    try:
-        _wait_healthy(url, proc, timeout=60)
-        healthy = time.monotonic() - started
-        driver = subprocess.run(
-            ["node", str(DRIVER)],
-            cwd=ROOT,
-            env={
-                **editor_env["env"],
-                "NODE_PATH": str(EXTENSION / "node_modules"),
-                "E2E_URL": url,
-                "E2E_WORKSPACE": str(editor_env["repo"]),
-                "E2E_ARTIFACTS": str(artifacts),
-                "E2E_SCENARIO": scenario,
-                "E2E_CHROMIUM": editor_env["chromium"],
-                "E2E_TIMEOUT_MS": os.environ.get("E2E_TIMEOUT_MS", "60000"),
-                **(driver_env or {}),
-            },
-            capture_output=True,
-            text=True,
-            timeout=420,
-            check=False,
-        )
-    finally:
-        _stop_group(proc)
-        log.close()
-
-    lines = [line for line in driver.stdout.splitlines() if line.startswith("{")]
-    result: dict[str, Any] = json.loads(lines[-1]) if lines else {"ok": False}
-    context = (
-        f"driver exit {driver.returncode}\nstdout: {driver.stdout[-3000:]}\n"
-        f"stderr: {driver.stderr[-3000:]}\nscreenshots: {artifacts}\n{_logs(tmp)}"
-    )
-    timings = {
-        **editor_env["timings"],
-        "healthz_s": round(healthy, 1),
-        "steps": result.get("steps"),
-    }
-    (artifacts / "timings.json").write_text(json.dumps(timings, indent=2))
-    return result, context
 
 
 def test_branch_switch_prompts_and_start_fresh_lands_under_new_branch(
@@ -289,7 +29,7 @@ def test_branch_switch_prompts_and_start_fresh_lands_under_new_branch(
     """Open a repository on main, switch to feature, click "Start fresh" in the
     drift notification: the tree lists the new session under feature and the
     status bar names it."""
-    result, context = _run_scenario(editor_env, "drift")
+    result, context = run_scenario(editor_env, "drift")
     assert result.get("ok"), context
 
     # Short buttons for the native prompt (no resumable session here), each shown whole.
@@ -313,7 +53,7 @@ def test_commands_start_show_rename_and_delete_sessions(editor_env: dict[str, An
     """From the command palette: start a named session, read its transcript,
     rename it, checkpoint it (listed under the session), delete the first
     session through the modal confirmation."""
-    result, context = _run_scenario(editor_env, "commands")
+    result, context = run_scenario(editor_env, "commands")
     assert result.get("ok"), context
     assert result["freshStatus"] == "main · e2e fresh", context
     assert "current" in result["freshSession"]["description"], context
@@ -347,7 +87,7 @@ def test_missing_server_says_what_to_install_and_opens_the_setting(
     assert shutil.which("session-sidecar", path=path) is None, path
     env = {**editor_env["env"], "PATH": path}
 
-    result, context = _run_scenario(editor_env, "missing-server", env)
+    result, context = run_scenario(editor_env, "missing-server", env)
     assert result.get("ok"), context
     assert "pip install session-sidecar" in result["errorMessage"], context
     assert "sessionSidecar.serverCommand" in result["errorMessage"], context
@@ -372,7 +112,7 @@ def test_fork_resume_export_and_custom_drift_prompt(editor_env: dict[str, Any]) 
     settings["sessionSidecar.trace.server"] = "messages"
     settings_file.write_text(json.dumps(settings, indent=2))
 
-    result, context = _run_scenario(editor_env, "lifecycle")
+    result, context = run_scenario(editor_env, "lifecycle")
     assert result.get("ok"), context
     first = result["initialSession"]
 
@@ -415,20 +155,6 @@ def test_fork_resume_export_and_custom_drift_prompt(editor_env: dict[str, Any]) 
     assert "window/showMessageRequest" not in trace, context
 
 
-def _seed(editor_env: dict[str, Any]) -> History:
-    """A realistic week of history in the test's database (see tests/vscode/history.py)."""
-    return seed_history(editor_env["repo"], Path(editor_env["env"]["SIDECAR_DB"]))
-
-
-def _update_docs(scenario: str, pictures: dict[str, str]) -> None:
-    """With UPDATE_DOCS_SCREENSHOT=1, copy a scenario's screenshots into docs/img."""
-    if os.environ.get("UPDATE_DOCS_SCREENSHOT") != "1":
-        return
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    for shot, name in pictures.items():
-        shutil.copyfile(ARTIFACTS / scenario / shot, DOCS_IMG / name)
-
-
 def test_four_choice_decision_reads_whole_and_is_answered_from_the_status_item(
     editor_env: dict[str, Any],
 ) -> None:
@@ -436,9 +162,9 @@ def test_four_choice_decision_reads_whole_and_is_answered_from_the_status_item(
     was active two hours ago) asks with four short buttons that fit, names the
     sessions and branches and shows no id; closed unanswered, the decision is
     still answered from the status bar item, and the server records it."""
-    history = _seed(editor_env)
+    history = seed(editor_env)
     login, speed = history.sessions["login"], history.sessions["speed"]
-    result, context = _run_scenario(
+    result, context = run_scenario(
         editor_env, "decision", driver_env={"E2E_HISTORY": json.dumps(history.to_json())}
     )
     assert result.get("ok"), context
@@ -478,7 +204,7 @@ def test_four_choice_decision_reads_whole_and_is_answered_from_the_status_item(
         store.close()
     assert [d["action"] for d in decisions] == ["resume"], (decisions, context)
 
-    _update_docs(
+    update_docs(
         "decision",
         {
             "02-decision-prompt.png": "vscode-drift-prompt.png",
@@ -496,7 +222,7 @@ def test_transcript_opens_at_the_event_and_search_finds_an_appended_prompt(
     as a diff fence); a prompt appended to that session while the workbench runs
     is found by the search in the view's title bar and opens the transcript,
     reloaded, at the new prompt."""
-    history = _seed(editor_env)
+    history = seed(editor_env)
     flaky = history.sessions["flaky"]
     prompt = "Rename the zebra-stripe helper in search.py before the release."
     # Into the session whose transcript is open by then: the hit is newer than its text.
@@ -504,7 +230,7 @@ def test_transcript_opens_at_the_event_and_search_finds_an_appended_prompt(
         sys.executable, "-m", "sidecar", "events", "append", "--kind", "prompt",
         "--text", prompt, "--session", flaky.id,
     ]  # fmt: skip
-    result, context = _run_scenario(
+    result, context = run_scenario(
         editor_env,
         "history",
         driver_env={"E2E_HISTORY": json.dumps(history.to_json()), "E2E_APPEND": json.dumps(append)},
@@ -539,7 +265,7 @@ def test_transcript_opens_at_the_event_and_search_finds_an_appended_prompt(
     assert empty[0]["label"].endswith('No matches for "quetzalcoatl" in this repository'), context
     assert "scope: all" in empty[0]["detail"], context
 
-    _update_docs(
+    update_docs(
         "history",
         {"02-transcript.png": "vscode-transcript.png", "03-search.png": "vscode-search.png"},
     )
