@@ -225,8 +225,14 @@ class DriftRig:
         """Wait until every job queued on the owner thread so far has run."""
         self.call(lambda: None)
 
-    def service(self, path: Path, settings: DriftSettings | None = None) -> Service:
-        """Open ``path`` as a workspace folder, watched as the server watches it."""
+    def service(
+        self, path: Path, settings: DriftSettings | None = None, *, begin: bool = True
+    ) -> Service:
+        """Open ``path`` as a workspace folder, watched as the server watches it.
+
+        An editor start alone creates no session; with ``begin`` (the default) the
+        work then begins at once, as the folder's first real event would begin it.
+        """
 
         def open_folder() -> Service:
             if settings is not None:
@@ -251,6 +257,8 @@ class DriftRig:
             self.workspace.attach(folder)
             if watch is not None:
                 GitTracker(self.workspace, folder)
+            if begin:
+                self.workspace.ensure_active(folder)
             return Service(self, folder, watch)
 
         service = self.call(open_folder)

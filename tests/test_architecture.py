@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "sidecar"
 
 BELOW_SERVICES = {"core", "importers", "git", "store"}
-BELOW_DOORS = BELOW_SERVICES | {"services", "watch", "protocol"}
+BELOW_DOORS = BELOW_SERVICES | {"services", "watch", "protocol", "telemetry"}
 #: What each package may import (besides itself and the ``sidecar`` root module).
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "services": BELOW_SERVICES,
     "watch": {"core"},
     "protocol": {"core"},
+    "telemetry": {"core", "store"},
     "server": BELOW_DOORS,
     "agents": BELOW_DOORS,
     "cli": BELOW_DOORS | {"server", "agents"},

@@ -55,6 +55,23 @@ def only(store: Store, session_id: str, kind: EventKind) -> dict[str, object]:
     return found[0].payload
 
 
+def test_an_editor_start_alone_creates_no_session(rig: DriftRig, repo: Path, check: Store) -> None:
+    service = rig.service(repo, begin=False)
+    assert rig.call(lambda: rig.workspace.active(service.folder)) is None
+    assert check.sessions.list().items == []
+    assert rig.recorder.changes == [] and rig.recorder.drifts == []
+    # The first real event begins one, on the folder's boundary.
+    done = rig.call(
+        lambda: rig.workspace.append(
+            service.folder,
+            None,
+            [NewEvent(kind=EventKind.PROMPT, actor=Actor.USER, payload={"text": "hi"})],
+        )
+    )
+    assert rig.active(service).id == done.session_id
+    assert rig.recorder.changes == [(done.session_id, "started")]
+
+
 def test_start_attaches_a_session_on_the_current_branch(rig: DriftRig, repo: Path) -> None:
     service = rig.service(repo)
     session = rig.active(service)
@@ -481,7 +498,7 @@ def test_continue_rebinds_the_session_when_the_folder_is_not_watched(
     rig: DriftRig, repo: Path, check: Store
 ) -> None:
     folder = rig.call(lambda: rig.workspace.open(repo.as_uri()))  # no watcher, no tracker
-    session = rig.call(lambda: rig.workspace.active(folder))
+    session = rig.call(lambda: rig.workspace.ensure_active(folder))  # the work begins
     assert session is not None and session.boundary.branch == "main"
     switch(repo, "feature")
     decided = rig.call(lambda: rig.workspace.decide(rig.workspace.refresh(folder), Action.CONTINUE))
@@ -513,3 +530,46 @@ def test_paths_in_appended_agent_events_reach_footprint_drift(rig: DriftRig, rep
     rig.call(lambda: rig.workspace.append(service.folder, session.id, elsewhere))
     drift = rig.recorder.wait_drifts(1)
     assert ReasonCode.FOOTPRINT_DRIFT in {r.code for r in drift.recommendation.reasons}
+
+
+def test_an_editor_start_on_a_branch_whose_session_is_stale_offers_it_and_resumes_it(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    first = rig.service(repo)
+    old = rig.active(first)
+    assert first.watch is not None
+    rig.call(first.watch.close)
+    rig.call(lambda: rig.workspace.close(first.folder.uri))  # the editor closes
+    rig.clock.offset = timedelta(hours=20)  # and opens again the next morning
+    resume = f'Resume "{old.name}"'
+    rig.recorder.script = [resume]
+
+    rig.service(repo, begin=False)
+    drift = rig.recorder.wait_drifts(1)
+    rec = drift.recommendation
+    assert rec.action is Action.FRESH and rec.ask  # stale means fresh: offered, not advised
+    assert [o.title for o in rec.choices] == [START_FRESH, resume]
+    assert rec.question.startswith(f"The last session on main, '{old.name}', was active 20 hours")
+    assert rig.recorder.asks[0].actions == [START_FRESH, resume]
+    assert rig.recorder.wait_change("resumed") == old.id
+    assert [s.id for s in check.sessions.list().items] == [old.id]  # nothing empty was made
+
+
+def test_an_editor_start_with_a_dismissed_offer_begins_a_new_session_with_the_first_event(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    first = rig.service(repo)
+    old = rig.active(first)
+    assert first.watch is not None
+    rig.call(first.watch.close)
+    rig.call(lambda: rig.workspace.close(first.folder.uri))
+    rig.clock.offset = timedelta(hours=20)
+    rig.recorder.script = [None]  # dismissed
+
+    again = rig.service(repo, begin=False)
+    rig.recorder.wait("the offer", lambda: len(rig.recorder.asks) == 1)
+    assert rig.call(lambda: rig.workspace.active(again.folder)) is None
+    assert [s.id for s in check.sessions.list().items] == [old.id]
+    (repo / "edited.txt").write_text("work\n")
+    started = rig.recorder.wait_change("started", count=2)  # the first service's was #1
+    assert started != old.id

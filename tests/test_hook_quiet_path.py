@@ -28,7 +28,7 @@ PROBE = (
 )
 HEAVY = (
     "pydantic", "sidecar.core.models", "sidecar.core.policy", "sqlite_utils", "platformdirs",
-    "typer", "sidecar.store.sessions",
+    "typer", "sidecar.store.sessions", "sidecar.telemetry", "opentelemetry",
 )  # fmt: skip
 
 

@@ -105,7 +105,9 @@ def test_watch_asks_on_a_switch_and_records_the_answers(
     watcher = Watcher(str(repo), "--db", str(db), "--prompt")
     run.append(watcher)
     watcher.expect("Watching")
-    first = watcher.expect("session ").split()[-3]
+    assert watcher.expect("session ").endswith("none yet: one begins with the first change")
+    (repo / "notes.txt").write_text("the first edit begins the session\n")
+    first = watcher.expect("(started)").split()[-4]
 
     switch(repo, "feature")
     watcher.expect("Branch changed: main -> feature")
@@ -146,6 +148,8 @@ def test_without_prompts_the_recommendation_is_applied(
     watcher = Watcher(str(repo), "--db", str(db), "--no-prompt")
     run.append(watcher)
     watcher.expect("Watching")
+    (repo / "notes.txt").write_text("the first edit begins the session\n")
+    watcher.expect("(started)")
     switch(repo, "feature")
     watcher.expect("Branch changed: main -> feature")
     watcher.expect("(fresh)")

@@ -32,6 +32,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "hooks": "sidecar.cli.hooks:hooks_app",
     "import": "sidecar.cli.importer:app",
     "mcp": "sidecar.cli.mcp:mcp_command",
+    "otel": "sidecar.cli.otel:app",
 }
 
 #: Set to show the full traceback of an unexpected error (a bug) instead of one line.

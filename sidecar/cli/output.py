@@ -121,7 +121,7 @@ def sessions_table(sessions: Sequence[Session], now: datetime) -> None:
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     table.add_column("ID", no_wrap=True, min_width=26)
     table.add_column("BRANCH", no_wrap=True, min_width=6, max_width=30, overflow="ellipsis")
-    table.add_column("NAME", no_wrap=True, min_width=10, max_width=40, overflow="ellipsis")
+    table.add_column("NAME", no_wrap=True, min_width=10, max_width=60, overflow="ellipsis")
     table.add_column("STATUS", no_wrap=True, min_width=6)
     table.add_column("EVENTS", justify="right", no_wrap=True, min_width=6)
     table.add_column("LAST ACTIVITY", no_wrap=True, min_width=13)
@@ -131,7 +131,7 @@ def sessions_table(sessions: Sequence[Session], now: datetime) -> None:
         table.add_row(
             Text(s.id),
             Text(s.boundary.branch),
-            Text(shorten(s.name, 50)),
+            Text(labelled_name(s, 50)),
             Text(s.status.value),
             Text(str(s.event_count)),
             Text(relative_time(last_activity(s), now)),
@@ -140,6 +140,17 @@ def sessions_table(sessions: Sequence[Session], now: datetime) -> None:
     # Piped output has no terminal width; rich would assume 80 and cut every column.
     width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else PIPE_WIDTH
     Console(highlight=False, width=width).print(table)
+
+
+#: The mark of a pinned session in lists.
+PIN_MARK = "📌"
+
+
+def labelled_name(session: Session, width: int) -> str:
+    """A session's name cut to `width`, after a pin mark if pinned and before its `[tags]`."""
+    pin = f"{PIN_MARK} " if session.pinned else ""
+    tags = "".join(f" [{tag}]" for tag in session.tags)
+    return pin + shorten(session.name, width) + tags
 
 
 def describe_session(session: Session) -> str:

@@ -8,15 +8,18 @@ between the CLI and the server freely.
 The rules are the core's, as for every other door: the current folder's
 boundary comes from `boundary_for` (outside git: the folder itself, branch
 `-`), sessions start, resume and fork through the session service as a
-one-shot writer, and the resume contract is `SessionService.resume`.
+one-shot writer, and the resume contract is `SessionService.resume` (also for
+`continue`, whose session `services.recent` chooses, and `pick`); pins and tags
+change through `services.labels`, as the server's methods do.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,6 +36,7 @@ from sidecar.cli.context import (
 from sidecar.cli.output import (
     CliError,
     describe_session,
+    labelled_name,
     last_activity,
     note,
     print_json,
@@ -43,8 +47,13 @@ from sidecar.cli.output import (
 )
 from sidecar.core.models import Phase, Scope, SessionStatus, utcnow
 
+if TYPE_CHECKING:
+    from sidecar.protocol.messages import ResumeResult
+    from sidecar.services.recent import Candidate
+    from sidecar.services.sessions import Notice, ResumeOutcome
+
 app = typer.Typer(
-    help="List, inspect, start, resume, fork and clean up sessions.",
+    help="List, inspect, start, continue, pick, resume, fork, pin, tag and clean up sessions.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -86,17 +95,28 @@ def list_sessions(
     cursor: Annotated[
         str | None, typer.Option("--cursor", help="Continue after a previous page.")
     ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only sessions with TAG.")] = None,
+    pinned: Annotated[bool, typer.Option("--pinned", help="Only pinned sessions.")] = False,
     folder: FolderOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Sessions, most recent activity first (default: this branch of this repository)."""
+    """Sessions, most recent activity first (default: this branch of this repository).
+
+    Pinned sessions are marked with a pin, tags follow the name in brackets.
+    """
     from sidecar.protocol.messages import ListResult
 
     with open_store(db) as store:
         filters = scoped_filters(store, scope, folder)
         page = store.sessions.list(
-            statuses=status or None, text=query or None, limit=limit, cursor=cursor, **filters
+            statuses=status or None,
+            text=query or None,
+            limit=limit,
+            cursor=cursor,
+            tag=tag,
+            pinned=True if pinned else None,
+            **filters,
         )
     if json_output:
         print_json(ListResult(items=page.items, next_cursor=page.next_cursor))
@@ -232,6 +252,20 @@ def start_session(
         print(f"started session {describe_session(session)}")
 
 
+def _report_resume(result: ResumeResult, json_output: bool) -> None:
+    """Print what a resume did (as `sessions resume` does): its warning, then the session."""
+    if result.warning is not None:
+        warn(result.warning.message)
+    if json_output:
+        print_json(result)
+    elif result.resumed:
+        print(f"resumed session {describe_session(result.session)}")
+    elif result.warning is not None and result.warning.code == "held":
+        print(f"did not resume session {describe_session(result.session)}")
+    else:
+        print(f"started session {describe_session(result.session)}")
+
+
 @app.command("resume")
 def resume_session(
     session_id: SessionIdArgument,
@@ -246,25 +280,173 @@ def resume_session(
     A session another live connection (an editor, `watch`) holds is not
     resumed: a warning says so and nothing changes (fork it to continue).
     """
-    from sidecar.protocol.messages import ResultWarning, ResumeResult
     from sidecar.services.boundary import Profile
 
     with open_store(db) as store:
         place = place_here(store, folder, Profile(provider=CLI_PROVIDER))
         outcome = one_shot_sessions(store).resume(place, session_id)
-    notice = outcome.warning
+    _report_resume(_resume_result(outcome), json_output)
+
+
+def _resume_result(outcome: ResumeOutcome, notice: Notice | None = None) -> ResumeResult:
+    """A resume outcome as the protocol's result; `notice` stands in when it has no warning."""
+    from sidecar.protocol.messages import ResultWarning, ResumeResult
+
+    notice = outcome.warning or notice
     warning = None if notice is None else ResultWarning.model_validate(notice.to_json())
-    result = ResumeResult(session=outcome.session, resumed=outcome.resumed, warning=warning)
-    if warning is not None:
-        warn(warning.message)
+    return ResumeResult(session=outcome.session, resumed=outcome.resumed, warning=warning)
+
+
+@app.command("continue")
+def continue_session(
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Resume the most recent session of this branch (this worktree, you, this machine).
+
+    The session the drift policy would call resumable; one that is only stale
+    is resumed anyway, with a warning saying how long it has been idle. When
+    there is none, says so and exits 1 (start one with `sessions start`).
+    """
+    from sidecar.services.boundary import Profile
+    from sidecar.services.recent import continue_latest
+    from sidecar.services.sessions import Notice
+
+    with open_store(db) as store:
+        place = place_here(store, folder, Profile(provider=CLI_PROVIDER))
+        continued = continue_latest(one_shot_sessions(store), place)
+    if continued is None:
+        b = place.boundary
+        print(
+            f"error: no session to continue on branch {b.branch!r} of {b.repository} "
+            f"(worktree {b.worktree}); start one with `session-sidecar sessions start`, "
+            "or see `session-sidecar sessions list --scope repository`",
+            file=sys.stderr,
+        )
+        raise typer.Exit(1)
+    stale = continued.stale
+    notice = (
+        None
+        if stale is None
+        else Notice(
+            "stale",
+            f"Session {continued.outcome.session.name!r} is stale: {stale.message} "
+            "Resumed it as asked; `session-sidecar sessions start` begins a fresh one.",
+        )
+    )
+    result = _resume_result(continued.outcome, notice)
+    if result.warning is not None:
+        warn(result.warning.message)
     if json_output:
         print_json(result)
-    elif result.resumed:
-        print(f"resumed session {describe_session(result.session)}")
-    elif warning is not None and warning.code == "held":
-        print(f"did not resume session {describe_session(result.session)}")
     else:
-        print(f"started session {describe_session(result.session)}")
+        session = result.session
+        verb = "continued" if result.resumed else "did not continue"
+        print(f"{verb} session {describe_session(session)}")
+        print(
+            f"  last active {relative_time(last_activity(session), utcnow())}, "
+            f"{session.event_count} event{'' if session.event_count == 1 else 's'}"
+        )
+    if not result.resumed:
+        raise typer.Exit(1)
+
+
+#: How many sessions `sessions pick` offers at once.
+PICK_LIMIT = 20
+PICK_PROMPT = "number to resume, words to search again, q to quit"
+
+
+def _print_candidates(candidates: Sequence[Candidate], query: str | None) -> None:
+    """The numbered list `sessions pick` reads a choice from."""
+    if not candidates:
+        print(f"no matches for {query!r}" if query else "no sessions")
+        return
+    now = utcnow()
+    for number, c in enumerate(candidates, 1):
+        s = c.session
+        events = f"{s.event_count} event{'' if s.event_count == 1 else 's'}"
+        age = relative_time(last_activity(s), now)
+        print(
+            f"{number:>3}) {labelled_name(s, 50)}  ·  {s.boundary.branch}  ·  {age}  ·  "
+            f"{events}  ·  {s.id}"
+        )
+        if c.snippet:
+            print(f"     {shorten(c.snippet, 110)}")
+
+
+def _ask(prompt: str) -> str:
+    """One answer from stdin (a terminal or a pipe), the prompt on stderr; q at the end of
+    input or on Ctrl-C.
+
+    Not `typer.prompt`: it writes the prompt's last character to stdout, which must
+    hold only the list and the result.
+    """
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    try:
+        return input().strip()
+    except (EOFError, KeyboardInterrupt):
+        sys.stderr.write("\n")
+        return "q"
+
+
+@app.command("pick")
+def pick_session(
+    query: Annotated[
+        str | None,
+        typer.Argument(help="Search words (word* = prefix); none: the most recent sessions."),
+    ] = None,
+    scope: ScopeOption = Scope.BRANCH,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="At most N.")] = (
+        PICK_LIMIT
+    ),
+    folder: FolderOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Search and pick a session to resume: a numbered list, then a number from stdin.
+
+    Lists the most recent sessions of the scope (or the sessions of full-text
+    hits for QUERY) and reads a number (resume it, as `sessions resume` does),
+    other words (search again) or q (quit, nothing changes; so does end of
+    input). With --json it prints the candidates and does not ask.
+    """
+    from sidecar.services.boundary import Profile
+    from sidecar.services.recent import pick_candidates
+
+    def find(words: str | None) -> list[Candidate]:
+        # The database is open only while reading: a prompt may wait for hours.
+        with open_store(db) as store:
+            return pick_candidates(store, scoped_filters(store, scope, folder), words, limit)
+
+    candidates = find(query)
+    if json_output:
+        print_json({"query": query, "items": [c.to_json() for c in candidates]})
+        return
+    _print_candidates(candidates, query)
+    while True:
+        answer = _ask(PICK_PROMPT + "> ")
+        if answer.lower() in ("q", "quit"):
+            note("nothing picked; no session changed")
+            return
+        if answer.isdigit():
+            number = int(answer)
+            if 1 <= number <= len(candidates):
+                break
+            if candidates:
+                warn(f"{number} is not in the list (1-{len(candidates)}); pick again")
+            else:
+                warn("the list is empty: type words to search, or q to quit")
+            continue
+        query = answer
+        candidates = find(query)
+        _print_candidates(candidates, query)
+    chosen = candidates[number - 1].session
+    with open_store(db) as store:
+        place = place_here(store, folder, Profile(provider=CLI_PROVIDER))
+        outcome = one_shot_sessions(store).resume(place, chosen.id)
+    _report_resume(_resume_result(outcome), json_output=False)
 
 
 @app.command("fork")
@@ -312,6 +494,64 @@ def rename_session(
         print_json(SessionResult(session=session))
     else:
         print(f"renamed session {describe_session(session)}")
+
+
+@app.command("pin")
+def pin_session(
+    session_id: SessionIdArgument,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Pin a session: cleanup keeps it, lists mark it."""
+    _set_pinned(session_id, True, db, json_output)
+
+
+@app.command("unpin")
+def unpin_session(
+    session_id: SessionIdArgument,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Unpin a session (cleanup may delete it again once it is ended and old)."""
+    _set_pinned(session_id, False, db, json_output)
+
+
+def _set_pinned(session_id: str, pinned: bool, db: Path | None, json_output: bool) -> None:
+    from sidecar.protocol.messages import SessionResult
+    from sidecar.services.labels import set_pinned
+
+    with open_store(db) as store:
+        session = set_pinned(store, session_id, pinned)
+    if json_output:
+        print_json(SessionResult(session=session))
+    else:
+        print(f"{'pinned' if pinned else 'unpinned'} session {describe_session(session)}")
+
+
+@app.command("tag")
+def tag_session(
+    session_id: SessionIdArgument,
+    tags: Annotated[list[str], typer.Argument(help="Tags: one word each, at most 40 characters.")],
+    remove: Annotated[
+        bool, typer.Option("--remove", "-r", help="Remove these tags instead of adding them.")
+    ] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Add tags to a session (or remove them with --remove); each tag is kept once."""
+    from sidecar.protocol.messages import SessionResult
+    from sidecar.services.labels import change_tags
+
+    with open_store(db) as store:
+        if remove:
+            session = change_tags(store, session_id, remove=tags)
+        else:
+            session = change_tags(store, session_id, add=tags)
+    if json_output:
+        print_json(SessionResult(session=session))
+        return
+    shown = " ".join(f"[{t}]" for t in session.tags) or "none"
+    print(f"tagged session {describe_session(session)}: {shown}")
 
 
 @app.command("end")

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sidecar.services.sessions import SessionService
     from sidecar.services.workspace import Folder, Workspace
     from sidecar.store import Store
+    from sidecar.telemetry.worker import ExportWorker
     from sidecar.watch.workspace import WorkspaceWatch
 
 #: Holds are renewed this often (a third of the session service's lease).
@@ -277,6 +278,25 @@ def _end(core: _Core) -> None:
         core.store.close()
 
 
+def _start_export(store: Store, port: TerminalPort) -> ExportWorker | None:
+    """With ``SIDECAR_OTEL=1``: the OpenTelemetry export worker (docs/telemetry.md)."""
+    from sidecar.telemetry.settings import export_settings
+
+    settings = export_settings()
+    if not settings.enabled or store.read_only:
+        return None
+    try:
+        from sidecar.telemetry.otlp import OtlpSink
+        from sidecar.telemetry.worker import ExportWorker
+
+        sink = OtlpSink()
+    except Exception as error:
+        port.say(f"[yellow]OpenTelemetry export is off:[/] {_esc(str(error))}")
+        return None
+    port.say(f"  export     OpenTelemetry to {_esc(sink.endpoint)}")
+    return ExportWorker(store.path, settings, sink=lambda: sink).start()
+
+
 def _watch(
     root: Path, db: Path | None, interactive: bool, stale_after: timedelta, console: Console
 ) -> None:
@@ -285,10 +305,16 @@ def _watch(
     owner = Owner("sidecar-watch-owner")
     port = TerminalPort(console)
     core: _Core | None = None
+    exporter: ExportWorker | None = None
     try:
         core, session = owner.call(_begin, owner, root, db, interactive, stale_after, port)
         boundary = core.folder.place.boundary
-        described = _describe(session) if session is not None else "none (read-only database)"
+        if session is not None:
+            described = _describe(session)
+        elif core.store.read_only:
+            described = "none (read-only database)"
+        else:
+            described = "none yet: one begins with the first change"
         port.say(
             f"[bold]Watching[/] {_esc(str(root))} (Ctrl-C to stop)",
             f"  repository {_esc(boundary.repository)}",
@@ -302,8 +328,11 @@ def _watch(
                 target=_read_stdin, args=(port,), name="sidecar-watch-stdin", daemon=True
             ).start()
         core.renewal = owner.later(RENEW_EVERY_S, _renew, owner, core)
+        exporter = _start_export(core.store, port)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     finally:
+        if exporter is not None:
+            exporter.stop(timeout=2.0)
         # Runs on Ctrl-C too: leave sessions idle, not ended. A second Ctrl-C must not
         # cut this short (the holds would linger until their lease runs out).
         with contextlib.suppress(ValueError):  # not the main thread (tests)

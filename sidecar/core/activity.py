@@ -38,6 +38,19 @@ def last_active(last_event_at: datetime | None, updated_at: datetime) -> datetim
     return as_utc(last_event_at or updated_at)
 
 
+def idle_text(idle: timedelta) -> str:
+    """A duration as messages say it: ``moments``, ``12 minutes``, ``5 hours``, ``3 days``."""
+    minutes = int(idle.total_seconds() // 60)
+    if minutes < 1:
+        return "moments"
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{hours // 24} days"
+
+
 def is_stale(last: datetime, now: datetime, stale_after: timedelta) -> bool:
     """True when a session last active at ``last`` has been idle longer than ``stale_after``."""
     return as_utc(now) - last > stale_after

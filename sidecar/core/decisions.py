@@ -9,9 +9,22 @@ functions; the drift service (:func:`sidecar.services.drift.decide`) acts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sidecar.core.models import Action, Actor, EventKind, NewEvent, Recommendation
+from sidecar.core.activity import as_utc, idle_text, last_active
+from sidecar.core.models import (
+    Action,
+    Actor,
+    DecisionOption,
+    EventKind,
+    NewEvent,
+    OptionKey,
+    ReasonCode,
+    Recommendation,
+    Session,
+    Severity,
+)
 
 #: Prompt action titles (binding: editors and tests match them exactly).
 START_FRESH = "Start fresh"
@@ -27,20 +40,130 @@ def resume_title(session_name: str) -> str:
     return f'Resume "{session_name}"'
 
 
-def prompt_actions(target_name: str | None, *, has_session: bool) -> list[str]:
-    """The prompt's action titles, in the order they are offered.
+def _named(session: Session) -> str:
+    return f'"{session.name[:50]}"' if session.name else "the unnamed session"
 
-    ``target_name`` is the name of the session the recommendation resumes
-    (None when it resumes nothing); continuing is offered only when a session
-    is active.
+
+def _age(session: Session, now: datetime) -> str:
+    idle = as_utc(now) - last_active(session.last_event_at, session.updated_at)
+    return f"active {idle_text(idle)} ago"
+
+
+def decision_options(
+    rec: Recommendation,
+    *,
+    branch: str,
+    now: datetime,
+    current: Session | None,
+    target: Session | None,
+    offered: Session | None = None,
+) -> list[DecisionOption]:
+    """The answers a decision offers, the recommended one first.
+
+    ``current`` is the live session the workspace would continue (None: no
+    Continue); ``target`` the session the recommendation resumes; ``offered``
+    a session worth resuming although the policy does not recommend it (the
+    branch's stale session). Then resume, fresh, continue, don't ask again.
     """
-    actions: list[str] = []
-    if target_name is not None:
-        actions.append(resume_title(target_name))
-    actions.append(START_FRESH)
-    if has_session:
-        actions += [CONTINUE_HERE, DONT_ASK_AGAIN]
-    return actions
+    options: list[DecisionOption] = []
+    resumable = target if rec.action is Action.RESUME else offered
+    if resumable is not None:
+        where = f" on {resumable.boundary.branch}" if resumable.boundary.branch else ""
+        options.append(
+            DecisionOption(
+                key=OptionKey.RESUME,
+                action=Action.RESUME,
+                session_id=resumable.id,
+                title=resume_title(resumable.name),
+                button="Resume",
+                label=f"Resume {_named(resumable)}{where}",
+                detail=f"Back to its history ({_age(resumable, now)})",
+            )
+        )
+    on = f" on {branch}" if branch else ""
+    options.append(
+        DecisionOption(
+            key=OptionKey.FRESH,
+            action=Action.FRESH,
+            title=START_FRESH,
+            button="Fresh",
+            label=f"Start a fresh session{on}",
+            detail="A new, empty session for this work",
+        )
+    )
+    if current is not None:
+        since = f" (from {current.boundary.branch})" if current.boundary.branch else ""
+        options += [
+            DecisionOption(
+                key=OptionKey.CONTINUE,
+                action=Action.CONTINUE,
+                title=CONTINUE_HERE,
+                button="Continue",
+                label=f"Continue {_named(current)}",
+                detail=f"Keep working in it{since}",
+            ),
+            DecisionOption(
+                key=OptionKey.REMEMBER,
+                action=Action.CONTINUE,
+                remember=True,
+                title=DONT_ASK_AGAIN,
+                button="Don't ask",
+                label=f"Continue and don't ask again{on}",
+                detail=f"Keep {_named(current)} and remember this choice for the branch",
+            ),
+        ]
+    best = {Action.RESUME: OptionKey.RESUME, Action.FRESH: OptionKey.FRESH}.get(
+        rec.action, OptionKey.CONTINUE if rec.action is Action.CONTINUE else None
+    )
+    options = [o.model_copy(update={"recommended": o.key is best}) for o in options]
+    return [o for o in options if o.recommended] + [o for o in options if not o.recommended]
+
+
+_RANK = {Severity.STRONG: 0, Severity.MEDIUM: 1, Severity.INFO: 2}
+
+
+def decision_lead(rec: Recommendation) -> str:
+    """Why the decision comes up, in one sentence: the strongest reason, in words."""
+    reasons = [r for r in rec.reasons if r.code is not ReasonCode.RESUMABLE_SESSION]
+    if not reasons:
+        return rec.summary or "The workspace changed."
+    reason = min(reasons, key=lambda r: _RANK.get(r.severity, 3))
+    ev = reason.evidence
+    if reason.code is ReasonCode.BRANCH_CHANGED and ev.get("before") and ev.get("after"):
+        return f"You switched from {ev['before']} to {ev['after']}."
+    text = reason.message.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def decision_question(
+    rec: Recommendation,
+    options: list[DecisionOption],
+    *,
+    branch: str,
+    now: datetime,
+    sessions: dict[str, Session],
+) -> str:
+    """The decision in words: why, then the choices with the names the buttons stand for.
+
+    >>> decision_question(Recommendation(action=Action.FRESH, summary="Start."), [], branch="",
+    ...                   now=datetime.now(), sessions={})
+    'Start.'
+    """
+    parts: list[str] = []
+    for option in options:
+        if option.key is OptionKey.RESUME and option.session_id in sessions:
+            s = sessions[option.session_id]
+            facts = ", ".join(p for p in (s.boundary.branch, _age(s, now)) if p)
+            parts.append(f"resume {_named(s)} ({facts})")
+        elif option.key is OptionKey.FRESH:
+            parts.append(f"start fresh on {branch}" if branch else "start fresh")
+        elif option.key is OptionKey.CONTINUE:
+            parts.append(option.label[0].lower() + option.label[1:])
+    question = (
+        ", or ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 2 else " or ".join(parts)
+    )
+    sentence = f"{question[0].upper()}{question[1:]}?" if question else ""
+    return " ".join(p for p in (decision_lead(rec), sentence) if p)
 
 
 @dataclass(frozen=True)
@@ -52,26 +175,20 @@ class Choice:
     remember: bool = False
 
 
-def choice_for_answer(
-    answer: str | None, actions: list[str], recommendation: Recommendation
-) -> Choice | None:
-    """The choice a prompt answer means; None when the prompt was dismissed.
+def choice_for_answer(answer: str | None, options: list[DecisionOption]) -> Choice | None:
+    """The choice a prompt answer (an option's title) means; None when dismissed.
 
-    >>> rec = Recommendation(action=Action.FRESH)
-    >>> choice_for_answer(START_FRESH, [START_FRESH], rec).action.value
+    >>> fresh = DecisionOption(key=OptionKey.FRESH, action=Action.FRESH, title=START_FRESH,
+    ...                        button="Fresh", label="Start a fresh session")
+    >>> choice_for_answer(START_FRESH, [fresh]).action.value
     'fresh'
-    >>> choice_for_answer(None, [START_FRESH], rec) is None
+    >>> choice_for_answer(None, [fresh]) is None
     True
     """
-    if answer is None or answer not in actions:
-        return None
-    if answer == START_FRESH:
-        return Choice(Action.FRESH)
-    if answer == CONTINUE_HERE:
-        return Choice(Action.CONTINUE)
-    if answer == DONT_ASK_AGAIN:
-        return Choice(Action.CONTINUE, remember=True)
-    return Choice(Action.RESUME, session_id=recommendation.target_session_id)
+    for option in options:
+        if answer is not None and option.title == answer:
+            return Choice(option.action, session_id=option.session_id, remember=option.remember)
+    return None
 
 
 def decision_event(

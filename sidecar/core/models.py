@@ -182,6 +182,35 @@ class Reason(Model):
     evidence: dict[str, Any] = Field(default_factory=dict)
 
 
+class OptionKey(StrEnum):
+    """What a decision option does (``remember``: continue and stop asking on this branch)."""
+
+    RESUME = "resume"
+    FRESH = "fresh"
+    CONTINUE = "continue"
+    REMEMBER = "remember"
+
+
+class DecisionOption(Model):
+    """One answer to a drift decision, as every door offers it (see ``core/decisions.py``)."""
+
+    key: OptionKey
+    action: Action = Field(description="The `action` of `sidecar/drift/decide` for this answer.")
+    session_id: str | None = Field(
+        default=None, description="The `sessionId` of `sidecar/drift/decide` (resume only)."
+    )
+    remember: bool = Field(default=False, description="The `remember` of `sidecar/drift/decide`.")
+    title: str = Field(
+        description="The native prompt's action title (unique within a decision; binding)."
+    )
+    button: str = Field(description="A short button text, e.g. `Resume`.")
+    label: str = Field(
+        description='The full choice for a picker, e.g. `Resume "Add login" on feature/login`.'
+    )
+    detail: str = Field(default="", description="One line saying what happens.")
+    recommended: bool = False
+
+
 class Recommendation(Model):
     """What the policy suggests for the current boundary, and why."""
 
@@ -197,6 +226,18 @@ class Recommendation(Model):
     deferred: bool = Field(
         default=False,
         description="True while a rebase/merge/cherry-pick/bisect is in progress: decide later.",
+    )
+    question: str = Field(
+        default="",
+        description=(
+            "The decision in words, naming the sessions and branches (no ids): why it comes "
+            "up, then the choices, e.g. `You switched from main to feature/login. Resume "
+            '"Add login" (active 2 hours ago), start fresh, or continue "Fix tests"?`'
+        ),
+    )
+    choices: list[DecisionOption] = Field(
+        default_factory=list,
+        description="The answers to offer, the recommended one first (empty: nothing to ask).",
     )
 
 

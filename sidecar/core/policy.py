@@ -29,9 +29,11 @@ from typing import Any
 from sidecar.core.activity import (
     DEFAULT_STALE_AFTER as DEFAULT_STALE_AFTER,
     as_utc,
+    idle_text,
     is_stale,
     last_active,
 )
+from sidecar.core.decisions import decision_options, decision_question
 from sidecar.core.footprint import DEFAULT_DRIFT_THRESHOLD, DEFAULT_MIN_RECENT, footprint_drift
 from sidecar.core.models import (
     Action,
@@ -104,18 +106,6 @@ _utc = as_utc
 def last_activity(session: Session) -> datetime:
     """When the session was last active: its last event, else its last update."""
     return last_active(session.last_event_at, session.updated_at)
-
-
-def _idle_text(idle: timedelta) -> str:
-    minutes = int(idle.total_seconds() // 60)
-    if minutes < 1:
-        return "moments"
-    if minutes < 120:
-        return f"{minutes} minutes"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} hours"
-    return f"{hours // 24} days"
 
 
 def _label(session: Session) -> str:
@@ -216,8 +206,7 @@ def _stale_reason(session: Session, now: datetime, stale_after: timedelta) -> Re
     return _reason(
         ReasonCode.STALE,
         Severity.MEDIUM,
-        f"The session has been idle for {_idle_text(idle)} "
-        f"(the limit is {_idle_text(stale_after)}).",
+        f"The session has been idle for {idle_text(idle)} (the limit is {idle_text(stale_after)}).",
         idleSeconds=int(idle.total_seconds()),
         staleAfterSeconds=int(stale_after.total_seconds()),
         lastActivity=last_activity(session).isoformat(),
@@ -371,7 +360,7 @@ def _leave(
     """Resume the best resumable session on the new boundary, else start fresh."""
     target = best_resumable(ctx, exclude=session.id if session else None)
     if target is not None:
-        idle = _idle_text(_utc(ctx.now) - last_activity(target))
+        idle = idle_text(_utc(ctx.now) - last_activity(target))
         resumable = _reason(
             ReasonCode.RESUMABLE_SESSION,
             Severity.INFO,
@@ -524,8 +513,53 @@ def recommend(ctx: DriftContext) -> Recommendation:
 
     See the module docstring for the precedence and docs/policy.md for the
     table of signals. ``ask`` is True when a modal prompt is wanted;
-    ``deferred`` is True while git is mid-operation.
+    ``deferred`` is True while git is mid-operation. ``choices`` and
+    ``question`` are the decision every door offers (:mod:`sidecar.core.decisions`).
     """
+    return _with_choices(ctx, _recommend(ctx))
+
+
+def offered_session(ctx: DriftContext, *, exclude: Sequence[str | None] = ()) -> Session | None:
+    """The branch's most recent session that only staleness keeps from being resumed.
+
+    Not recommended by itself (stale means fresh), but worth offering: the user
+    opening yesterday's branch may well want yesterday's session back.
+    """
+    best: Session | None = None
+    for candidate in ctx.candidates:
+        if candidate.id in exclude or candidate.status not in _LIVE:
+            continue
+        if candidate.id in ctx.failed_session_ids or candidate.provider_ref is not None:
+            continue
+        if boundary_signals(candidate.boundary, ctx.current):
+            continue
+        if best is None or last_activity(candidate) > last_activity(best):
+            best = candidate
+    return best
+
+
+def _with_choices(ctx: DriftContext, rec: Recommendation) -> Recommendation:
+    session = ctx.session if ctx.session is not None and ctx.session.status in _LIVE else None
+    target = _find(ctx, rec.target_session_id) if rec.target_session_id else None
+    offered = None
+    if rec.action is not Action.RESUME:
+        offered = offered_session(ctx, exclude=[session.id if session else None])
+    options = decision_options(
+        rec,
+        branch=ctx.current.branch,
+        now=ctx.now,
+        current=session,
+        target=target,
+        offered=offered,
+    )
+    known = {s.id: s for s in (target, offered) if s is not None}
+    question = decision_question(
+        rec, options, branch=ctx.current.branch, now=ctx.now, sessions=known
+    )
+    return rec.model_copy(update={"choices": options, "question": question})
+
+
+def _recommend(ctx: DriftContext) -> Recommendation:
     session = ctx.session
     if session is not None and session.status not in _LIVE:
         # An ended or archived session is not something to continue.
@@ -593,8 +627,29 @@ def recommend(ctx: DriftContext) -> Recommendation:
             ReasonCode.NO_SESSION, Severity.INFO, "No session is active in this workspace."
         )
         rec = _leave(ctx, None, [*notes, none], "no session is active here", ask=True)
-        # Nothing to lose by starting fresh when nothing is active: no prompt.
-        return rec if rec.action is Action.RESUME else rec.model_copy(update={"ask": False})
+        if rec.action is Action.RESUME:
+            return rec
+        offered = offered_session(ctx)
+        if offered is None:
+            # Nothing to lose by starting fresh when nothing is active: no prompt.
+            return rec.model_copy(update={"ask": False})
+        # The branch's stale session: fresh is the advice, but the user is asked.
+        idle = idle_text(_utc(ctx.now) - last_activity(offered))
+        stale = _reason(
+            ReasonCode.STALE,
+            Severity.MEDIUM,
+            f"The last session on {offered.boundary.branch}, {_label(offered)}, was active "
+            f"{idle} ago (sessions go stale after {idle_text(ctx.stale_after)}).",
+            sessionId=offered.id,
+            lastActivity=last_activity(offered).isoformat(),
+        )
+        return rec.model_copy(
+            update={
+                "reasons": [*rec.reasons, stale],
+                "summary": f"Start a fresh session: {_label(offered)}, the last session on "
+                f"this branch, is stale (active {idle} ago); resuming it is offered.",
+            }
+        )
 
     # 6. Strong signals: this boundary is not the session's.
     strong = [r for r in signals if r.severity is Severity.STRONG]

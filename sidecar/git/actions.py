@@ -13,6 +13,11 @@ Checkpoint snapshots
     by the private ref ``refs/sidecar/checkpoints/<checkpoint id>``, which
     ``git gc`` honours and ``git push`` does not send (not under refs/heads
     or refs/tags).
+
+    :func:`checkpoint_changes` and :func:`checkpoint_file` read a checkpoint
+    back (what changed since, a file as it was) for the editors' diff views;
+    they write no ref and touch no file (the working tree is hashed into a
+    tree object with a private index, as a snapshot is).
 """
 
 from __future__ import annotations
@@ -34,7 +39,10 @@ from sidecar.git.reader import (
 
 __all__ = [
     "CHECKPOINT_REF_PREFIX",
+    "MAX_FILE_BYTES",
     "GitError",
+    "checkpoint_changes",
+    "checkpoint_file",
     "checkpoint_ref",
     "create_checkpoint_snapshot",
     "create_isolated_branch",
@@ -111,9 +119,12 @@ def _snapshot_tree(state: GitState) -> str:
         index = os.path.join(scratch, "index")
         real_index = os.path.join(state.git_dir, "index")
         # Starting from a copy of the real index lets `git add` reuse its cached
-        # file stats instead of re-hashing every file.
+        # file stats instead of re-hashing every file. The copy keeps the index's
+        # mtime: git re-reads the files changed in the same second as the index was
+        # written ("racily clean" entries) only when it knows that time; a copy
+        # stamped now would pass a same-size edit made in that second as unchanged.
         if os.path.exists(real_index):
-            shutil.copyfile(real_index, index)
+            shutil.copy2(real_index, index)
         env = {"GIT_INDEX_FILE": index}
         run_git(state.worktree, "add", "--all", "--", ":/", env=env)
         return git_output(state.worktree, "write-tree", env=env)
@@ -143,6 +154,78 @@ def restore_checkpoint_snapshot(worktree: str | os.PathLike[str], snapshot_sha: 
         "--",
         ":/",
     )
+
+
+#: Largest file :func:`checkpoint_file` returns (the diff editor is no place for more).
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+_CHANGE_LETTERS = {"A": "added", "D": "deleted", "M": "modified", "T": "modified"}
+_SOURCE = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+def _source_tree(root: str, source_sha: str | None) -> str:
+    """The tree of a checkpoint's source commit; the empty tree when it has none."""
+    if source_sha is None:
+        return git_output(root, "mktree")  # an unborn branch with no files: nothing
+    if not _SOURCE.match(source_sha):
+        raise GitError(f"not a commit id: {source_sha!r}")
+    return git_output(root, "rev-parse", "--verify", "--quiet", f"{source_sha}^{{tree}}")
+
+
+def checkpoint_changes(
+    worktree: str | os.PathLike[str], source_sha: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    """What differs between a checkpoint's files and the working tree now.
+
+    ``source_sha`` is the checkpoint's snapshot commit, or its HEAD when the
+    tree was clean then (None: an unborn branch with no files). The working
+    tree counts as a snapshot does: tracked and untracked, non-ignored files.
+    Returns the worktree root and ``(change, path)`` pairs, paths relative to
+    that root, ``change`` one of ``added`` (since the checkpoint), ``deleted``,
+    ``modified``.
+    """
+    state = _state(worktree)
+    root = state.worktree
+    before = _source_tree(root, source_sha)
+    now = _snapshot_tree(state)
+    out = run_git(
+        root, "diff-tree", "-r", "-z", "--no-renames", "--name-status", before, now
+    ).stdout
+    parts = out.split("\0")
+    changes: list[tuple[str, str]] = []
+    for letter, path in zip(parts[::2], parts[1::2], strict=False):
+        if letter and path:
+            changes.append((_CHANGE_LETTERS.get(letter[0], "modified"), path))
+    return root, changes
+
+
+def checkpoint_file(
+    worktree: str | os.PathLike[str], source_sha: str | None, path: str
+) -> tuple[str | None, bool]:
+    """A file as a checkpoint holds it: ``(text, binary)``.
+
+    ``text`` is None when the checkpoint has no such file, and for a binary
+    file (``(None, True)``). A file larger than :data:`MAX_FILE_BYTES` is a
+    :class:`GitError`. ``path`` is relative to the worktree root.
+    """
+    if not path or path.startswith("/") or any(p in ("", ".", "..") for p in path.split("/")):
+        raise ValueError(f"not a path inside the repository: {path!r}")
+    state = _state(worktree)
+    root = state.worktree
+    if source_sha is None:
+        return None, False
+    tree = _source_tree(root, source_sha)
+    spec = f"{tree}:{path}"
+    kind = run_git(root, "cat-file", "-t", spec, ok_codes=(0, 128)).stdout.strip()
+    if kind != "blob":
+        return None, False
+    size = int(git_output(root, "cat-file", "-s", spec))
+    if size > MAX_FILE_BYTES:
+        raise GitError(f"{path} is {size} bytes at the checkpoint, more than {MAX_FILE_BYTES}")
+    text = run_git(root, "cat-file", "blob", spec).stdout
+    if "\0" in text:
+        return None, True
+    return text, False
 
 
 def delete_checkpoint_ref(repo: str | os.PathLike[str], checkpoint_id: str) -> bool:

@@ -33,6 +33,7 @@ from sidecar.core.models import (
     Session,
     SessionStatus,
 )
+from sidecar.core.tags import check_tag
 
 # Bounds that keep one request from asking the server for unbounded work.
 MAX_PAGE = 1000
@@ -144,6 +145,10 @@ class ListParams(Params):
     query: str | None = Field(default=None, max_length=1000, description="Text in the name.")
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(default=None, max_length=1000)
+    tag: str | None = Field(default=None, max_length=1000, description="Only sessions with it.")
+    pinned: bool | None = Field(
+        default=None, description="true: only pinned sessions; false: only unpinned ones."
+    )
     folder: str | None = FolderField
 
 
@@ -294,6 +299,24 @@ class PinParams(SessionIdParams):
     pinned: bool = True
 
 
+#: A tag as a param: checked by the one tag rule (`sidecar.core.tags.check_tag`).
+Tag = Annotated[str, AfterValidator(check_tag)]
+#: The most tags one request may add or remove.
+MAX_TAGS = 100
+
+
+class TagParams(SessionIdParams):
+    """`sidecar/sessions/tag`: add and remove a session's tags (removals first).
+
+    A tag is not empty, at most 40 characters, without whitespace or control
+    characters; `hook` and `branch-inferred` are the sidecar's own. Tags are
+    de-duplicated and redacted like every stored text.
+    """
+
+    add: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    remove: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+
 class EndParams(SessionIdParams):
     """`sidecar/sessions/end`: mark a session ended (history kept)."""
 
@@ -403,6 +426,46 @@ class CheckpointRestoreResult(Model):
 
     checkpoint: Checkpoint
     restored: Literal[True] = True
+
+
+class CheckpointChangesParams(Params):
+    """`sidecar/checkpoints/changes`: the files that differ between a checkpoint and the
+    working tree now (tracked and untracked, non-ignored files, as a snapshot counts them)."""
+
+    checkpoint_id: str = Field(min_length=1, max_length=MAX_ID)
+
+
+class CheckpointFileChange(Model):
+    """One file that differs since the checkpoint."""
+
+    path: str = Field(description="Relative to `worktree`, with `/` separators.")
+    change: Literal["added", "deleted", "modified"] = Field(
+        description="`added` since the checkpoint, `deleted` since, or `modified`."
+    )
+
+
+class CheckpointChangesResult(Model):
+    """The checkpoint, the worktree root its paths are relative to, and the changed files."""
+
+    checkpoint: Checkpoint
+    worktree: str
+    files: list[CheckpointFileChange]
+
+
+class CheckpointFileParams(Params):
+    """`sidecar/checkpoints/file`: one file's content as a checkpoint holds it (read-only)."""
+
+    checkpoint_id: str = Field(min_length=1, max_length=MAX_ID)
+    path: str = Field(min_length=1, max_length=4096, description="Relative to the worktree root.")
+
+
+class CheckpointFileResult(Model):
+    """The file at the checkpoint; `content` is None when it had no such file or it is binary."""
+
+    path: str
+    exists: bool
+    binary: bool = False
+    content: str | None
 
 
 # --------------------------------------------------------------------------- annotations, cache

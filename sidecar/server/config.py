@@ -69,6 +69,16 @@ class Settings(Model):
         default_factory=list,
         description="Strings never redacted (a fixture's fake key), added to redaction.json.",
     )
+    otel_export: bool | None = Field(
+        default=None,
+        description="Export sessions to an OpenTelemetry endpoint (OTLP/HTTP, the standard "
+        "OTEL_EXPORTER_OTLP_* variables; needs the otel extra). Default: $SIDECAR_OTEL, else off.",
+    )
+    otel_log_content: bool | None = Field(
+        default=None,
+        description="Include prompt, response and tool text in the export. "
+        "Default: $SIDECAR_OTEL_LOG_CONTENT, else lengths only.",
+    )
     watch_folder_budget: int = Field(
         default=20_000,
         gt=0,

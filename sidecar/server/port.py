@@ -66,7 +66,7 @@ class ServerPort:
                 reply = await server.window_show_message_request_async(
                     types.ShowMessageRequestParams(
                         type=types.MessageType.Warning,
-                        message=recommendation.summary,
+                        message=recommendation.question or recommendation.summary,
                         actions=[types.MessageActionItem(title=title) for title in actions],
                     )
                 )

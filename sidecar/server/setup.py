@@ -23,6 +23,7 @@ from sidecar.server.features.history import HistoryFeature
 from sidecar.server.features.live_import import LiveImportFeature
 from sidecar.server.features.sessions import SessionsFeature
 from sidecar.server.features.status import StatusFeature
+from sidecar.server.features.telemetry import TelemetryFeature
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ FEATURES: tuple[type[Feature], ...] = (
     DocumentsFeature,
     LiveImportFeature,
     ExternalFeature,
+    TelemetryFeature,
 )
 
 

@@ -230,14 +230,18 @@ class SessionService:
         )
         return list(page.items)
 
-    def attach_or_start(self, place: Place) -> tuple[Session, str]:
-        """The most recent resumable, unheld session of the place, else a new one; and why."""
+    def attach(self, place: Place) -> Session | None:
+        """The most recent resumable, unheld session of the place, active again; else None.
+
+        Nothing is started here: a session begins with its first real event
+        (:meth:`Workspace.ensure_active`) or an explicit start, resume or fork.
+        """
         now = self.clock()
         for session in self.candidates(place.boundary):
             ok, _ = is_resumable(session, place.boundary, now, self.stale_after)
             if ok and self.hold(session.id) is None:
-                return self._activate(session), "attached"
-        return self.start(place), "started"
+                return self._activate(session)
+        return None
 
     def _activate(self, session: Session) -> Session:
         if session.status is not SessionStatus.ACTIVE:

@@ -216,12 +216,12 @@ class GitTracker:
         root = self.folder.place.worktree
         # Folders (created, renamed) are not work; their files are reported on their own.
         files = list(dict.fromkeys(p for p in paths if not os.path.isdir(os.path.join(root, p))))
-        session = self._live_session()
-        if not files or session is None:
+        if not files:
             return
         event = NewEvent(
             kind=EventKind.FILE_CHANGE,
             actor=Actor.SYSTEM,
             payload={"paths": files, "source": "watcher"},
         )
-        self.workspace.append(self.folder, session.id, [event])
+        # An edit is work: with no live session here, it begins one.
+        self.workspace.append(self.folder, None, [event])

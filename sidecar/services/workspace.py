@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from sidecar.core.decisions import choice_for_answer, prompt_actions
+from sidecar.core.decisions import choice_for_answer
 from sidecar.core.models import (
     Action,
     Boundary,
@@ -160,7 +160,13 @@ class Workspace:
         return folder
 
     def attach(self, folder: Folder) -> Session | None:
-        """Attach (or start) the folder's session on its git state now; None when read-only.
+        """Attach the folder's recent session on its git state now, if it has one.
+
+        An editor start alone creates no session: with nothing recent to attach,
+        the folder has none until its first real event (:meth:`ensure_active`),
+        and when the branch's last session is only stale, resuming it is offered
+        (a pending decision, asked as the ``prompts`` setting says). None then,
+        and when the database is read-only.
 
         A door that watches the folder starts watching before this (so a change
         in between is seen) and builds its tracker after it.
@@ -168,8 +174,16 @@ class Workspace:
         folder.place = self.resolve(folder.uri)
         if self.store.read_only or folder.active_id is not None:
             return self.active(folder)
-        session, reason = self.sessions.attach_or_start(folder.place)
-        return self._set_active(folder, session, reason)
+        session = self.sessions.attach(folder.place)
+        if session is not None:
+            return self._set_active(folder, session, "attached")
+        rec = evaluate(self.sessions, folder.place, None, settings=self.settings)
+        target = rec.target_session_id if rec.action is Action.RESUME else None
+        held = target is not None and self.sessions.hold(target) is not None
+        if rec.ask and not rec.deferred and not held:
+            self.show(folder, rec, None)
+            self.respond(folder, rec, None)
+        return None
 
     def close(self, uri: str) -> Folder | None:
         """Remove a folder and release its session (nothing is ended)."""
@@ -325,6 +339,14 @@ class Workspace:
                     self.respond(target, done.drift, session)
         return done
 
+    def note(self, folder: Folder, events: Sequence[NewEvent]) -> Appended | None:
+        """Record what the user looked at (a file opened or closed) in the folder's live
+        session; looking begins no session, so with none nothing is recorded (None)."""
+        session = self.active(folder)
+        if session is None or session.status not in LIVE:
+            return None
+        return self.append(folder, session.id, events)
+
     def evaluate(self, folder: Folder) -> Recommendation:
         """The recommendation for the folder now (git is read first)."""
         folder = self.refresh(folder)
@@ -376,8 +398,8 @@ class Workspace:
             return
         if rec.ask and prompts == "custom":
             return  # the client renders it and answers with sidecar/drift/decide
-        if rec.action is Action.CONTINUE and session is None:
-            return
+        if session is None and rec.action in (Action.CONTINUE, Action.FRESH):
+            return  # nothing to keep, and a fresh session begins with the first event
         remembered = any(
             r.code is ReasonCode.USER_CHOICE and r.evidence.get("source") == "remembered"
             for r in rec.reasons
@@ -393,13 +415,7 @@ class Workspace:
             logger.warning("could not apply %s in %s: %s", rec.action.value, folder.uri, exc)
 
     def _ask(self, folder: Folder, rec: Recommendation, session: Session | None) -> None:
-        target_name = None
-        if rec.action is Action.RESUME and rec.target_session_id is not None:
-            try:
-                target_name = self.store.sessions.get(rec.target_session_id).name
-            except StoreError:
-                target_name = None  # deleted meanwhile: the Resume action is dropped
-        actions = prompt_actions(target_name, has_session=session is not None)
+        actions = [option.title for option in rec.choices]
         generation = folder.generation
         uri = folder.uri
 
@@ -426,7 +442,7 @@ class Workspace:
         if generation != folder.generation:
             logger.info("ignoring the answer %r to a prompt made stale by a newer change", answer)
             return
-        choice = choice_for_answer(answer, actions, rec)
+        choice = choice_for_answer(answer, rec.choices)
         if choice is None:
             return  # dismissed: the recommendation stays pending
         try:

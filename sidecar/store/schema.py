@@ -411,11 +411,31 @@ def _rebuild(conn: sqlite3.Connection, table: str, columns: str, indexes: tuple[
         conn.execute(sql)
 
 
+def _v5_export_watermarks(db: sqlite_utils.Database) -> None:
+    """The export watermark: per session and sink, the highest seq a sink has accepted.
+
+    Written by the exporter only (never on the append path), after the sink reported
+    success; it goes with its session.
+    """
+    db.conn.execute(
+        """
+        CREATE TABLE "export_watermarks" (
+            "session_id" TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            "sink" TEXT NOT NULL,
+            "seq" INTEGER NOT NULL CHECK (seq >= 0),
+            "exported_at" TEXT NOT NULL,
+            PRIMARY KEY ("session_id", "sink")
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_sessions_and_events,
     _v2_footprint_choices_checkpoints,
     _v3_search_cache_approvals_holders,
     _v4_integrity,
+    _v5_export_watermarks,
 ]
 
 #: The schema version a fully migrated database has.

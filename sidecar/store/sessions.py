@@ -20,6 +20,7 @@ from sidecar.core.models import (
     utcnow,
 )
 from sidecar.core.redact import redact_optional, redact_text
+from sidecar.core.tags import retagged
 from sidecar.core.text import default_session_name
 from sidecar.store.database import Database
 from sidecar.store.errors import InvalidRequest, UnknownSession
@@ -238,11 +239,14 @@ class Sessions:
         limit: int = 50,
         cursor: str | None = None,
         with_provider_ref: bool | None = None,
+        tag: str | None = None,
+        pinned: bool | None = None,
     ) -> SessionPage:
         """Sessions, most recent activity first, filtered; `next_cursor` pages on (keyset).
 
         `with_provider_ref` False keeps only sessions without a provider reference,
-        True only those with one.
+        True only those with one. `tag` keeps sessions carrying that tag (in its
+        stored, redacted form); `pinned` True only pinned ones, False only unpinned.
         """
         where: builtins.list[str] = []
         params: builtins.list[Any] = []
@@ -266,6 +270,12 @@ class Sessions:
             params.extend([like, like, like, text])
         if with_provider_ref is not None:
             where.append(f"provider_ref IS {'NOT ' if with_provider_ref else ''}NULL")
+        if tag is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(sessions.tags) WHERE value = ?)")
+            params.append(redact_text(tag))
+        if pinned is not None:
+            where.append("pinned = ?")
+            params.append(int(pinned))
         if cursor:
             activity, last_id = decode_cursor(cursor)
             where.append("(activity_at < ? OR (activity_at = ? AND id < ?))")
@@ -356,6 +366,25 @@ class Sessions:
             )
             if cursor.rowcount == 0:
                 raise UnknownSession(session_id)
+            return get_in(conn, session_id)
+
+    def retag(
+        self,
+        session_id: str,
+        *,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> Session:
+        """Add and remove tags (see :func:`sidecar.core.tags.retagged`) in one transaction,
+        so two processes tagging at once both keep their tags."""
+        with self.db.write() as conn:
+            current = get_in(conn, session_id).tags
+            tags = retagged(current, add, remove)
+            conn.execute(
+                "UPDATE sessions SET tags = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(tags), ts(now or utcnow()), session_id),
+            )
             return get_in(conn, session_id)
 
     def rename(self, session_id: str, name: str) -> Session:

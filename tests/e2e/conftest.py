@@ -108,6 +108,17 @@ class Client:
 Connect = Callable[..., Awaitable[Client]]
 
 
+async def begin_work(client: Client) -> None:
+    """Start a session in each folder that has none, as the user's first prompt or edit
+    would (an editor start alone creates none); nothing on a read-only database."""
+    status = await client.request("sidecar/status", {})
+    if status["readOnly"]:
+        return
+    for ws in status["workspaces"]:
+        if ws["activeSession"] is None:
+            await client.request("sidecar/sessions/start", {"folder": ws["folder"]})
+
+
 async def stop_client(client: Client) -> None:
     """Shut the server down (killing it if it does not answer)."""
     process = client.lsp._server
@@ -176,7 +187,14 @@ async def connect(server_env: dict[str, str], editor: str, repo: Path) -> AsyncI
         env: dict[str, str] | None = None,
         prompt_answer: str | None = None,
         root_only: bool = False,
+        begin: bool = True,
     ) -> Client:
+        """A new server on ``folders`` (default: the repo).
+
+        An editor start alone creates no session; with ``begin`` (the default,
+        for tests about something else) each folder without one then starts one,
+        as the user's first prompt or edit would.
+        """
         config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env or server_env)
         lsp = await config.start()
         assert isinstance(lsp, LanguageClient)
@@ -206,6 +224,8 @@ async def connect(server_env: dict[str, str], editor: str, repo: Path) -> AsyncI
                 types.WorkspaceFolder(uri=p.as_uri(), name=p.name) for p in paths
             ]
         await asyncio.wait_for(lsp.initialize_session(init), TIMEOUT)
+        if begin:
+            await begin_work(client)
         return client
 
     yield _connect

@@ -19,7 +19,7 @@ from lsprotocol import types
 from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from tests.e2e.conftest import SERVER_COMMAND, TIMEOUT, Client
+from tests.e2e.conftest import SERVER_COMMAND, TIMEOUT, Client, begin_work
 
 NOTIFICATIONS = ("sidecar/sessionChanged", "sidecar/historyChanged", "sidecar/driftDetected")
 
@@ -111,8 +111,12 @@ async def start_client(
     editor: str = "visual-studio-code",
     options: dict[str, Any] | None = None,
     script: list[str | None] | None = None,
+    begin: bool = True,
 ) -> DriftClient:
-    """Spawn and initialize a server for ``folders``; stop it with :func:`stop_client`."""
+    """Spawn and initialize a server for ``folders``; stop it with :func:`stop_client`.
+
+    With ``begin`` each folder then starts a session (see :func:`begin_work`).
+    """
     config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env)
     lsp = await config.start()
     assert isinstance(lsp, LanguageClient)
@@ -140,4 +144,6 @@ async def start_client(
     await asyncio.wait_for(lsp.initialize_session(init), TIMEOUT)
     # The server watches once it has started (after the initialize reply): wait for that.
     await client.status()
+    if begin:
+        await begin_work(client)
     return client

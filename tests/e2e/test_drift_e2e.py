@@ -71,7 +71,9 @@ async def _switch_and_answer(
     switch(repo, branch, create=create)
     detected = await drift
     prompt = await client.prompter.wait(count)
-    assert prompt.message == detected["recommendation"]["summary"]
+    # The prompt says it in words with names (no ids), and offers the server's titles.
+    assert prompt.message == detected["recommendation"]["question"]
+    assert prompt.actions == [c["title"] for c in detected["recommendation"]["choices"]]
     return detected, prompt.actions, await changed
 
 

@@ -204,7 +204,7 @@ async def test_a_db_path_that_is_not_sqlite_is_refused_and_left_alone(
 ) -> None:
     victim = tmp_path / "bashrc"
     victim.write_text("alias ll='ls -l'\n", encoding="utf-8")
-    client = await connect(options={"dbPath": str(victim)})
+    client = await connect(options={"dbPath": str(victim)}, begin=False)
     error = await _error(client, "sidecar/status", {})
     assert error.code == -32002
     assert "not a SQLite database" in error.message

@@ -34,6 +34,24 @@ async def _append(
     return await client.request("sidecar/events/append", params)
 
 
+async def test_initialize_creates_no_session_until_the_first_event(
+    connect: Connect, repo: Path, db_path: Path
+) -> None:
+    client = await connect(begin=False)
+    status = await client.request("sidecar/status", {})
+    assert status["activeSession"] is None and status["pendingRecommendation"] is None
+    assert status["boundary"]["branch"] == "main"
+    listed = await client.request("sidecar/sessions/list", {"scope": "all"})
+    assert listed["items"] == []  # an editor start alone creates none
+    assert client.notifications["sidecar/sessionChanged"] == []
+    # The first real event begins one, held by this connection, on the folder's boundary.
+    appended = await _append(client, 1)
+    changed = await client.seen("sidecar/sessionChanged")
+    assert changed["reason"] == "started" and changed["session"]["id"] == appended["sessionId"]
+    assert changed["session"]["boundary"]["branch"] == "main" and changed["session"]["holder"]
+    assert (await _active(client))["eventCount"] == 1
+
+
 async def test_initialize_starts_a_session_and_advertises_capabilities(
     connect: Connect, repo: Path
 ) -> None:
@@ -475,14 +493,28 @@ async def test_multi_root_and_folder_outside_git(connect: Connect, tmp_path: Pat
 async def test_workspace_folders_can_be_added_and_removed(connect: Connect, tmp_path: Path) -> None:
     client = await connect()
     other = make_repo(tmp_path, "other")
-    added = client.expect("sidecar/sessionChanged", lambda p: p["folder"] == other.as_uri())
     client.notify(
         "workspace/didChangeWorkspaceFolders",
         {"event": {"added": [{"uri": other.as_uri(), "name": "other"}], "removed": []}},
     )
-    await added
-    status = await client.request("sidecar/status", {})
-    assert len(status["workspaces"]) == 2
+    for _ in range(100):  # the notification has no reply: poll the status
+        status = await client.request("sidecar/status", {})
+        if len(status["workspaces"]) == 2:
+            break
+        await asyncio.sleep(0.05)
+    [added] = [w for w in status["workspaces"] if w["folder"] == other.as_uri()]
+    assert added["boundary"]["worktree"] == str(other)
+    assert added["activeSession"] is None  # opening a folder begins no session
+    client.notify(
+        "workspace/didChangeWorkspaceFolders",
+        {"event": {"added": [], "removed": [{"uri": other.as_uri(), "name": "other"}]}},
+    )
+    for _ in range(100):
+        status = await client.request("sidecar/status", {})
+        if len(status["workspaces"]) == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert [w["folder"] for w in status["workspaces"]] == [str(status["folder"])]
 
 
 async def test_start_isolated_branch(connect: Connect, repo: Path) -> None:

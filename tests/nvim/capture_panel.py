@@ -93,9 +93,12 @@ def main() -> None:
         try:
             d = Driver(nvim)
             d.setup(server_cmd(), prompts="native")
-            nvim.command(f"edit {repo / 'app.py'}")
-            root = d.root()
-            d.wait(f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil")
+            root = d.opened(str(repo / "app.py"))
+            # No session yet: the panel says when one begins (captured last).
+            nvim.command("Sessions")
+            d.wait(d.panel_has(root, "no session yet"), 8000)
+            startup = d.panel_lines(root)
+            nvim.command("close")
 
             def fresh(name: str, prompts: list[str]) -> None:
                 nvim.command(f"SessionsFresh {name}")
@@ -124,7 +127,7 @@ def main() -> None:
             )
             fresh("upgrade pydantic", ["bump pydantic to 2.8"])
             git(repo, "switch", "-q", "-c", "feature/search")
-            # The drift prompt comes up; the recording UI answers "Start fresh".
+            # The drift prompt comes up; the recording UI answers "fresh".
             d.wait(
                 f"((require('session_sidecar.state').roots[{root!r}].session or {{}}).boundary"
                 " or {}).branch == 'feature/search'",
@@ -153,6 +156,8 @@ def main() -> None:
             d.wait(d.panel_has(root, "! drift:"), 15000)
             lines += ["", "-" * 40, ""]
             lines += [line for line in d.panel_lines(root) if line.startswith("  !")]
+            lines += ["", "-" * 40, ""]
+            lines += startup
         finally:
             try:
                 nvim.exec_lua("require('session_sidecar.client').stop_all()")

@@ -130,16 +130,12 @@ def nvim(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[pynvim.Nvim]:
 
 
 def attached_driver(nvim: pynvim.Nvim, repo: Path, env: dict[str, str]) -> Driver:
-    """The plugin set up (native prompts) with a file of `repo` open and its session attached."""
+    """The plugin set up (native prompts) with a file of `repo` open and a session
+    begun by saving it (opening a file begins none)."""
     d = Driver(nvim)
     d.setup(server_cmd(), db_path=env["SIDECAR_DB"], prompts="native")
-    nvim.command(f"edit {repo / 'hello.txt'}")
-    root = d.root()
-    d.wait(
-        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
-        20000,
-        "the server to attach a session",
-    )
+    d.opened(str(repo / "hello.txt"))
+    d.begin_session()
     return d
 
 

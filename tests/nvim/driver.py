@@ -8,11 +8,13 @@ from typing import Any
 import pynvim
 
 # Replaces vim.ui.select / vim.ui.input: records every prompt (its kind,
-# prompt text and item titles as the user would see them) and answers with
-# the title in _G.sidecar_test.pick ("first" = the first item), or cancels.
-# Every vim.notify message is recorded too (and still shown).
+# prompt text, item titles as the user would see them, and the `key` of each
+# item that has one: a drift choice's resume/fresh/continue/remember) and
+# answers with the item whose title or key is _G.sidecar_test.pick ("first" =
+# the first item), or cancels. Every vim.notify message is recorded too (and
+# still shown).
 RECORDING_UI = r"""
-_G.sidecar_test = { prompts = {}, inputs = {}, notes = {}, pick = "Start fresh", input = nil }
+_G.sidecar_test = { prompts = {}, inputs = {}, notes = {}, pick = "fresh", input = nil }
 local notify = vim.notify
 vim.notify = function(msg, level, opts)
   table.insert(_G.sidecar_test.notes, msg)
@@ -21,19 +23,25 @@ end
 vim.ui.select = function(items, opts, on_choice)
   opts = opts or {}
   local fmt = opts.format_item or tostring
-  local titles = {}
+  local titles, keys = {}, {}
   for _, item in ipairs(items) do
     table.insert(titles, fmt(item))
+    table.insert(keys, type(item) == "table" and item.key or vim.NIL)
   end
-  table.insert(_G.sidecar_test.prompts, { kind = opts.kind, prompt = opts.prompt, titles = titles })
+  table.insert(_G.sidecar_test.prompts,
+    { kind = opts.kind, prompt = opts.prompt, titles = titles, keys = keys })
   local pick = _G.sidecar_test.pick
   for i, title in ipairs(titles) do
-    if title == pick or (pick == "first" and i == 1) then
+    if title == pick or keys[i] == pick or (pick == "first" and i == 1) then
       return on_choice(items[i], i)
     end
   end
   on_choice(nil, nil)
 end
+_G.sidecar_test.drifts = {}
+require("session_sidecar.state").on("drift", function(_, params)
+  table.insert(_G.sidecar_test.drifts, params.recommendation)
+end)
 require("session_sidecar.state").on("exit", function(root, how)
   _G.sidecar_test.exited = { root = root, code = how.code, signal = how.signal }
 end)
@@ -70,6 +78,30 @@ class Driver:
             cmd,
             opts,
         )
+
+    def opened(self, path: str) -> str:
+        """Edit `path` and wait until its repository's server has told its status
+        (the client is up; nothing else is implied); the root."""
+        self.nvim.command(f"edit {path}")
+        root = self.root()
+        self.wait(
+            f"(require('session_sidecar.state').roots[{root!r}] or {{}}).status ~= nil",
+            20000,
+            "the server's status",
+        )
+        return root
+
+    def begin_session(self) -> dict[str, Any]:
+        """Save the current file: a save is a first real event, so the server begins a
+        session (an editor start alone begins none). The session, once the plugin has it."""
+        root = self.root()
+        self.nvim.command("write")
+        self.wait(
+            f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
+            10000,
+            "the session the save began",
+        )
+        return dict(self.state(root)["session"])
 
     def append(self, session_id: str, events: list[dict[str, Any]]) -> list[int]:
         """Append `events` to `session_id` through the real server; their seqs."""
@@ -122,6 +154,10 @@ class Driver:
                 f"messages: {messages}\n"
                 "lsp.log tail:\n" + "\n".join(line[:400] for line in log)
             )
+
+    def drifts(self) -> list[dict[str, Any]]:
+        """The recommendation of every sidecar/driftDetected so far, as the server sent it."""
+        return list(self.lua("return _G.sidecar_test and _G.sidecar_test.drifts or {}"))
 
     def notes(self) -> list[str]:
         """Every vim.notify message shown so far."""
@@ -223,3 +259,9 @@ class Driver:
         )
         assert lnum, f"session {session_id} is not in the panel"
         self.nvim.current.window.cursor = (lnum, 0)
+
+
+def server_items(rec: dict[str, Any]) -> list[str]:
+    """The items a drift prompt must show for recommendation `rec`: the server's
+    choice labels in the server's order, the recommended one marked."""
+    return [c["label"] + (" (recommended)" if c.get("recommended") else "") for c in rec["choices"]]

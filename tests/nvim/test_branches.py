@@ -35,17 +35,11 @@ def sessions(
     branch feature (made by answering the drift prompts as a user would)."""
     d = Driver(nvim)
     d.setup(server_cmd(), db_path=isolated_env["SIDECAR_DB"], prompts="native")
-    nvim.command(f"edit {repo / 'hello.txt'}")
-    root = d.root()
-    d.wait(
-        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
-        20000,
-        "the server to attach a session",
-    )
-    main_s = session_of(d)
+    root = d.opened(str(repo / "hello.txt"))
+    main_s = d.begin_session()
     d.append(main_s["id"], [{"kind": "prompt", "actor": "user", "payload": {"text": "on main"}}])
 
-    git(repo, "switch", "-q", "-c", "feature")  # the recording UI answers "Start fresh"
+    git(repo, "switch", "-q", "-c", "feature")  # the recording UI answers "fresh"
     d.wait(
         f"((require('session_sidecar.state').roots[{root!r}].session or {{}}).boundary or {{}})"
         ".branch == 'feature'",

@@ -11,42 +11,47 @@ import pynvim
 import pytest
 
 from .conftest import git, server_cmd
-from .driver import Driver
+from .driver import Driver, server_items
 
 pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
 
 
 def started(d: Driver, repo: Path, **opts: object) -> str:
-    """Set up the plugin, open hello.txt of `repo`, wait for its session; the root."""
+    """Set up the plugin, open hello.txt of `repo`, save it (the first real event
+    begins a session) and wait for that session; the root."""
     d.setup(server_cmd(), **opts)
-    d.nvim.command(f"edit {repo / 'hello.txt'}")
-    root = d.root()
-    d.wait(
-        f"(require('session_sidecar.state').roots[{root!r}] or {{}}).session ~= nil",
-        20000,
-        "the server to attach a session",
-    )
+    root = d.opened(str(repo / "hello.txt"))
+    d.begin_session()
     return root
+
+
+def kinds_and_paths(d: Driver, root: str, session_id: str) -> list[list[str]]:
+    """[kind, path] of every event of `session_id`, in order."""
+    return list(
+        d.lua(
+            "local root, id = ... local r = require('session_sidecar.client').request_sync("
+            "root, 'sidecar/sessions/events', { sessionId = id }, 3000)"
+            " return vim.tbl_map(function(e) return { e.kind, e.payload.path or '' } end,"
+            " (r or {}).items or {})",
+            root,
+            session_id,
+        )
+    )
 
 
 def test_opened_file_is_recorded_and_one_client_per_repository(
     nvim: pynvim.Nvim, repo: Path, tmp_path: Path, isolated_env: dict[str, str]
 ) -> None:
-    """Opening a file sends didOpen (recorded as a file_open event with its
-    relative path); a second file of the same repository reuses the client;
-    a file of another repository gets its own client."""
+    """Opening a file begins no session (nothing is recorded); a save begins one; a
+    file opened then sends didOpen (recorded as a file_open event with its relative
+    path); a second file of the same repository reuses the client; a file of
+    another repository gets its own client."""
     d = Driver(nvim)
     root = started(d, repo, db_path=isolated_env["SIDECAR_DB"])
     session_id = d.state(root)["session"]["id"]
-    d.wait(
-        "(function() local r = require('session_sidecar.client').request_sync("
-        f"{root!r}, 'sidecar/sessions/events', {{ sessionId = {session_id!r} }}, 3000)"
-        " for _, e in ipairs((r or {}).items or {}) do"
-        " if e.kind == 'file_open' and e.payload.path == 'hello.txt' then return true end end"
-        " return false end)()",
-        8000,
-        "the file_open event of hello.txt",
-    )
+    events = kinds_and_paths(d, root, session_id)
+    assert events[0] == ["file_change", "hello.txt"], events  # the save
+    assert ["file_open", "hello.txt"] not in events, "opened before any session: not recorded"
 
     # Only open/close/save are asked for, so edits (and their text) are never sent.
     sync = d.lua("return vim.lsp.get_clients({ name = 'session_sidecar' })[1].server_capabilities")
@@ -56,6 +61,15 @@ def test_opened_file_is_recorded_and_one_client_per_repository(
     nvim.command(f"edit {repo / 'second.txt'}")
     assert d.lua("return #vim.lsp.get_clients({ name = 'session_sidecar' })") == 1
     assert d.lua("return #vim.lsp.get_clients({ bufnr = 0, name = 'session_sidecar' })") == 1
+    d.wait(
+        "(function() local r = require('session_sidecar.client').request_sync("
+        f"{root!r}, 'sidecar/sessions/events', {{ sessionId = {session_id!r} }}, 3000)"
+        " for _, e in ipairs((r or {}).items or {}) do"
+        " if e.kind == 'file_open' and e.payload.path == 'second.txt' then return true end end"
+        " return false end)()",
+        8000,
+        "the file_open event of second.txt, in the live session",
+    )
 
     other = tmp_path / "other"
     other.mkdir()
@@ -89,10 +103,13 @@ def test_file_outside_any_repository_starts_nothing(
 def test_statusline_shows_branch_and_session(
     nvim: pynvim.Nvim, repo: Path, isolated_env: dict[str, str]
 ) -> None:
-    """statusline() is `branch > session name`, and follows a new session."""
+    """statusline() is `branch · no session` until a session begins, then
+    `branch > session name`, and follows a new session."""
     d = Driver(nvim)
-    root = started(d, repo, db_path=isolated_env["SIDECAR_DB"])
-    name = d.state(root)["session"]["name"]
+    d.setup(server_cmd(), db_path=isolated_env["SIDECAR_DB"])
+    d.opened(str(repo / "hello.txt"))
+    assert d.lua("return require('session_sidecar').statusline()") == "main · no session"
+    name = d.begin_session()["name"]
     line = d.lua("return require('session_sidecar').statusline()")
     assert line.startswith("main > "), line
     assert name.startswith(line.removeprefix("main > ").rstrip("…")), (line, name)
@@ -117,7 +134,11 @@ def test_custom_prompts_answer_with_drift_decide(
     d.wait("#_G.sidecar_test.prompts >= 1", 15000, "the custom drift prompt")
     prompt = d.prompts()[0]
     assert prompt["kind"] == "session_sidecar.drift"
-    assert "Start fresh" in prompt["titles"]
+    rec = d.drifts()[-1]
+    assert prompt["titles"] == server_items(rec), (prompt, rec)
+    assert prompt["keys"] == ["fresh", "continue", "remember"], prompt
+    assert prompt["titles"][0] == "Start a fresh session on feature (recommended)", prompt
+    assert prompt["prompt"] == "Session Sidecar: " + rec["question"], prompt
     d.wait(
         f"((require('session_sidecar.state').roots[{root!r}].session or {{}}).boundary or {{}})"
         ".branch == 'feature'",

@@ -10,7 +10,7 @@ import pynvim
 import pytest
 
 from .conftest import attached_driver, git
-from .driver import Driver
+from .driver import Driver, server_items
 
 pytestmark = [pytest.mark.editor, pytest.mark.timeout(120)]
 
@@ -38,9 +38,14 @@ def test_branch_switch_prompts_fresh_then_resume(driver: Driver, repo: Path) -> 
     driver.wait("#_G.sidecar_test.prompts >= 1", 15000, "the drift prompt")
     prompt = driver.prompts()[0]
     assert prompt["kind"] == "session_sidecar.drift"
-    assert "Start fresh" in prompt["titles"]
-    assert "Continue here" in prompt["titles"]
-    assert not any(t.startswith("Resume") for t in prompt["titles"]), prompt
+    # The server's choices, by their labels, in its order; its question as the prompt.
+    rec = driver.drifts()[-1]
+    assert prompt["titles"] == server_items(rec), (prompt, rec)
+    assert prompt["keys"] == ["fresh", "continue", "remember"], prompt
+    assert prompt["titles"][0] == "Start a fresh session on feature (recommended)", prompt
+    assert prompt["titles"][1] == f'Continue "{first["name"]}"', prompt
+    assert prompt["prompt"] == "Session Sidecar: " + rec["question"], prompt
+    assert rec["question"].startswith("You switched from main to feature."), rec
 
     driver.wait(
         f"(require('session_sidecar.state').roots[{root!r}].session or {{}}).boundary"
@@ -61,8 +66,9 @@ def test_branch_switch_prompts_fresh_then_resume(driver: Driver, repo: Path) -> 
     git(repo, "switch", "-q", "main")
     driver.wait("#_G.sidecar_test.prompts >= 2", 15000, "the prompt on switching back")
     back = driver.prompts()[1]
-    assert back["titles"][0] == f'Resume "{first["name"]}"', back
-    assert "Start fresh" in back["titles"]
+    assert back["titles"] == server_items(driver.drifts()[-1]), back
+    assert back["titles"][0] == f'Resume "{first["name"]}" on main (recommended)', back
+    assert back["keys"] == ["resume", "fresh", "continue", "remember"], back
     driver.wait(
         f"(require('session_sidecar.state').roots[{root!r}].session or {{}}).id == {first['id']!r}",
         10000,
@@ -102,7 +108,8 @@ def test_decide_reopens_a_dismissed_prompt(driver: Driver, repo: Path) -> None:
     git(repo, "switch", "-q", "-c", "feature")
     driver.wait("#_G.sidecar_test.prompts >= 1", 15000, "the drift prompt")
     dismissed = driver.prompts()[0]
-    assert dismissed["titles"][0] == "Start fresh", dismissed
+    assert dismissed["titles"] == server_items(driver.drifts()[-1]), dismissed
+    assert dismissed["titles"][0] == "Start a fresh session on feature (recommended)", dismissed
     driver.wait(driver.panel_has(root, "! drift:"), 5000, "the drift line")
     assert driver.state(root)["session"]["id"] == first["id"]
 
@@ -112,9 +119,10 @@ def test_decide_reopens_a_dismissed_prompt(driver: Driver, repo: Path) -> None:
     again = driver.prompts()[1]
     assert again["kind"] == "session_sidecar.drift"
     assert again["titles"] == dismissed["titles"], again
+    assert again["prompt"] == dismissed["prompt"], again
     assert driver.nvim.current.buffer.options["filetype"] == "sessionsidecar"
 
-    driver.lua("_G.sidecar_test.pick = 'Start fresh'")
+    driver.lua("_G.sidecar_test.pick = 'fresh'")
     driver.nvim.command("SessionsDecide")
     driver.wait(
         f"((require('session_sidecar.state').roots[{root!r}].session or {{}}).boundary or {{}})"

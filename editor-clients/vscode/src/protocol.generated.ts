@@ -16,6 +16,7 @@ export type RequestMethod =
   | "sidecar/sessions/fork"
   | "sidecar/sessions/rename"
   | "sidecar/sessions/pin"
+  | "sidecar/sessions/tag"
   | "sidecar/sessions/end"
   | "sidecar/sessions/delete"
   | "sidecar/sessions/cleanup"
@@ -23,6 +24,8 @@ export type RequestMethod =
   | "sidecar/events/append"
   | "sidecar/checkpoints/create"
   | "sidecar/checkpoints/restore"
+  | "sidecar/checkpoints/changes"
+  | "sidecar/checkpoints/file"
   | "sidecar/annotations/add"
   | "sidecar/cache/put"
   | "sidecar/cache/get"
@@ -45,6 +48,7 @@ export interface Requests {
   "sidecar/sessions/fork": { params: ForkParams; result: SessionResult };
   "sidecar/sessions/rename": { params: RenameParams; result: SessionResult };
   "sidecar/sessions/pin": { params: PinParams; result: SessionResult };
+  "sidecar/sessions/tag": { params: TagParams; result: SessionResult };
   "sidecar/sessions/end": { params: EndParams; result: SessionResult };
   "sidecar/sessions/delete": { params: DeleteParams; result: DeleteResult };
   "sidecar/sessions/cleanup": { params: CleanupParams; result: CleanupResult };
@@ -52,6 +56,8 @@ export interface Requests {
   "sidecar/events/append": { params: AppendParams; result: AppendResult };
   "sidecar/checkpoints/create": { params: CheckpointCreateParams; result: CheckpointResult };
   "sidecar/checkpoints/restore": { params: CheckpointRestoreParams; result: CheckpointRestoreResult };
+  "sidecar/checkpoints/changes": { params: CheckpointChangesParams; result: CheckpointChangesResult };
+  "sidecar/checkpoints/file": { params: CheckpointFileParams; result: CheckpointFileResult };
   "sidecar/annotations/add": { params: AnnotationAddParams; result: AnnotationResult };
   "sidecar/cache/put": { params: CachePutParams; result: CachePutResult };
   "sidecar/cache/get": { params: CacheGetParams; result: CacheGetResult };
@@ -207,11 +213,43 @@ export interface Checkpoint {
   createdAt: string;
 }
 
+/** `sidecar/checkpoints/changes`: the files that differ between a checkpoint and the working tree now (tracked and untracked, non-ignored files, as a snapshot counts them). */
+export interface CheckpointChangesParams {
+  checkpointId: string;
+}
+
+/** The checkpoint, the worktree root its paths are relative to, and the changed files. */
+export interface CheckpointChangesResult {
+  checkpoint: Checkpoint;
+  worktree: string;
+  files: Array<CheckpointFileChange>;
+}
+
 /** `sidecar/checkpoints/create`: snapshot the working tree before something risky. */
 export interface CheckpointCreateParams {
   sessionId?: string | null;
   name: string;
   folder?: string | null;
+}
+
+/** One file that differs since the checkpoint. */
+export interface CheckpointFileChange {
+  path: string;
+  change: "added" | "deleted" | "modified";
+}
+
+/** `sidecar/checkpoints/file`: one file's content as a checkpoint holds it (read-only). */
+export interface CheckpointFileParams {
+  checkpointId: string;
+  path: string;
+}
+
+/** The file at the checkpoint; `content` is None when it had no such file or it is binary. */
+export interface CheckpointFileResult {
+  path: string;
+  exists: boolean;
+  binary?: boolean;
+  content: string | null;
 }
 
 /** `sidecar/checkpoints/restore`: write a checkpoint's files back; needs `confirm: true`. */
@@ -241,6 +279,19 @@ export interface CleanupParams {
 export interface CleanupResult {
   sessions: Array<Session>;
   deleted: number;
+}
+
+/** One answer to a drift decision, as every door offers it (see ``core/decisions.py``). */
+export interface DecisionOption {
+  key: OptionKey;
+  action: Action;
+  sessionId?: string | null;
+  remember?: boolean;
+  title: string;
+  button: string;
+  label: string;
+  detail?: string;
+  recommended?: boolean;
 }
 
 /** `sidecar/sessions/delete`: delete a session and its events; needs `confirm: true`. */
@@ -381,6 +432,8 @@ export interface ListParams {
   query?: string | null;
   limit?: number;
   cursor?: string | null;
+  tag?: string | null;
+  pinned?: boolean | null;
   folder?: string | null;
 }
 
@@ -389,6 +442,9 @@ export interface ListResult {
   items: Array<Session>;
   nextCursor?: string | null;
 }
+
+/** What a decision option does (``remember``: continue and stop asking on this branch). */
+export type OptionKey = "resume" | "fresh" | "continue" | "remember";
 
 export type Phase = "planning" | "implementation" | "review" | "debugging" | "exploration";
 
@@ -416,6 +472,8 @@ export interface Recommendation {
   summary?: string;
   ask?: boolean;
   deferred?: boolean;
+  question?: string;
+  choices?: Array<DecisionOption>;
 }
 
 /** `sidecar/sessions/rename`: give a session a new name. */
@@ -577,6 +635,13 @@ export interface StatusResult {
   readOnly?: boolean;
   notices?: Array<string>;
   workspaces: Array<WorkspaceStatus>;
+}
+
+/** `sidecar/sessions/tag`: add and remove a session's tags (removals first). A tag is not empty, at most 40 characters, without whitespace or control characters; `hook` and `branch-inferred` are the sidecar's own. Tags are de-duplicated and redacted like every stored text. */
+export interface TagParams {
+  sessionId: string;
+  add?: Array<string>;
+  remove?: Array<string>;
 }
 
 /** The state of one workspace folder. */

@@ -42,4 +42,7 @@ class DocumentsFeature(Feature):
             actor=core.Actor.USER,
             payload={"path": relative, "uri": uri, "action": action},
         )
-        workspace.append(folder, None, [event])
+        if action == "save":
+            workspace.append(folder, None, [event])  # an edit: the work may begin here
+        else:
+            workspace.note(folder, [event])

@@ -101,6 +101,45 @@ class HistoryFeature(Feature):
         state.workspace.append(None, session.id, [event])
         return m.CheckpointRestoreResult(checkpoint=checkpoint)
 
+    def _checkpoint_place(self, checkpoint_id: str) -> tuple[core.Checkpoint, str, str | None]:
+        """A checkpoint, its session's worktree, and the commit that holds its files."""
+        state = self.state
+        checkpoint = state.store.checkpoints.get(checkpoint_id)
+        session = state.store.sessions.get(checkpoint.session_id)
+        # No snapshot: the tree matched HEAD when the checkpoint was taken.
+        return checkpoint, session.boundary.worktree, checkpoint.snapshot_sha or checkpoint.head_sha
+
+    @request("sidecar/checkpoints/changes")
+    def checkpoint_changes(self, p: m.CheckpointChangesParams) -> m.CheckpointChangesResult:
+        """The files that differ between a checkpoint and the working tree now."""
+        from sidecar.git.actions import GitError, checkpoint_changes
+
+        checkpoint, worktree, source = self._checkpoint_place(p.checkpoint_id)
+        try:
+            root, changes = checkpoint_changes(worktree, source)
+        except GitError as exc:
+            raise errors.ServiceError(
+                f"could not compare checkpoint {checkpoint.id}: {exc}"
+            ) from exc
+        files = [m.CheckpointFileChange(path=path, change=change) for change, path in changes]
+        return m.CheckpointChangesResult(checkpoint=checkpoint, worktree=root, files=files)
+
+    @request("sidecar/checkpoints/file")
+    def checkpoint_file(self, p: m.CheckpointFileParams) -> m.CheckpointFileResult:
+        """One file as a checkpoint holds it (read-only; nothing is written)."""
+        from sidecar.git.actions import GitError, checkpoint_file
+
+        checkpoint, worktree, source = self._checkpoint_place(p.checkpoint_id)
+        try:
+            content, binary = checkpoint_file(worktree, source, p.path)
+        except ValueError as exc:
+            raise errors.InvalidArgument(str(exc)) from exc
+        except GitError as exc:
+            raise errors.ServiceError(f"could not read checkpoint {checkpoint.id}: {exc}") from exc
+        return m.CheckpointFileResult(
+            path=p.path, exists=content is not None or binary, binary=binary, content=content
+        )
+
     @request("sidecar/annotations/add")
     def annotate(self, p: m.AnnotationAddParams) -> m.AnnotationResult:
         """Annotate a session or one of its events."""

@@ -1,5 +1,5 @@
-"""Sessions: list, show, read, search, start (isolated), resume, fork, rename, end, delete,
-clean up, export. Each handler translates params to one call of the core."""
+"""Sessions: list, show, read, search, start (isolated), resume, fork, rename, pin, tag, end,
+delete, clean up, export. Each handler translates params to one call of the core."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sidecar.core import boundary as core_boundary, ids
     from sidecar.core.models import Event, Scope
     from sidecar.protocol import messages as m
-    from sidecar.services import errors, export
+    from sidecar.services import errors, export, labels
     from sidecar.services.boundary import Place
     from sidecar.services.sessions import Notice
     from sidecar.services.workspace import Folder
@@ -22,6 +22,7 @@ else:
     ids = lazy("sidecar.core.ids")
     errors = lazy("sidecar.services.errors")
     export = lazy("sidecar.services.export")
+    labels = lazy("sidecar.services.labels")
     store_export = lazy("sidecar.store.export")
 
 
@@ -72,6 +73,8 @@ class SessionsFeature(Feature):
             text=p.query,
             limit=p.limit,
             cursor=p.cursor,
+            tag=p.tag,
+            pinned=p.pinned,
         )
         return m.ListResult(items=page.items, next_cursor=page.next_cursor)
 
@@ -205,8 +208,13 @@ class SessionsFeature(Feature):
     @request("sidecar/sessions/pin")
     def pin(self, p: m.PinParams) -> m.SessionResult:
         """Pin or unpin a session."""
+        return m.SessionResult(session=labels.set_pinned(self.state.store, p.session_id, p.pinned))
+
+    @request("sidecar/sessions/tag")
+    def tag(self, p: m.TagParams) -> m.SessionResult:
+        """Add and remove a session's tags."""
         return m.SessionResult(
-            session=self.state.store.sessions.update(p.session_id, pinned=p.pinned)
+            session=labels.change_tags(self.state.store, p.session_id, add=p.add, remove=p.remove)
         )
 
     @request("sidecar/sessions/end")

@@ -196,7 +196,7 @@ eq(format.session_label({ id = "0123456789abcdef", name = "" }), "session 89abcd
 
 -- Statusline.
 eq(format.statusline(nil), "", "statusline without state")
-eq(format.statusline({ branch = "main" }), "main", "statusline branch only")
+eq(format.statusline({ branch = "main" }), "main · no session", "statusline before any session")
 eq(format.statusline({ branch = "main", session = { id = "x", name = "fix login" } }), "main > fix login", "statusline session")
 eq(format.statusline({ branch = "f", session = { id = "x", name = "n" }, drift = true }), "f > n [drift]", "statusline drift")
 eq(
@@ -210,26 +210,41 @@ eq(
   "statusline: one branch when they agree"
 )
 
--- Prompt titles map to decisions.
-eq(format.action_for_title("Start fresh"), { action = "fresh" }, "title fresh")
-eq(format.action_for_title('Resume "fix login"'), { action = "resume" }, "title resume")
-eq(format.action_for_title("Continue here"), { action = "continue" }, "title continue")
-eq(format.action_for_title("Don't ask again for this branch"), { action = "continue", remember = true }, "title remember")
-eq(format.action_for_title("whatever"), nil, "title unknown")
+-- Decision choices are the server's: shown by their labels (recommended
+-- marked), in its order; a native prompt's titles map back to them.
+local choices = {
+  { key = "fresh", action = "fresh", title = "Start fresh", label = "Start a fresh session on f", recommended = true },
+  { key = "resume", action = "resume", sessionId = "S1", title = 'Resume "x"', label = 'Resume "x" on f' },
+}
+eq(format.choice_item(choices[1]), "Start a fresh session on f (recommended)", "recommended choice marked")
+eq(format.choice_item(choices[2]), 'Resume "x" on f', "other choice: its label")
+eq(format.choice_item({ title = "Start fresh" }), "Start fresh", "no label: the title")
+local items = format.native_items({ { title = 'Resume "x"' }, { title = "Start fresh" }, { title = "Other" } }, { choices = choices })
+eq(
+  vim.tbl_map(format.choice_item, items),
+  { 'Resume "x" on f', "Start a fresh session on f (recommended)", "Other" },
+  "native actions keep the prompt's order and show the matching choices' labels"
+)
+eq(items[1].sessionId, "S1", "a native item is the server's option")
+eq(format.native_items({ { title = "Start fresh" } }, nil)[1], { title = "Start fresh" }, "no choices known")
+eq(format.decision_question({ question = "You switched.\nResume?", summary = "s" }), "You switched. Resume?", "question")
+eq(format.decision_question({ question = "", summary = "Start fresh." }), "Start fresh.", "summary without a question")
 
--- Custom prompt choices: resume first when recommended, absent without a target.
-local titles = function(cs) return vim.tbl_map(function(c) return c.title end, cs) end
+-- No session yet: the panel says when one begins and how to resume one.
+local bare = format.panel({}, { scope = "branch", current_branch = "main", now = base, width = 40, no_session = true })
+local said = table.concat(vim.tbl_map(vim.trim, vim.list_slice(bare.lines, 3, 8)), " ")
+eq(said:find("no session yet: one begins with the first prompt or edit", 1, true) ~= nil, true, "no session line: " .. said)
+eq(said:find(":SessionsResume", 1, true) ~= nil, true, "no session line names :SessionsResume: " .. said)
+for _, line in ipairs(format.no_session_lines(40)) do
+  eq(vim.fn.strdisplaywidth(line) <= 40, true, "no session line fits: " .. line)
+end
 eq(
-  titles(format.drift_choices({ action = "resume", targetSessionId = "S1" }, "fix login")),
-  { 'Resume "fix login"', "Start fresh", "Continue here", "Don't ask again for this branch" },
-  "choices for resume"
+  vim.iter(format.panel({}, { scope = "branch", current_branch = "main", now = base }).lines):any(function(l)
+    return l:find("no session yet", 1, true) ~= nil
+  end),
+  false,
+  "no such line when a session is active"
 )
-eq(
-  titles(format.drift_choices({ action = "fresh" })),
-  { "Start fresh", "Continue here", "Don't ask again for this branch" },
-  "choices for fresh"
-)
-eq(format.drift_choices({ action = "resume", targetSessionId = "S1" }, "n")[1].sessionId, "S1", "resume carries id")
 
 -- The drift line: the whole summary, wrapped to the panel, and how to decide;
 -- every one of its lines is marked so <CR> there decides.
@@ -255,13 +270,6 @@ eq(next(out.drift), nil, "no drift, no drift lines")
 eq(format.wrap("aa bb cc dd", 8), { "aa bb cc", "dd" }, "wrap at spaces")
 eq(format.wrap("abcdefghijkl", 8), { "abcdefgh", "ijkl" }, "wrap a long word")
 eq(format.wrap("", 8), { "" }, "wrap nothing")
-
--- Decide choices: without an active session there is nothing to continue.
-eq(
-  titles(format.drift_choices({ action = "fresh" }, nil, { has_session = false })),
-  { "Start fresh" },
-  "choices without a session"
-)
 
 -- History: a header, then each block's Markdown as the server renders it,
 -- a blank line between blocks; every seq of a block maps to its first line.

@@ -44,6 +44,29 @@ check(seen.opts.kind == "session_sidecar.drift", "kind is session_sidecar.drift"
 check(seen.opts.prompt:find("Branch changed from main to feature", 1, true) ~= nil, "prompt shows the message")
 check(seen.opts.format_item(seen.items[1]) == 'Resume "fix login"', "items show their titles")
 
+-- With the pending recommendation known (driftDetected came first), the
+-- items are the server's choices, shown by their labels; the answer is the
+-- chosen one's title.
+local st = require("session_sidecar.state").get("/repo")
+st.client_id = 1
+st.drift = {
+  recommendation = {
+    choices = {
+      { key = "resume", action = "resume", sessionId = "S1", title = 'Resume "fix login"', label = 'Resume "fix login" on feature', recommended = true },
+      { key = "fresh", action = "fresh", title = "Start fresh", label = "Start a fresh session on feature" },
+      { key = "continue", action = "continue", title = "Continue here", label = 'Continue "other"' },
+    },
+  },
+}
+answer = 1
+chosen = run()
+check(vim.deep_equal(chosen, { title = 'Resume "fix login"' }), "returns the chosen option's title: " .. vim.inspect(chosen))
+local shown = vim.tbl_map(seen.opts.format_item, seen.items)
+check(
+  vim.deep_equal(shown, { 'Resume "fix login" on feature (recommended)', "Start a fresh session on feature", 'Continue "other"' }),
+  "items show the server's labels, recommended marked: " .. vim.inspect(shown)
+)
+
 answer = nil
 check(run() == vim.NIL, "cancel returns vim.NIL, not nil")
 

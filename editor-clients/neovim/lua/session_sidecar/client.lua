@@ -120,7 +120,10 @@ function M.refresh_status(root, cb)
       -- JSON null arrives as nil (the RPC layer decodes with luanil).
       st.session = type(result.activeSession) == "table" and result.activeSession or nil
       if type(result.pendingRecommendation) == "table" then
-        st.drift = st.drift or { recommendation = result.pendingRecommendation }
+        -- The server's pending decision is the one to answer (its choices
+        -- may be newer than the last driftDetected's).
+        st.drift = st.drift or {}
+        st.drift.recommendation = result.pendingRecommendation
       else
         st.drift = nil
       end

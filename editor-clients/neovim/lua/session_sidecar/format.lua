@@ -313,15 +313,31 @@ function M.drift_lines(summary, width)
   return lines
 end
 
+--- The panel's lines when the workspace has no session yet: when one
+--- begins, and how to resume one instead; wrapped to `width`.
+--- @param width integer
+--- @return string[]
+function M.no_session_lines(width)
+  local lines = {}
+  local text = "no session yet: one begins with the first prompt or edit."
+    .. " r resumes the session under the cursor, :SessionsResume picks one, :SessionsFresh starts one now."
+  for _, part in ipairs(M.wrap(text, width - 4)) do
+    table.insert(lines, "  " .. part)
+  end
+  return lines
+end
+
 --- The panel's lines, which line shows which session (and which event of
 --- an expanded session), and the highlights of expanded rows.
 ---
 --- `opts.expanded` maps a session id to its latest display blocks (or to
 --- `false` while they load); `opts.filter` keeps the sessions whose name,
 --- branch or last prompt contain it; `opts.keys` is the key help shown when
---- `opts.help` is set.
+--- `opts.help` is set; `opts.no_session` says the workspace has no session
+--- yet (a line tells when one begins); `opts.drift` is the pending decision's
+--- question.
 --- @param sessions table[] the `items` of `sidecar/sessions/list`
---- @param opts { scope: string, current_branch: string|nil, session_branch: string|nil, active_id: string|nil, now: number, root: string|nil, width: integer|nil, help: boolean|nil, keys: table[]|nil, drift: string|nil, error: string|nil, filter: string|nil, expanded: table<string, table[]|false>|nil }
+--- @param opts { scope: string, current_branch: string|nil, session_branch: string|nil, active_id: string|nil, no_session: boolean|nil, now: number, root: string|nil, width: integer|nil, help: boolean|nil, keys: table[]|nil, drift: string|nil, error: string|nil, filter: string|nil, expanded: table<string, table[]|false>|nil }
 --- @return { lines: string[], index: table<integer, string>, rows: table<integer, { id: string, block: table }>, drift: table<integer, true>, highlights: { lnum: integer, group: string, col: integer, end_col: integer }[] }
 function M.panel(sessions, opts)
   local lines, index, rows, drift, highlights = {}, {}, {}, {}, {}
@@ -349,6 +365,9 @@ function M.panel(sessions, opts)
       table.insert(lines, line)
       drift[#lines] = true
     end
+  end
+  if opts.no_session then
+    vim.list_extend(lines, M.no_session_lines(width))
   end
   if opts.error then
     for i, part in ipairs(vim.split(opts.error, "\n", { plain = true })) do
@@ -417,7 +436,8 @@ function M.panel(sessions, opts)
 end
 
 --- The statusline text: HEAD's branch (and the active session's, when it
---- was recorded on another one), the session's name, a drift marker.
+--- was recorded on another one), the session's name (`no session` before the
+--- first prompt or edit begins one), a drift marker.
 --- @param state { branch: string|nil, session: table|nil, drift: boolean|nil }|nil
 --- @param opts { max_name: integer|nil }|nil
 --- @return string
@@ -430,6 +450,8 @@ function M.statusline(state, opts)
   local text = M.branch_label(state.branch, session_branch)
   if state.session then
     text = text .. " > " .. M.truncate(M.session_label(state.session), opts.max_name or 24)
+  else
+    text = text .. " · no session"
   end
   if state.drift then
     text = text .. " [drift]"
@@ -437,55 +459,45 @@ function M.statusline(state, opts)
   return text
 end
 
---- The drift action a `window/showMessageRequest` title stands for.
---- @param title string
---- @return { action: string, remember: boolean|nil }|nil
-function M.action_for_title(title)
-  if title == "Start fresh" then
-    return { action = "fresh" }
-  elseif title == "Continue here" then
-    return { action = "continue" }
-  elseif title == "Don't ask again for this branch" then
-    return { action = "continue", remember = true }
-  elseif type(title) == "string" and title:match('^Resume ".*"$') then
-    return { action = "resume" }
+--- The text of a decision choice in a picker: the server's label, the
+--- recommended one marked.
+--- @param option table a DecisionOption (`label`, `title`, `recommended`)
+--- @return string
+function M.choice_item(option)
+  local text = M.one_line(option.label or option.title or "?")
+  if option.recommended then
+    text = text .. " (recommended)"
   end
-  return nil
+  return text
 end
 
---- The choices offered for a drift recommendation (custom prompts and
---- :SessionsDecide), with the same titles and order as the server's native
---- prompt: the recommended one first; continuing only when a session is active.
+--- The question a decision asks (the server's words), for a prompt.
 --- @param rec table the recommendation
---- @param target_name string|nil the name of `rec.targetSessionId`
---- @param opts { has_session: boolean|nil }|nil has_session defaults to true
---- @return { title: string, action: string, sessionId: string|nil, remember: boolean|nil }[]
-function M.drift_choices(rec, target_name, opts)
-  local has_session = not (opts and opts.has_session == false)
-  local choices = {}
-  local resume
-  if rec.targetSessionId and (rec.action == "resume" or rec.action == "continue") then
-    resume = {
-      title = string.format('Resume "%s"', target_name or rec.targetSessionId),
-      action = "resume",
-      sessionId = rec.targetSessionId,
-    }
+--- @return string
+function M.decision_question(rec)
+  for _, text in ipairs({ rec.question, rec.summary }) do
+    if type(text) == "string" and text ~= "" then
+      return M.one_line(text)
+    end
   end
-  if resume and rec.action == "resume" then
-    table.insert(choices, resume)
+  return "the session boundary changed"
+end
+
+--- The choices of a native prompt (`window/showMessageRequest` actions, by
+--- title) as the server's DecisionOptions, in the prompt's order: each
+--- action matched to the choice of `rec` with its title; an action no
+--- choice has (an older server) stays itself, shown by its title.
+--- @param actions { title: string }[]
+--- @param rec table|nil the pending recommendation (its `choices`)
+--- @return table[] items, each with `title` (what the server must get back)
+function M.native_items(actions, rec)
+  local by_title = {}
+  for _, option in ipairs(type(rec) == "table" and type(rec.choices) == "table" and rec.choices or {}) do
+    by_title[option.title] = option
   end
-  table.insert(choices, { title = "Start fresh", action = "fresh" })
-  if resume and rec.action ~= "resume" then
-    table.insert(choices, resume)
-  end
-  if has_session then
-    table.insert(choices, { title = "Continue here", action = "continue" })
-    table.insert(
-      choices,
-      { title = "Don't ask again for this branch", action = "continue", remember = true }
-    )
-  end
-  return choices
+  return vim.tbl_map(function(action)
+    return by_title[action.title] or action
+  end, actions)
 end
 
 --- `text` on one line: every run of white space (new lines too) as one space.

@@ -93,7 +93,8 @@ function M.check()
           string.format(
             "branch: %s, active session: %s",
             tostring(b.branch),
-            s and require("session_sidecar.format").session_label(s) or "none"
+            s and require("session_sidecar.format").session_label(s)
+              or "none yet (one begins with the first prompt or edit)"
           )
         )
       end

@@ -240,7 +240,11 @@ function M.open(root, session_id, opts)
     session_id = st.session and st.session.id or nil
   end
   if not session_id then
-    client.notify("no active session; give an id: :SessionsHistory <id>", vim.log.levels.WARN)
+    client.notify(
+      "no session yet (one begins with the first prompt or edit): give an id, :SessionsHistory <id>,"
+        .. " or pick a session in :Sessions",
+      vim.log.levels.WARN
+    )
     return nil
   end
   local existed = M.views[session_id] ~= nil and vim.api.nvim_buf_is_valid(M.views[session_id].buf)

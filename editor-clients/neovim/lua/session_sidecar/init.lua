@@ -125,7 +125,11 @@ function M.fork(session_id)
     session_id = st.session and st.session.id or nil
   end
   if not session_id then
-    require("session_sidecar.client").notify("no active session to fork", vim.log.levels.WARN)
+    require("session_sidecar.client").notify(
+      "no session yet (one begins with the first prompt or edit): give an id, :SessionsFork <id>,"
+        .. " or press f on a session in :Sessions",
+      vim.log.levels.WARN
+    )
     return
   end
   require("session_sidecar.actions").fork(root, session_id)

@@ -104,7 +104,7 @@ function M.render(panel)
   local st = state.get(panel.root)
   local drift
   if st.drift and type(st.drift.recommendation) == "table" then
-    drift = st.drift.recommendation.summary or st.drift.recommendation.action
+    drift = format.decision_question(st.drift.recommendation)
   end
   local width = config.options.panel_width
   local wins = vim.fn.win_findbuf(panel.buf)
@@ -120,6 +120,8 @@ function M.render(panel)
     current_branch = st.branch,
     session_branch = st.session and st.session.boundary and st.session.boundary.branch or nil,
     active_id = st.session and st.session.id or nil,
+    -- Only once the server has said so (before its status nothing is known).
+    no_session = st.status ~= nil and st.session == nil and st.client_id ~= nil,
     now = os.time(),
     root = panel.root,
     width = width,

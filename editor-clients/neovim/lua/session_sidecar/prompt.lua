@@ -107,30 +107,49 @@ function M.decide(root, choice)
   end)
 end
 
---- Handler for `window/showMessageRequest` (prompts = "native"). Server
---- requests run inside a coroutine in Neovim >= 0.11: ask with
---- vim.ui.select (once in normal mode), yield until the user answers, return
---- the chosen action item, or vim.NIL when the prompt was dismissed (nil
---- would be an error).
+--- The vim.ui.select options of a decision: the question as the prompt,
+--- each choice shown by its label (the recommended one marked).
+--- @param question string
+--- @return table
+local function select_opts(question)
+  return {
+    prompt = "Session Sidecar: " .. format.one_line(question),
+    kind = M.kind,
+    format_item = format.choice_item,
+  }
+end
+
+--- The pending recommendation of `root` as last heard (its `choices`).
+--- @param root string|nil
+--- @return table|nil
+local function pending(root)
+  local st = root and state.roots[root]
+  local rec = st and st.drift and st.drift.recommendation
+  return type(rec) == "table" and rec or nil
+end
+
+--- Handler for `window/showMessageRequest` (prompts = "native"). The server
+--- asks with message = the decision's question and actions = its choices'
+--- titles; the choices are shown by their labels (from the pending
+--- recommendation that `sidecar/driftDetected` brought just before) and
+--- answered with the chosen one's title. Server requests run inside a
+--- coroutine in Neovim >= 0.11: ask with vim.ui.select (once in normal
+--- mode), yield until the user answers, return the chosen action item, or
+--- vim.NIL when the prompt was dismissed (nil would be an error).
 --- @param params table ShowMessageRequestParams
 --- @param ctx table
 --- @return table|userdata
 function M.show_message_request(_, params, ctx)
   local actions = (type(params) == "table" and params.actions) or {}
   local message = (type(params) == "table" and params.message) or ""
-  local opts = {
-    prompt = "Session Sidecar: " .. message,
-    kind = M.kind,
-    format_item = function(action)
-      return ((action.title or ""):gsub("\r?\n", " "))
-    end,
-  }
   if #actions == 0 then
     vim.notify("[session_sidecar] " .. message, vim.log.levels.INFO)
     return vim.NIL
   end
   local root = ctx and state.root_of_client(ctx.client_id)
   local key = root or ("client:" .. tostring(ctx and ctx.client_id))
+  local items = format.native_items(actions, pending(root))
+  local opts = select_opts(message)
   local co, is_main = coroutine.running()
   if co and not is_main then
     local answered = false
@@ -142,28 +161,31 @@ function M.show_message_request(_, params, ctx)
       -- Resume on the next tick: a synchronous vim.ui.select calls back
       -- before this coroutine has yielded.
       vim.schedule(function()
-        coroutine.resume(co, choice or vim.NIL)
+        coroutine.resume(co, choice and { title = choice.title } or vim.NIL)
       end)
     end
     M.when_ready(key, message, function()
-      vim.ui.select(actions, opts, answer)
+      vim.ui.select(items, opts, answer)
     end, function()
       answer(nil)
     end)
     return coroutine.yield()
   end
   -- Outside a coroutine the answer cannot wait: dismiss the request now and
-  -- send the choice as a sidecar/drift/decide once the user makes it.
+  -- send the chosen option as a sidecar/drift/decide once the user makes it.
   vim.schedule(function()
     M.when_ready(key, message, function()
-      vim.ui.select(actions, opts, function(choice)
-        local decision = choice and format.action_for_title(choice.title)
-        if root and decision then
-          local st = state.get(root)
-          if decision.action == "resume" and st.drift and st.drift.recommendation then
-            decision.sessionId = st.drift.recommendation.targetSessionId
-          end
-          M.decide(root, decision)
+      vim.ui.select(items, opts, function(choice)
+        if not choice then
+          return
+        end
+        if root and choice.action then
+          M.decide(root, choice)
+        else
+          require("session_sidecar.client").notify(
+            "could not answer this prompt; :SessionsDecide asks again",
+            vim.log.levels.WARN
+          )
         end
       end)
     end, function() end)
@@ -171,33 +193,23 @@ function M.show_message_request(_, params, ctx)
   return vim.NIL
 end
 
---- Ask about recommendation `rec` of `root` with the prompt's choices
---- (recommended first) and send the answer with `sidecar/drift/decide`.
+--- Ask about recommendation `rec` of `root` with the server's choices
+--- (recommended first, shown by their labels) and its question, and send the
+--- chosen option's `action`, `sessionId` and `remember` with
+--- `sidecar/drift/decide`.
 --- @param root string
 --- @param rec table the recommendation
 function M.choose(root, rec)
-  local client = require("session_sidecar.client")
-  local function ask(target_name)
-    local choices = format.drift_choices(rec, target_name, { has_session = state.get(root).session ~= nil })
-    vim.ui.select(choices, {
-      prompt = "Session Sidecar: " .. (rec.summary or "the session boundary changed"),
-      kind = M.kind,
-      format_item = function(c)
-        return c.title
-      end,
-    }, function(choice)
-      if choice then
-        M.decide(root, choice)
-      end
-    end)
+  local choices = type(rec.choices) == "table" and rec.choices or {}
+  if #choices == 0 then
+    require("session_sidecar.client").notify("no drift decision is pending")
+    return
   end
-  if rec.targetSessionId and rec.targetSessionId ~= vim.NIL then
-    client.request(root, "sidecar/sessions/show", { sessionId = rec.targetSessionId }, function(err, res)
-      ask((not err and res and res.session and res.session.name) or nil)
-    end)
-  else
-    ask(nil)
-  end
+  vim.ui.select(choices, select_opts(format.decision_question(rec)), function(choice)
+    if choice then
+      M.decide(root, choice)
+    end
+  end)
 end
 
 --- Ask about a `sidecar/driftDetected` notification (prompts = "custom").
