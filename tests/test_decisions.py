@@ -47,6 +47,7 @@ def test_a_switch_to_a_branch_with_a_recent_session_offers_resume_first_with_sho
         'start fresh on feature/login, or continue "session cur"?'
     )
     assert "tgt" not in rec.question.replace("session tgt", "")  # names, never ids
+    assert rec.headline == "You switched from main to feature/login."
 
 
 def test_the_recommended_choice_comes_first() -> None:

@@ -227,6 +227,11 @@ class Recommendation(Model):
         default=False,
         description="True while a rebase/merge/cherry-pick/bisect is in progress: decide later.",
     )
+    headline: str = Field(
+        default="",
+        description="Why the decision comes up, in one sentence (for a title), e.g. "
+        "`You switched from main to feature/login.`",
+    )
     question: str = Field(
         default="",
         description=(

@@ -33,7 +33,7 @@ from sidecar.core.activity import (
     is_stale,
     last_active,
 )
-from sidecar.core.decisions import decision_options, decision_question
+from sidecar.core.decisions import decision_lead, decision_options, decision_question
 from sidecar.core.footprint import DEFAULT_DRIFT_THRESHOLD, DEFAULT_MIN_RECENT, footprint_drift
 from sidecar.core.models import (
     Action,
@@ -556,7 +556,9 @@ def _with_choices(ctx: DriftContext, rec: Recommendation) -> Recommendation:
     question = decision_question(
         rec, options, branch=ctx.current.branch, now=ctx.now, sessions=known
     )
-    return rec.model_copy(update={"choices": options, "question": question})
+    return rec.model_copy(
+        update={"choices": options, "question": question, "headline": decision_lead(rec)}
+    )
 
 
 def _recommend(ctx: DriftContext) -> Recommendation:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 import pytest
 
 from tests.gitrepo import make_repo
-from tests.vscode.rig import CODE_SERVER, EXTENSION, ROOT, missing_requirement, run
+from tests.vscode.rig import CODE_SERVER, EXTENSION, EXTENSION_ID, missing_requirement, run
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def vsix(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
-    """The extension packaged from the current sources (once per module), and how long it took."""
+    """The extension packaged from the current sources with the README's build command
+    (once per session; the server's wheels bundled inside), and how long it took."""
     if not CODE_SERVER.exists():
         missing_requirement(f"code-server ({CODE_SERVER})")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,17 +29,26 @@ def vsix(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
     out = tmp_path_factory.mktemp("vsix") / "session-sidecar.vsix"
     started = time.monotonic()
     run(
-        ["npx", "--no-install", "vsce", "package", "-o", str(out)],
+        ["npm", "run", "--silent", "package", "--", "-o", str(out)],
         cwd=EXTENSION,
         env={**os.environ, "npm_config_update_notifier": "false"},
-        timeout=180,
+        # The first build downloads the dependency wheels from PyPI (cached after).
+        timeout=900,
     )
     return out, time.monotonic() - started
 
 
+@pytest.fixture(scope="session")
+def server_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extension's global storage, shared by the editors of a session: the first
+    start installs the bundled server into it (as once per user), the others reuse it."""
+    return tmp_path_factory.mktemp("global-storage")
+
+
 @pytest.fixture
-def editor_env(tmp_path: Path, vsix: tuple[Path, float]) -> dict[str, Any]:
-    """Isolated HOME, XDG dirs and database; the extension installed; a repository on main."""
+def editor_env(tmp_path: Path, vsix: tuple[Path, float], server_storage: Path) -> dict[str, Any]:
+    """Isolated HOME, XDG dirs and database; only the .vsix installed (the server comes
+    from inside it, run with the python3 on PATH); a repository on main."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium  # checked by the vsix fixture
     home = tmp_path / "home"
@@ -51,19 +60,20 @@ def editor_env(tmp_path: Path, vsix: tuple[Path, float]) -> dict[str, Any]:
         XDG_CACHE_HOME=str(home / ".cache"),
         XDG_STATE_HOME=str(home / ".local" / "state"),
         SIDECAR_DB=str(tmp_path / "sidecar.db"),
-        # The server runs from this checkout whether or not it is pip-installed.
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     )
+    # Nothing of this checkout reaches the server but the wheel inside the .vsix.
+    env.pop("PYTHONPATH", None)
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         Path(env[key]).mkdir(parents=True)
 
     started = time.monotonic()
     user_data = tmp_path / "user-data"
     extensions = tmp_path / "extensions"
-    (user_data / "User").mkdir(parents=True)
+    (user_data / "User" / "globalStorage").mkdir(parents=True)
+    global_storage = user_data / "User" / "globalStorage" / EXTENSION_ID
+    global_storage.symlink_to(server_storage, target_is_directory=True)
     settings = {
-        # The project's own interpreter runs the server under test.
-        "sessionSidecar.serverCommand": [sys.executable, "-m", "sidecar", "serve"],
+        # No sessionSidecar.serverCommand: the extension runs the server it bundles.
         "sessionSidecar.prompts": "native",
         "workbench.startupEditor": "none",
         "workbench.tips.enabled": False,
@@ -101,6 +111,8 @@ def editor_env(tmp_path: Path, vsix: tuple[Path, float]) -> dict[str, Any]:
         "repo": repo,
         "config": config,
         "user_data": user_data,
+        "global_storage": global_storage,
+        "vsix": vsix[0],
         "extensions": extensions,
         "tmp": tmp_path,
         "timings": {"package_s": round(vsix[1], 1), "install_s": round(installed, 1)},

@@ -7,8 +7,8 @@
  *   E2E_WORKSPACE  folder to open (a git repository on branch main)
  *   E2E_ARTIFACTS  folder for screenshots
  *   E2E_CHROMIUM   Chromium executable
- *   E2E_SCENARIO   "drift" (default), "commands", "missing-server", "lifecycle",
- *                  "decision" or "history"
+ *   E2E_SCENARIO   "drift" (default), "commands", "missing-server", "first-start", "started",
+ *                  "lifecycle", "decision", "history" or "session-view"
  *   E2E_HISTORY    JSON of the seeded history (tests/vscode/history.py), for
  *                  "decision" and "history"
  *   E2E_APPEND     for "history": a command (JSON argv) that appends a prompt
@@ -268,11 +268,11 @@ async function commandsScenario(page, result) {
 }
 
 /**
- * No server anywhere: the error names what to install, and its button opens
- * the serverCommand setting.
+ * No server anywhere (no Python 3.11+ for the bundled one): the error names what
+ * was tried and what to install, and its button opens the serverCommand setting.
  */
 async function missingServerScenario(page, result) {
-  const toast = page.locator('.notification-toast').filter({ hasText: 'no server found' });
+  const toast = page.locator('.notification-toast').filter({ hasText: /no server found|no Python 3\.11/ });
   await toast.first().waitFor({ timeout });
   result.errorMessage = (await toast.first().locator('.notification-list-item-message').innerText()).trim();
   result.errorButtons = (await toast.first().locator('.monaco-button').allInnerTexts()).map((t) => t.trim());
@@ -285,6 +285,29 @@ async function missingServerScenario(page, result) {
   result.settingShown = (await setting.first().innerText()).replace(/\s+/g, ' ').trim();
   await page.screenshot({ path: path.join(artifacts, '02-setting.png') });
   step('setting opened');
+}
+
+/**
+ * First start with only the .vsix installed: a progress notification while the
+ * bundled server is installed, then the server runs (the status bar names the branch).
+ */
+async function firstStartScenario(page, result) {
+  const progress = page.locator('.notification-toast').filter({ hasText: 'setting up the server' }).first();
+  await progress.waitFor({ timeout });
+  result.progress = (await progress.innerText()).replace(/\s+/g, ' ').trim();
+  result.progressFits = await progress.locator('.notification-list-item-message').evaluate((el) => window.fits(el));
+  step(`progress shown: ${result.progress}`);
+  await page.screenshot({ path: path.join(artifacts, '01-installing.png') });
+  await progress.waitFor({ state: 'hidden', timeout });
+  await serverRunning(page, result);
+}
+
+/** The server runs: the status bar names the branch. */
+async function serverRunning(page, result) {
+  await until('the status bar to show main', async () => (await statusText(page)).startsWith('main ·'), page);
+  result.status = await statusText(page);
+  step(`server running: ${result.status}`);
+  await page.screenshot({ path: path.join(artifacts, '02-running.png') });
 }
 
 /** Open the context menu of the session row labelled `label` and run its `action`. */
@@ -399,38 +422,6 @@ async function quickRows(page) {
   );
 }
 
-/** The text of the visible lines of the active editor (Monaco renders spaces as no-break spaces). */
-async function editorText(page) {
-  const editor = page.locator('.editor-instance .view-lines');
-  return (await editor.count()) ? (await editor.first().innerText()).replace(/\u00a0/g, ' ') : '';
-}
-
-/** The visible text once two reads in a row agree (Monaco renders after it scrolls). */
-async function settledText(page) {
-  let last = await editorText(page);
-  return until(
-    'the editor to settle',
-    async () => {
-      const now = await editorText(page);
-      const same = now === last;
-      last = now;
-      return same && now;
-    },
-    page,
-  );
-}
-
-/** The active editor: its tab, the cursor's line (status bar) and the first line on screen. */
-async function editorPlace(page) {
-  const tab = (await page.locator('.tabs-container .tab.active').first().innerText()).trim();
-  const selection = page.locator('#workbench\\.parts\\.statusbar [id="status.editor.selection"]');
-  const cursor = (await selection.count()) ? (await selection.first().innerText()).trim() : '';
-  const numbers = await page.$$eval('.editor-instance .margin-view-overlays .line-numbers', (els) =>
-    els.map((e) => Number(e.textContent)).filter((n) => n > 0),
-  );
-  return { tab, cursor, firstVisibleLine: numbers.length ? Math.min(...numbers) : 0 };
-}
-
 /** A screenshot without hover effects: the mouse rests on the empty editor area first. */
 async function shot(page, name) {
   await page.mouse.move(700, 320);
@@ -496,9 +487,9 @@ async function decisionScenario(page, result) {
 
 /**
  * Reading the history: a click on the failed test run of "Fix flaky pytest
- * run" opens its transcript there (the failure, the diff that fixed it); then
- * a prompt appended while the workbench runs is found by the search in the
- * view's title bar and opened at its place.
+ * run" opens its session view there (the failure, the diff that fixed it);
+ * then a prompt appended while the workbench runs is found by the search in
+ * the view's title bar and opened at its place.
  */
 async function historyScenario(page, result) {
   const history = seededHistory();
@@ -517,15 +508,11 @@ async function historyScenario(page, result) {
   await failed.waitFor({ timeout });
   result.failedRow = (await failed.innerText()).replace(/\s+/g, ' ').trim();
   await failed.click({ timeout });
-  await until(
-    'the transcript scrolled to the failed run',
-    async () => (await editorPlace(page)).firstVisibleLine > 1 && (await editorText(page)).includes('✗ exit 1'),
-    page,
-  );
-  result.transcript = await settledText(page);
-  result.transcriptPlace = await editorPlace(page);
-  step(`transcript opened at ${JSON.stringify(result.transcriptPlace)}`);
-  await shot(page, '02-transcript.png');
+  const frame = await sessionViewFrame(page, flaky.name);
+  await until('the failed run highlighted', async () => (await sessionViewDom(frame)).highlighted === `event-${flaky.seqs.failed}`, page);
+  result.view = await sessionViewDom(frame);
+  step(`session view opened at ${result.view.highlighted}`);
+  await shot(page, '02-session-view.png');
 
   const append = JSON.parse(process.env.E2E_APPEND);
   result.appended = execFileSync(append[0], append.slice(1), { encoding: 'utf8' }).trim();
@@ -545,10 +532,19 @@ async function historyScenario(page, result) {
   await shot(page, '03-search.png');
   await input.press('Enter');
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout });
-  await until('the transcript at the hit', async () => (await editorText(page)).includes('zebra'), page);
-  result.hitTranscript = await settledText(page);
-  result.hitPlace = await editorPlace(page);
-  step(`search hit opened at ${JSON.stringify(result.hitPlace)}`);
+  // The hit is newer than the open view: it reloads, then shows the hit highlighted.
+  result.hitView = await until(
+    'the session view at the hit',
+    async () => {
+      for (const f of page.frames()) {
+        const dom = await sessionViewDom(f).catch(() => null);
+        if (dom && dom.title === flaky.name && dom.highlightedText.includes('zebra')) return dom;
+      }
+      return null;
+    },
+    page,
+  );
+  step(`search hit opened at ${result.hitView.highlighted}`);
   await shot(page, '04-search-hit.png');
 
   // Nothing found says so, and offers the wider scope.
@@ -560,13 +556,199 @@ async function historyScenario(page, result) {
   await input.press('Escape');
 }
 
+/** The frame of the open session view (webviews are nested iframes), once its page is there. */
+async function sessionViewFrame(page, name) {
+  return until(
+    `the session view of "${name}"`,
+    async () => {
+      for (const frame of page.frames()) {
+        const title = await frame
+          .$eval('#session-view[data-ready] header.session h1', (h) => h.textContent.trim())
+          .catch(() => null);
+        if (title === name) return frame;
+      }
+      return null;
+    },
+    page,
+  );
+}
+
+/** What the session view shows: its header, its blocks by kind, the highlighted block and whether it is on screen. */
+async function sessionViewDom(frame) {
+  return frame.evaluate(() => {
+    const text = (el) => (el ? el.textContent.replace(/\s+/g, ' ').trim() : '');
+    const highlighted = document.querySelector('article.block.highlight');
+    const box = highlighted ? highlighted.getBoundingClientRect() : null;
+    return {
+      title: text(document.querySelector('header.session h1')),
+      facts: text(document.querySelector('header.session .facts')),
+      lineage: text(document.querySelector('header.session .lineage')),
+      forkIcons: document.querySelectorAll('header.session svg.fork').length,
+      days: [...document.querySelectorAll('h2.day')].map(text),
+      userTurns: [...document.querySelectorAll('article.turn.user .markdown')].map(text),
+      agentTurns: [...document.querySelectorAll('article.turn.agent .markdown')].map(text),
+      tools: [...document.querySelectorAll('article.tool, article.command')].map((a) => ({
+        id: a.id,
+        title: text(a.querySelector('.title')),
+        mark: text(a.querySelector('.mark')),
+        failed: a.classList.contains('failed'),
+        outputOpen: Boolean(a.querySelector('details.output[open]')),
+        // Diff lines as they are (their indentation matters).
+        added: [...a.querySelectorAll('pre.diff .add')].map((e) => e.textContent),
+        removed: [...a.querySelectorAll('pre.diff .del')].map((e) => e.textContent),
+        actions: [...a.querySelectorAll('button.action')].map(text),
+      })),
+      checkpoints: [...document.querySelectorAll('article.checkpoint')].map((a) => ({
+        id: a.id,
+        title: text(a.querySelector('.title')),
+        actions: [...a.querySelectorAll('button.action')].map(text),
+      })),
+      highlighted: highlighted ? highlighted.id : null,
+      highlightedText: text(highlighted),
+      highlightedOnScreen: Boolean(box && box.top >= 0 && box.bottom <= window.innerHeight),
+      // Ours, and what the webview host adds to every page (its API bridge).
+      scripts: [...document.scripts].map((e) => e.getAttribute('src') || '(inline)'),
+      csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') || '',
+      // URLs that leave the webview: anything on the web but the extension's own files
+      // (served as https://file+.vscode-resource.vscode-cdn.net/..., answered locally).
+      remote: [...document.querySelectorAll('[src],[href]')]
+        .map((e) => e.getAttribute('src') || e.getAttribute('href'))
+        .filter((u) => /^https?:/.test(u || '') && !/^https:\/\/[^/]*vscode-resource/.test(u)),
+    };
+  });
+}
+
+/** The active editor tab's title and whether a diff editor is showing. */
+async function activeDiff(page) {
+  const tab = page.locator('.tabs-container .tab.active').first();
+  const title = (await tab.count()) ? (await tab.innerText()).replace(/\s+/g, ' ').trim() : '';
+  const diff = await page.locator('.editor-instance .monaco-diff-editor').count();
+  return { title, diff: diff > 0 };
+}
+
+/** The text of the diff editor's two sides, once they are rendered and the right one shows `expected`. */
+async function diffSides(page, expected) {
+  return until(
+    `the diff editor's sides to show ${expected}`,
+    async () => {
+      const sides = await page.$$eval('.editor-instance .monaco-diff-editor .view-lines', (els) =>
+        els.map((e) => e.innerText.replace(/\u00a0/g, ' ')),
+      );
+      return sides.length >= 2 && sides[0].trim() && sides[1].includes(expected) ? sides : null;
+    },
+    page,
+  );
+}
+
+/**
+ * The session view with a realistic history: a click on the failed test run of
+ * "Fix flaky pytest run" opens the session's view scrolled to it; the fix's
+ * "Open Changes" opens VS Code's diff editor; the checkpoint's "Open Changes"
+ * compares it with the working tree; the fork shows its lineage; grouping by date.
+ */
+async function sessionViewScenario(page, result) {
+  const history = seededHistory();
+  const flaky = history.flaky;
+  await until('the seeded sessions under main', async () => sessionsUnder(await treeRows(page), 'main').some((r) => r.label === flaky.name), page);
+  step('seeded sessions listed');
+
+  await page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: flaky.name })
+    .first()
+    .locator('.monaco-tl-twistie')
+    .click({ timeout });
+  const failed = page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="3"]')
+    .filter({ has: page.locator('.label-description', { hasText: new RegExp(`(^| )#${flaky.seqs.failed} ·`) }) })
+    .first();
+  await failed.waitFor({ timeout });
+  await failed.click({ timeout });
+  let frame = await sessionViewFrame(page, flaky.name);
+  await until('the failed run highlighted', async () => (await sessionViewDom(frame)).highlighted === `event-${flaky.seqs.failed}`, page);
+  result.view = await sessionViewDom(frame);
+  result.viewTab = (await activeDiff(page)).title;
+  step(`session view at #${flaky.seqs.failed}`);
+  await shot(page, '01-session-view.png');
+
+  // The fix's Open Changes: VS Code's own diff editor with the edit's before and after.
+  await frame.locator(`#event-${flaky.seqs.edit} button.action[data-action="openChanges"]`).click({ timeout });
+  await until('the diff editor', async () => (await activeDiff(page)).diff, page);
+  result.changeDiff = await activeDiff(page);
+  result.changeSides = await diffSides(page, 'h.name');
+  step(`diff editor: ${result.changeDiff.title}`);
+  await shot(page, '02-open-changes.png');
+
+  // The checkpoint's Open Changes: the file changed since, snapshot left, working file right.
+  await page.locator('.tabs-container .tab', { hasText: flaky.name }).first().click({ timeout });
+  frame = await sessionViewFrame(page, flaky.name);
+  result.checkpointBlock = (await sessionViewDom(frame)).checkpoints;
+  await frame.locator('article.checkpoint button.action[data-action="checkpointChanges"]').first().click({ timeout });
+  await until('the checkpoint diff', async () => (await activeDiff(page)).title.includes('checkpoint'), page);
+  result.checkpointDiff = await activeDiff(page);
+  result.checkpointSides = await diffSides(page, 'print(2)');
+  step(`checkpoint diff: ${result.checkpointDiff.title}`);
+  await shot(page, '03-checkpoint-changes.png');
+
+  // Lineage: the fork under feature/login says where it came from.
+  const loginRow = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="1"]', { hasText: 'feature/login' }).first();
+  result.forkRow = await until(
+    'the fork under feature/login',
+    async () => {
+      const fork = sessionsUnder(await treeRows(page), 'feature/login').find((r) => r.label === history.oauth.name);
+      // A click that lands while the tree reloads (new events) is lost: expand again until it shows.
+      if (!fork && (await loginRow.getAttribute('aria-expanded')) === 'false') await loginRow.locator('.monaco-tl-twistie').click({ timeout });
+      return fork;
+    },
+    page,
+  );
+  result.forkIcon = await page
+    .locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: history.oauth.name })
+    .first()
+    .locator('.codicon-repo-forked')
+    .count();
+  // The row's inline "Open Session" action, shown while the mouse is over the row.
+  const forkRow = page.locator('#workbench\\.parts\\.sidebar .monaco-list-row[aria-level="2"]', { hasText: history.oauth.name }).first();
+  await forkRow.hover({ timeout });
+  await forkRow.locator('.action-label[aria-label^="Open Session"]').click({ timeout });
+  const forkFrame = await sessionViewFrame(page, history.oauth.name);
+  result.forkView = await sessionViewDom(forkFrame);
+  step('fork lineage shown');
+  await shot(page, '04-fork.png');
+
+  // Group by date from the view's title bar, and back.
+  await page.locator('#workbench\\.parts\\.sidebar .action-label[aria-label^="Group Sessions by Date"]').first().click({ timeout });
+  result.dateGroups = await until(
+    'the date groups',
+    async () => {
+      const labels = (await treeRows(page)).filter((r) => r.level === 1).map((r) => r.label);
+      return labels.length && labels.every((l) => ['Today', 'Yesterday', 'This week', 'Older'].includes(l)) ? labels : null;
+    },
+    page,
+  );
+  result.dateRows = await treeRows(page);
+  step(`grouped by date: ${JSON.stringify(result.dateGroups)}`);
+  await shot(page, '05-by-date.png');
+  await page.locator('#workbench\\.parts\\.sidebar .action-label[aria-label^="Group Sessions by Branch"]').first().click({ timeout });
+  result.branchGroups = await until(
+    'the branch groups again',
+    async () => {
+      const labels = (await treeRows(page)).filter((r) => r.level === 1).map((r) => r.label);
+      return labels.includes('main') ? labels : null;
+    },
+    page,
+  );
+}
+
 const scenarios = {
   drift: driftScenario,
   commands: commandsScenario,
   'missing-server': missingServerScenario,
+  'first-start': firstStartScenario,
+  started: serverRunning,
   lifecycle: lifecycleScenario,
   decision: decisionScenario,
   history: historyScenario,
+  'session-view': sessionViewScenario,
 };
 const scenario = process.env.E2E_SCENARIO || 'drift';
 

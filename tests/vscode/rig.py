@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -27,6 +28,8 @@ from tests.vscode.history import History, seed_history
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTENSION = ROOT / "editor-clients" / "vscode"
+# publisher.name: the folder of its global storage under <user-data>/User/globalStorage.
+EXTENSION_ID = "session-sidecar.session-sidecar"
 SETUP = "bash editor-clients/vscode/scripts/setup-code-server.sh"
 CODE_SERVER = Path(
     os.environ.get(
@@ -190,6 +193,21 @@ def run_scenario(
 def seed(editor_env: dict[str, Any]) -> History:
     """A realistic week of history in the test's database (see tests/vscode/history.py)."""
     return seed_history(editor_env["repo"], Path(editor_env["env"]["SIDECAR_DB"]))
+
+
+def begin_session(editor_env: dict[str, Any], name: str) -> str:
+    """A recent session on the repository's branch, begun from the CLI before the editor
+    starts (an editor start alone creates none; a recent one is attached). Its id."""
+    env = {**editor_env["env"], "PYTHONPATH": str(ROOT)}
+    repo = str(editor_env["repo"])
+    cli = [sys.executable, "-m", "sidecar"]
+    out = run(
+        [*cli, "sessions", "start", "--name", name, "--json"], cwd=Path(repo), env=env, timeout=60
+    )
+    session_id = str(json.loads(out)["session"]["id"])
+    prompt = ["events", "append", "--kind", "prompt", "--text", f"Work on {name}."]
+    run([*cli, *prompt, "--session", session_id], cwd=Path(repo), env=env, timeout=60)
+    return session_id
 
 
 def update_docs(scenario: str, pictures: dict[str, str]) -> None:

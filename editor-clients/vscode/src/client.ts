@@ -20,6 +20,7 @@ import type {
   SessionChangedParams,
 } from './protocol';
 import type { NotificationMethod, RequestMethod } from './protocol.generated';
+import type { ExtensionPlaces } from './bundledInstall';
 import { discoverServer } from './serverDiscovery';
 
 export type ClientState = 'stopped' | 'starting' | 'running' | 'failed';
@@ -50,7 +51,11 @@ export class SidecarClient implements vscode.Disposable {
   /** `sidecar/driftDetected`: a recommendation after the boundary changed. */
   readonly onDriftDetected = this.driftDetectedEmitter.event;
 
-  constructor(private readonly output: vscode.LogOutputChannel) {}
+  constructor(
+    private readonly output: vscode.LogOutputChannel,
+    /** The extension's folder (the bundled server) and its global storage (where it is installed). */
+    private readonly places: ExtensionPlaces,
+  ) {}
 
   get state(): ClientState {
     return this._state;
@@ -96,7 +101,7 @@ export class SidecarClient implements vscode.Disposable {
     if (this.client) return;
     this.setState('starting');
     const folder = vscode.workspace.workspaceFolders?.[0];
-    const found = await discoverServer(folder?.uri);
+    const found = await discoverServer(folder?.uri, this.places, this.output);
     if (!found.ok) {
       this.output.error(found.message);
       this.output.error(`PATH of the extension host: ${process.env.PATH ?? '(unset)'}`);
@@ -118,7 +123,7 @@ export class SidecarClient implements vscode.Disposable {
     const serverOptions: ServerOptions = {
       command,
       args,
-      options: { cwd: folder?.uri.fsPath, env: process.env },
+      options: { cwd: folder?.uri.fsPath, env: found.server.env ?? process.env },
     };
     const clientOptions: LanguageClientOptions = {
       // didOpen/didSave/didClose of workspace files are events of the session

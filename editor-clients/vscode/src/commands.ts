@@ -3,15 +3,17 @@
  * id when invoked from the view, and ask with a quick pick otherwise.
  */
 import * as vscode from 'vscode';
+import { openBlockChanges, openCheckpointChanges, restoreCheckpoint, type ChangeContent } from './changeView';
 import type { SidecarClient } from './client';
 import type { DriftDecisions } from './driftPrompt';
 import { sessionDescription, sessionLabel } from './present';
-import type { ResumeResult, Scope, Session, SessionPage } from './protocol';
+import type { Checkpoint, ResumeResult, Scope, Session, SessionPage, ShowResult } from './protocol';
 import type { SearchResult } from './protocol.generated';
 import { searchRows, type SearchRow } from './searchModel';
+import type { SessionViews } from './sessionView';
 import type { SessionTreeProvider, TreeNode } from './sessionTree';
 import type { StatusTracker } from './statusBar';
-import { scopeText } from './treeModel';
+import { scopeText, type GroupBy } from './treeModel';
 import { TranscriptProvider } from './transcriptProvider';
 
 /** Milliseconds the search waits after the last key before asking the server. */
@@ -35,6 +37,8 @@ export interface CommandDeps {
   tree: SessionTreeProvider;
   tracker: StatusTracker;
   transcripts: TranscriptProvider;
+  views: SessionViews;
+  content: ChangeContent;
   drift: DriftDecisions;
   /** Persist filters (workspace state) and refresh the view. */
   saveFilters: () => void;
@@ -58,7 +62,7 @@ function message(err: unknown): string {
 
 /** Register all commands; returns their disposables. */
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { client, tree, tracker, transcripts, drift } = deps;
+  const { client, tree, tracker, transcripts, views, content, drift } = deps;
 
   const afterChange = async (): Promise<void> => {
     await tracker.refresh();
@@ -213,10 +217,71 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     await afterChange();
   };
 
+  /** The event an argument points at: `seq` when given, else the block's or checkpoint's row. */
+  const seqOf = (arg: SessionArg, seq: unknown): number | undefined => {
+    if (typeof seq === 'number') return seq;
+    if (arg && typeof arg === 'object' && 'type' in arg) {
+      if (arg.type === 'block') return arg.block.seq;
+      if (arg.type === 'checkpoint') return arg.checkpoint.seq;
+    }
+    return undefined;
+  };
+
   /**
-   * Open a session's transcript; at event `seq` when given (an event row, a
-   * search hit), else at the top. `name` names the tab when the view does
-   * not list the session.
+   * Open a session's view (the chat-style webview); scrolled to event `seq`
+   * and highlighted when given (an event row, a search hit), else at the top.
+   */
+  const openSession = async (arg?: SessionArg, seq?: unknown): Promise<void> => {
+    const sessionId = sessionIdOf(arg) ?? (await pickSession(undefined, 'Session to open'));
+    if (!sessionId) return;
+    await views.show(sessionId, seqOf(arg, seq));
+  };
+
+  /** "Open Changes" of a change row: the recorded before and after in the diff editor. */
+  const openChanges = async (arg?: SessionArg): Promise<void> => {
+    if (arg && typeof arg === 'object' && 'type' in arg && arg.type === 'block') {
+      await openBlockChanges(content, arg.sessionId, arg.block);
+    } else if (arg && typeof arg === 'object' && 'type' in arg && arg.type === 'checkpoint') {
+      await openCheckpointChanges(client, arg.checkpoint.id);
+    }
+  };
+
+  /** The checkpoint a command applies to: a checkpoint row, else a quick pick of the active session's. */
+  const pickCheckpoint = async (arg: SessionArg, placeHolder: string): Promise<Checkpoint | undefined> => {
+    if (arg && typeof arg === 'object' && 'type' in arg && arg.type === 'checkpoint') return arg.checkpoint;
+    const sessionId = sessionIdOf(arg) ?? tracker.status?.activeSession?.id ?? (await pickSession(undefined, 'Session of the checkpoint'));
+    if (!sessionId) return undefined;
+    const show = await client.request<ShowResult>('sidecar/sessions/show', { sessionId });
+    const checkpoints = show.checkpoints ?? [];
+    if (!checkpoints.length) {
+      void vscode.window.showInformationMessage(`Session Sidecar: "${sessionLabel(show.session)}" has no checkpoints.`);
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      checkpoints.map((c) => ({ label: c.name, description: `#${c.seq} · ${c.createdAt}`, checkpoint: c })),
+      { placeHolder },
+    );
+    return picked?.checkpoint;
+  };
+
+  const checkpointChanges = async (arg?: SessionArg): Promise<void> => {
+    const cp = await pickCheckpoint(arg, 'Checkpoint to compare with the working tree');
+    if (cp) await openCheckpointChanges(client, cp.id);
+  };
+
+  const restore = async (arg?: SessionArg): Promise<void> => {
+    const cp = await pickCheckpoint(arg, 'Checkpoint to restore');
+    if (cp && (await restoreCheckpoint(client, cp))) await afterChange();
+  };
+
+  const setGroupBy = (groupBy: GroupBy) => async (): Promise<void> => {
+    await vscode.workspace.getConfiguration('sessionSidecar').update('groupBy', groupBy, vscode.ConfigurationTarget.Global);
+  };
+
+  /**
+   * Open a session's transcript as a Markdown document (the server's Markdown,
+   * as the export writes it); at event `seq` when given, else at the top.
+   * `name` names the tab when the view does not list the session.
    */
   const showTranscript = async (arg?: SessionArg, seq?: unknown, name?: unknown): Promise<void> => {
     const sessionId = sessionIdOf(arg) ?? (await pickSession(undefined, 'Session transcript to show'));
@@ -234,7 +299,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     editor.revealRange(new vscode.Range(start, start), vscode.TextEditorRevealType.AtTop);
   };
 
-  /** A live quick pick over `sidecar/sessions/search`: hits as you type, Enter opens the transcript there. */
+  /** A live quick pick over `sidecar/sessions/search`: hits as you type, Enter opens the session view there. */
   const search = async (): Promise<void> => {
     const pick = vscode.window.createQuickPick<vscode.QuickPickItem & SearchRow>();
     let scope: Scope = tree.filters.scope;
@@ -279,7 +344,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       } else if (row?.hit) {
         const hit = row.hit;
         pick.hide();
-        void run(showTranscript)(hit.sessionId, hit.seq, hit.sessionName);
+        void run(openSession)(hit.sessionId, hit.seq);
       }
     });
     pick.onDidHide(() => {
@@ -336,7 +401,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     );
     if (active) {
       actions.push(
-        { label: `$(open-preview) Show transcript of "${sessionLabel(active)}"`, command: 'sessionSidecar.showTranscript', args: [active.id] },
+        { label: `$(open-preview) Open "${sessionLabel(active)}"`, command: 'sessionSidecar.openSession', args: [active.id] },
         { label: '$(repo-forked) Fork the current session', command: 'sessionSidecar.fork', args: [active.id] },
         { label: '$(bookmark) Create checkpoint', command: 'sessionSidecar.checkpoint', args: [active.id] },
         { label: '$(edit) Rename the current session', command: 'sessionSidecar.rename', args: [active.id] },
@@ -374,6 +439,12 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     ['sessionSidecar.export', exportSession],
     ['sessionSidecar.checkpoint', checkpoint],
     ['sessionSidecar.showTranscript', showTranscript],
+    ['sessionSidecar.openSession', openSession],
+    ['sessionSidecar.openChanges', openChanges],
+    ['sessionSidecar.checkpointChanges', checkpointChanges],
+    ['sessionSidecar.restoreCheckpoint', restore],
+    ['sessionSidecar.groupByDate', setGroupBy('date')],
+    ['sessionSidecar.groupByBranch', setGroupBy('branch')],
     ['sessionSidecar.refresh', refresh],
     ['sessionSidecar.switchScope', switchScope],
     ['sessionSidecar.filter', filter],

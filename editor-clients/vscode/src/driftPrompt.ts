@@ -8,32 +8,11 @@
 import * as vscode from 'vscode';
 import type { MessageActionItem, ShowMessageRequestParams } from 'vscode-languageclient/node';
 import type { SidecarClient } from './client';
-import {
-  choiceKey,
-  driftChoices,
-  driftLead,
-  driftMessage,
-  isDriftPrompt,
-  type ChoiceKey,
-  type DriftChoice,
-  type DriftFacts,
-  type NamedSession,
-} from './driftChoices';
-import { lastActivity, sessionLabel } from './present';
-import type { DriftDetectedParams, Recommendation, Session, ShowResult, StatusResult, WorkspaceStatus } from './protocol';
+import { choicesOf, decideParams, pendingWorkspace, promptDecision, questionOf } from './driftChoices';
+import type { DecisionOption, DriftDetectedParams, StatusResult } from './protocol';
 import type { StatusTracker } from './statusBar';
 
-function named(session: Session): NamedSession {
-  return { name: sessionLabel(session), branch: session.boundary.branch, lastActivity: lastActivity(session) };
-}
-
-/** The folder whose recommendation waits for an answer (the one a prompt's message names, if given). */
-export function pendingWorkspace(status: StatusResult | null, message?: string): WorkspaceStatus | undefined {
-  if (!status) return undefined;
-  const all: WorkspaceStatus[] = [status, ...(status.workspaces ?? [])];
-  const waiting = all.filter((w) => w.pendingRecommendation && !w.pendingRecommendation.deferred);
-  return waiting.find((w) => message !== undefined && w.pendingRecommendation?.summary === message) ?? waiting[0];
-}
+export { pendingWorkspace };
 
 export class DriftDecisions implements vscode.Disposable {
   /** Settles the notification on screen once its decision was made elsewhere. */
@@ -50,37 +29,18 @@ export class DriftDecisions implements vscode.Disposable {
   /** The server's native prompt, shown with short buttons; answered with the server's title. */
   async answerNative(params: ShowMessageRequestParams): Promise<MessageActionItem | null | undefined> {
     const titles = (params.actions ?? []).map((a) => a.title);
-    if (!isDriftPrompt(titles)) return undefined;
-    const offered = titles.map(choiceKey).filter((k): k is ChoiceKey => k !== undefined);
-    const resumeTitle = titles.find((t) => choiceKey(t) === 'resume');
-    const status = await this.status();
-    const ws = pendingWorkspace(status, params.message) ?? status ?? undefined;
-    const rec: Recommendation = ws?.pendingRecommendation ?? {
-      // The status did not answer: the prompt still works, from its own titles.
-      action: resumeTitle ? 'resume' : 'fresh',
-      targetSessionId: null,
-      reasons: [],
-      summary: params.message,
-      ask: true,
-      deferred: false,
-    };
-    const facts = await this.facts(rec, ws);
-    if (!facts.target && resumeTitle) facts.target = { name: resumeTitle.slice('Resume "'.length, -1), branch: facts.branch ?? '' };
-    const choices = driftChoices(facts, new Date(), offered);
-    const picked = await this.notify(driftMessage(facts, choices, new Date()), choices);
-    const title = picked && titles.find((t) => choiceKey(t) === picked.key);
-    return title ? { title } : null;
+    const ws = promptDecision(await this.status(), params.message, titles);
+    const rec = ws?.pendingRecommendation;
+    if (!rec) return undefined; // not a drift decision: the workbench shows it as it is
+    const picked = await this.notify(questionOf(rec), choicesOf(rec));
+    return picked ? { title: picked.title } : null;
   }
 
   /** `prompts = "custom"`: the same notification, answered with `sidecar/drift/decide`. */
   async askCustom(params: DriftDetectedParams): Promise<void> {
     const rec = params.recommendation;
     if (!rec.ask || rec.deferred) return;
-    const status = await this.status();
-    const facts = await this.facts(rec, pendingWorkspace(status) ?? status ?? undefined);
-    facts.branch = params.after.branch;
-    const choices = driftChoices(facts, new Date());
-    const picked = await this.notify(driftMessage(facts, choices, new Date()), choices);
+    const picked = await this.notify(questionOf(rec), choicesOf(rec));
     if (picked) await this.decide(picked, params.folder);
   }
 
@@ -98,23 +58,21 @@ export class DriftDecisions implements vscode.Disposable {
       );
       return;
     }
-    const facts = await this.facts(rec, ws);
-    const choices = driftChoices(facts, new Date());
     const picked = await vscode.window.showQuickPick(
-      choices.map((choice) => ({
-        label: choice.title,
+      choicesOf(rec).map((choice) => ({
+        label: choice.label,
         description: choice.recommended ? 'recommended' : undefined,
         detail: choice.detail,
         choice,
       })),
-      { title: driftLead(rec), placeHolder: 'What now? The recommended choice comes first.', ignoreFocusOut: true },
+      { title: rec.headline || 'Session Sidecar: decide', placeHolder: 'What now? The recommended choice comes first.', ignoreFocusOut: true },
     );
     if (picked) await this.decide(picked.choice, ws.folder);
   }
 
-  private async decide(choice: DriftChoice, folder: string): Promise<void> {
+  private async decide(choice: DecisionOption, folder: string): Promise<void> {
     try {
-      await this.client.request('sidecar/drift/decide', { ...choice.decide, folder });
+      await this.client.request('sidecar/drift/decide', decideParams(choice, folder));
       this.shown?.settle();
     } catch (err) {
       void vscode.window.showErrorMessage(`Session Sidecar: ${err instanceof Error ? err.message : String(err)}`);
@@ -123,7 +81,7 @@ export class DriftDecisions implements vscode.Disposable {
   }
 
   /** Show the notification; resolves with the choice, or undefined when closed or decided elsewhere. */
-  private async notify(message: string, choices: DriftChoice[]): Promise<DriftChoice | undefined> {
+  private async notify(message: string, choices: DecisionOption[]): Promise<DecisionOption | undefined> {
     this.shown?.settle(); // a newer decision replaces the older one
     let settle: () => void = () => undefined;
     const elsewhere = new Promise<undefined>((resolve) => {
@@ -145,24 +103,6 @@ export class DriftDecisions implements vscode.Disposable {
     } catch {
       return this.tracker.status;
     }
-  }
-
-  /** Names for the decision: the branch now, the current session, the session to resume. */
-  private async facts(rec: Recommendation, ws: WorkspaceStatus | undefined): Promise<DriftFacts> {
-    const facts: DriftFacts = {
-      rec,
-      branch: ws?.boundary?.branch,
-      current: ws?.activeSession ? named(ws.activeSession) : null,
-    };
-    if (rec.action === 'resume' && rec.targetSessionId) {
-      try {
-        const show = await this.client.request<ShowResult>('sidecar/sessions/show', { sessionId: rec.targetSessionId });
-        facts.target = named(show.session);
-      } catch {
-        // Deleted meanwhile, or an unknown id: the choice then reads "the last session".
-      }
-    }
-    return facts;
   }
 
   dispose(): void {

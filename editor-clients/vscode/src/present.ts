@@ -57,6 +57,13 @@ export function eventCountText(count: number): string {
   return count === 1 ? '1 event' : `${count} events`;
 }
 
+/** "forked from Parent at #4": the parent's name when known, else the tail of its id; "" when not a fork. */
+export function lineageText(session: Pick<Session, 'parentId' | 'forkedAtSeq'>, parent?: Pick<Session, 'id' | 'name'>): string {
+  if (!session.parentId) return '';
+  const name = sessionLabel(parent ?? { id: session.parentId, name: '' });
+  return `forked from ${name}${session.forkedAtSeq ? ` at #${session.forkedAtSeq}` : ''}`;
+}
+
 /** The secondary text of a session row: status, age, event count. */
 export function sessionDescription(session: Session, now: Date): string {
   return [session.status, formatAge(lastActivity(session), now), eventCountText(session.eventCount)].join(' · ');

@@ -472,6 +472,7 @@ export interface Recommendation {
   summary?: string;
   ask?: boolean;
   deferred?: boolean;
+  headline?: string;
   question?: string;
   choices?: Array<DecisionOption>;
 }

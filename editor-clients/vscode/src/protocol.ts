@@ -3,6 +3,9 @@
  * the server's pydantic models. Pure types: no VS Code import, so the pure
  * modules that use them run under `node --test`.
  */
+import type { DecisionOption } from './protocol.generated';
+
+export type { DecisionOption };
 
 export type SessionStatus = 'active' | 'idle' | 'ended' | 'archived';
 export type Scope = 'branch' | 'worktree' | 'repository' | 'all';
@@ -62,6 +65,12 @@ export interface Recommendation {
   summary: string;
   ask: boolean;
   deferred: boolean;
+  /** Why the decision comes up, in one sentence (server-made). */
+  headline?: string;
+  /** The decision in words, naming sessions and branches (server-made). */
+  question?: string;
+  /** The answers to offer, recommended first (server-made: `sidecar/core/decisions.py`). */
+  choices?: DecisionOption[];
 }
 
 export interface WorkspaceStatus {

@@ -1,13 +1,17 @@
 /**
  * Which command starts the server. Pure: the caller gathers the facts
  * (setting, PATH lookup, the Python extension's interpreter) and this decides.
+ * The server bundled in the extension (bundledServer.ts) comes right after the
+ * setting; these lookups serve builds without a bundle (run from sources).
  */
 
 export interface ServerCommand {
   command: string;
   args: string[];
   /** Where it came from, for logs and error messages. */
-  source: 'setting' | 'path' | 'python';
+  source: 'setting' | 'bundled' | 'path' | 'python';
+  /** The server's environment, when not the extension host's own. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface ServerFacts {

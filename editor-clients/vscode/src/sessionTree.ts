@@ -4,7 +4,7 @@
  */
 import * as vscode from 'vscode';
 import type { SidecarClient } from './client';
-import { blockDescription, blockFailed, blockIcon, blockLabel, formatAge, lastActivity, sessionDescription, sessionLabel } from './present';
+import { blockDescription, blockFailed, blockIcon, blockLabel, formatAge, lastActivity, lineageText, sessionDescription, sessionLabel } from './present';
 import type { Checkpoint, Session, SessionPage, ShowResult } from './protocol';
 import type { DisplayBlock, RenderResult } from './protocol.generated';
 import type { StatusTracker } from './statusBar';
@@ -12,10 +12,13 @@ import {
   branchDescription,
   emptyListing,
   groupByBranch,
+  groupByDate,
   recentAfterSeq,
   sessionContextValue,
   visibleBlocks,
   type BranchGroup,
+  type DateGroup,
+  type GroupBy,
   type MessageLine,
   type TreeFilters,
 } from './treeModel';
@@ -29,7 +32,8 @@ const LIST_LIMIT = 200;
 
 export type TreeNode =
   | { type: 'branch'; group: BranchGroup }
-  | { type: 'session'; session: Session; current: boolean }
+  | { type: 'date'; group: DateGroup }
+  | { type: 'session'; session: Session; current: boolean; byDate?: boolean }
   | { type: 'block'; sessionId: string; block: DisplayBlock }
   | { type: 'checkpoint'; checkpoint: Checkpoint }
   | ({ type: 'message' } & MessageLine);
@@ -45,6 +49,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
   readonly onDidChangeCurrentBranch = this.currentEmitter.event;
   private currentBranch: string | undefined;
   private branchNodes = new Map<string, TreeNode>();
+  /** By date: the group row of each session id (what `getParent` answers). */
+  private dateNodes = new Map<string, TreeNode>();
   private pending: NodeJS.Timeout | undefined;
   /** The latest listing, so commands can pick from what the user sees. */
   sessions: Session[] = [];
@@ -53,7 +59,14 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     private readonly client: SidecarClient,
     private readonly tracker: StatusTracker,
     public filters: TreeFilters,
+    /** Group sessions by branch (default) or by date of last activity. */
+    public groupBy: GroupBy = 'branch',
   ) {}
+
+  /** The session of `id` from the latest listing, for its name. */
+  private known(id: string): Session | undefined {
+    return this.sessions.find((s) => s.id === id);
+  }
 
   /** Refresh soon; bursts of notifications collapse into one reload. */
   refresh(delayMs = 150): void {
@@ -78,19 +91,45 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.contextValue = 'branch';
         return item;
       }
+      case 'date': {
+        const item = new vscode.TreeItem(node.group.label, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `date:${node.group.label}`;
+        item.description = `${node.group.sessions.length} ${node.group.sessions.length === 1 ? 'session' : 'sessions'}`;
+        item.iconPath = new vscode.ThemeIcon('calendar');
+        item.contextValue = 'date';
+        return item;
+      }
       case 'session': {
         const s = node.session;
         const item = new vscode.TreeItem(sessionLabel(s), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `session:${s.id}`;
-        item.description = `${node.current ? 'current · ' : ''}${sessionDescription(s, now)}`;
+        const lineage = lineageText(s, s.parentId ? this.known(s.parentId) : undefined);
+        item.description = [
+          node.current ? 'current' : '',
+          node.byDate ? s.boundary.branch : '',
+          sessionDescription(s, now),
+          lineage,
+        ]
+          .filter(Boolean)
+          .join(' · ');
+        // A fork carries the fork icon whatever its state; "current" is in its description.
         item.iconPath = new vscode.ThemeIcon(
-          node.current ? 'debug-start' : s.status === 'ended' ? 'circle-slash' : s.status === 'archived' ? 'archive' : 'circle-outline',
+          s.parentId
+            ? 'repo-forked'
+            : node.current
+              ? 'debug-start'
+              : s.status === 'ended'
+                ? 'circle-slash'
+                : s.status === 'archived'
+                  ? 'archive'
+                  : 'circle-outline',
         );
         item.contextValue = sessionContextValue(s, node.current ? s.id : undefined);
         const tip = new vscode.MarkdownString(undefined, true);
         tip.appendMarkdown(`**${sessionLabel(s)}**\n\n`);
         tip.appendMarkdown(`\`${s.id}\` · ${s.status} · ${s.eventCount} events · last active ${formatAge(lastActivity(s), now)}\n\n`);
         tip.appendMarkdown(`Branch \`${s.boundary.branch}\` in ${s.boundary.worktree}\n\n`);
+        if (lineage) tip.appendText(`${lineage.charAt(0).toUpperCase()}${lineage.slice(1)}\n\n`);
         if (s.lastPrompt) tip.appendText(`Last prompt: ${s.lastPrompt.slice(0, 300)}`);
         item.tooltip = tip;
         return item;
@@ -104,9 +143,9 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
           blockIcon(b),
           blockFailed(b) ? new vscode.ThemeColor('errorForeground') : b.dimmed ? new vscode.ThemeColor('disabledForeground') : undefined,
         );
-        item.tooltip = `${b.title}\n\nOpen the transcript at #${b.seq}`;
-        item.contextValue = 'block';
-        item.command = { command: 'sessionSidecar.showTranscript', title: 'Show Transcript', arguments: [node.sessionId, b.seq] };
+        item.tooltip = `${b.title}\n\nOpen the session at #${b.seq}`;
+        item.contextValue = b.diff ? 'block.change' : 'block';
+        item.command = { command: 'sessionSidecar.openSession', title: 'Open Session', arguments: [node.sessionId, b.seq] };
         return item;
       }
       case 'checkpoint': {
@@ -116,7 +155,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         item.description = `#${c.seq} · ${formatAge(c.createdAt, now)}`;
         item.iconPath = new vscode.ThemeIcon('bookmark');
         item.contextValue = 'checkpoint';
-        item.command = { command: 'sessionSidecar.showTranscript', title: 'Show Transcript', arguments: [c.sessionId, c.seq] };
+        item.tooltip = `Checkpoint "${c.name}" at #${c.seq}${c.headSha ? ` (HEAD ${c.headSha.slice(0, 7)})` : ''}`;
+        item.command = { command: 'sessionSidecar.openSession', title: 'Open Session', arguments: [c.sessionId, c.seq] };
         return item;
       }
       case 'message': {
@@ -139,6 +179,10 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
         const activeId = this.tracker.status?.activeSession?.id;
         return node.group.sessions.map((session) => ({ type: 'session', session, current: session.id === activeId }));
       }
+      if (node.type === 'date') {
+        const activeId = this.tracker.status?.activeSession?.id;
+        return node.group.sessions.map((session) => ({ type: 'session', session, current: session.id === activeId, byDate: true }));
+      }
       if (node.type === 'session') return await this.sessionChildren(node.session);
       return [];
     } catch (err) {
@@ -154,6 +198,15 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
     this.sessions = page.items;
     if (!page.items.length) return emptyListing(this.filters).map((line) => ({ type: 'message', ...line }));
     const status = this.tracker.status;
+    if (this.groupBy === 'date') {
+      const dated = groupByDate(page.items, new Date(), status?.activeSession?.id);
+      const nodes: TreeNode[] = dated.map((group) => ({ type: 'date', group }));
+      this.dateNodes = new Map(dated.flatMap((group, i) => group.sessions.map((s) => [s.id, nodes[i]] as [string, TreeNode])));
+      this.branchNodes = new Map();
+      this.currentBranch = undefined;
+      return nodes;
+    }
+    this.dateNodes = new Map();
     const groups = groupByBranch(page.items, status?.boundary?.branch, status?.activeSession?.id);
     const nodes: TreeNode[] = groups.map((group) => ({ type: 'branch', group }));
     this.branchNodes = new Map(groups.map((group, i) => [group.branch, nodes[i]]));
@@ -169,7 +222,8 @@ export class SessionTreeProvider implements vscode.TreeDataProvider<TreeNode>, v
 
   /** The branch row above a session row (what `TreeView.reveal` needs); other rows are not revealed. */
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.type === 'session' ? this.branchNodes.get(node.session.boundary.branch) : undefined;
+    if (node.type !== 'session') return undefined;
+    return node.byDate ? this.dateNodes.get(node.session.id) : this.branchNodes.get(node.session.boundary.branch);
   }
 
   private async sessionChildren(session: Session): Promise<TreeNode[]> {

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { SidecarClient } from './client';
 import type { ShowResult } from './protocol';
-import type { DisplayBlock, RenderResult } from './protocol.generated';
+import { fetchBlocks } from './sessionView';
 import {
   lineOfEvent,
   renderTranscript,
@@ -18,10 +18,6 @@ import {
   type BlockAnchor,
 } from './transcript';
 
-/** Events per render page (the server's maximum). */
-const PAGE = 1000;
-/** Upper bound so a huge session cannot freeze the editor. */
-const MAX_BLOCKS = 20000;
 /** How long opening at a newer event waits for the transcript to reload. */
 const RELOAD_TIMEOUT_MS = 10000;
 
@@ -106,18 +102,7 @@ export class TranscriptProvider implements vscode.TextDocumentContentProvider, v
     if (!sessionId) return `Not a session transcript: ${uri.toString()}\n`;
     try {
       const show = await this.client.request<ShowResult>('sidecar/sessions/show', { sessionId });
-      const blocks: DisplayBlock[] = [];
-      let afterSeq: number | null | undefined = 0;
-      while (afterSeq !== null && afterSeq !== undefined && blocks.length < MAX_BLOCKS) {
-        const page: RenderResult = await this.client.request<RenderResult>('sidecar/sessions/render', {
-          sessionId,
-          afterSeq,
-          limit: PAGE,
-          markdown: true,
-        });
-        blocks.push(...page.items);
-        afterSeq = page.items.length ? page.nextAfterSeq : null;
-      }
+      const { blocks } = await fetchBlocks(this.client, sessionId, true);
       const transcript = renderTranscript(show.session, blocks, show.checkpoints ?? []);
       this.anchors.set(uri.toString(), transcript.anchors);
       return this.provided(uri, transcript.text);

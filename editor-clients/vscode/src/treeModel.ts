@@ -135,3 +135,56 @@ export function visibleBlocks(blocks: DisplayBlock[], checkpoints: Checkpoint[])
   const seqs = new Set(checkpoints.map((c) => c.seq));
   return blocks.filter((b) => b.kind !== 'checkpoint' || !seqs.has(b.seq));
 }
+
+/** How the view groups sessions (the `sessionSidecar.groupBy` setting). */
+export type GroupBy = 'branch' | 'date';
+
+/** The date groups, in the order the view lists them. */
+export const DATE_GROUPS = ['Today', 'Yesterday', 'This week', 'Older'] as const;
+export type DateLabel = (typeof DATE_GROUPS)[number];
+
+export interface DateGroup {
+  label: DateLabel;
+  sessions: Session[];
+}
+
+/** Midnight (local time) of the day `d` falls on, in ms. */
+function startOfDay(d: Date): number {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/**
+ * The date group of a time, by local calendar days before `now`: today,
+ * yesterday, 2 to 6 days ago ("This week"), else older. A time in the future
+ * (a clock ahead) counts as today.
+ */
+export function dateLabel(iso: string, now: Date): DateLabel {
+  const then = new Date(iso);
+  if (Number.isNaN(then.getTime())) return 'Older';
+  const days = Math.round((startOfDay(now) - startOfDay(then)) / 86_400_000);
+  if (days <= 0) return 'Today';
+  if (days === 1) return 'Yesterday';
+  if (days < 7) return 'This week';
+  return 'Older';
+}
+
+/**
+ * Group sessions by when they were last active: Today, Yesterday, This week,
+ * Older; empty groups left out. Inside a group the active session comes first,
+ * then the rest newest first.
+ */
+export function groupByDate(sessions: Session[], now: Date, activeSessionId?: string): DateGroup[] {
+  const groups = new Map<DateLabel, Session[]>();
+  for (const session of sessions) {
+    const label = dateLabel(lastActivity(session), now);
+    groups.set(label, [...(groups.get(label) ?? []), session]);
+  }
+  return DATE_GROUPS.filter((label) => groups.has(label)).map((label) => ({
+    label,
+    sessions: (groups.get(label) ?? []).sort((a, b) => {
+      if (a.id === activeSessionId) return -1;
+      if (b.id === activeSessionId) return 1;
+      return byActivityDesc(a, b);
+    }),
+  }));
+}
