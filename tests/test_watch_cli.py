@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -171,3 +172,33 @@ def test_outside_git_it_says_why(tmp_path: Path, run: list[Watcher]) -> None:
     run.append(watcher)
     assert watcher.proc.wait(TIMEOUT_S) == 2
     assert watcher.expect("error: cannot watch").endswith("run it inside a git worktree")
+
+
+def test_watch_offers_the_branchs_stale_session_after_the_banner_and_resumes_it(
+    repo: Path, tmp_path: Path, run: list[Watcher]
+) -> None:
+    db = tmp_path / "sessions.db"
+    env = {**os.environ, "SIDECAR_DB": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
+    cli = [sys.executable, "-m", "sidecar", "sessions"]
+    subprocess.run(
+        [*cli, "start", "--name", "Add login"], cwd=repo, env=env, check=True, capture_output=True
+    )
+    with sqlite3.connect(db) as con:  # yesterday's session: stale by the 8 h default
+        con.execute(
+            "UPDATE sessions SET updated_at = datetime('now', '-20 hours'), "
+            "activity_at = datetime('now', '-20 hours')"
+        )
+    watcher = Watcher(str(repo), "--db", str(db), "--prompt")
+    run.append(watcher)
+    watcher.expect("Watching")
+    assert watcher.expect("session ").endswith("none yet: one begins with the first change")
+    assert watcher.expect("1) ") == "  1) Start fresh"
+    assert watcher.expect("2) ") == '  2) Resume "Add login"'
+    watcher.answer("2")
+    watcher.expect("(resumed)")
+    assert watcher.interrupt() == 0
+    store = Store.open(db)
+    try:
+        assert [s.name for s in store.sessions.list().items] == ["Add login"]  # none made
+    finally:
+        store.close()

@@ -68,13 +68,28 @@ class TerminalPort:
         self._lock = threading.Lock()
         self._question: tuple[Answer, list[str]] | None = None
         self._eof = False
+        self._held: list[str] | None = None
 
     def say(self, *lines: str) -> None:
         """Print lines (rich markup) and flush: a pipe reader sees them at once."""
         with self._lock:
+            if self._held is not None:
+                self._held.extend(lines)
+                return
             for line in lines:
                 self.console.print(line)
             self.console.file.flush()
+
+    def hold(self) -> None:
+        """Keep what is said until :meth:`release` (the banner comes first)."""
+        with self._lock:
+            self._held = []
+
+    def release(self, *first: str) -> None:
+        """Print ``first``, then everything held back since :meth:`hold`."""
+        with self._lock:
+            held, self._held = self._held or [], None
+        self.say(*first, *held)
 
     # -- drift port ------------------------------------------------------------------
 
@@ -307,6 +322,7 @@ def _watch(
     core: _Core | None = None
     exporter: ExportWorker | None = None
     try:
+        port.hold()  # an offer made while attaching comes after the banner
         core, session = owner.call(_begin, owner, root, db, interactive, stale_after, port)
         boundary = core.folder.place.boundary
         if session is not None:
@@ -315,7 +331,7 @@ def _watch(
             described = "none (read-only database)"
         else:
             described = "none yet: one begins with the first change"
-        port.say(
+        port.release(
             f"[bold]Watching[/] {_esc(str(root))} (Ctrl-C to stop)",
             f"  repository {_esc(boundary.repository)}",
             f"  branch     {_esc(boundary.branch)}",
@@ -331,6 +347,7 @@ def _watch(
         exporter = _start_export(core.store, port)
         threading.Event().wait()  # until Ctrl-C (KeyboardInterrupt)
     finally:
+        port.release()  # nothing stays held back if the start failed
         if exporter is not None:
             exporter.stop(timeout=2.0)
         # Runs on Ctrl-C too: leave sessions idle, not ended. A second Ctrl-C must not
