@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,9 @@ from typing import Any
 from typer.testing import CliRunner
 
 from sidecar.cli.main import app
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CLI_TIMEOUT_S = 60
 
 
 @dataclass
@@ -42,3 +48,43 @@ def assert_one_line_error(run: Run, *fragments: str) -> None:
     assert "Traceback" not in run.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    """The environment of a CLI process: private HOME, no system git config, no SIDECAR_DB."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "SIDECAR_")) and k not in {"COLUMNS", "XDG_CONFIG_HOME"}
+    }
+    clean.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), clean.get("PYTHONPATH")])),
+        XDG_DATA_HOME=str(home / "data"),
+    )
+    return clean
+
+
+def cli(
+    *args: str | Path,
+    cwd: Path,
+    env: dict[str, str],
+    db: Path | None = None,
+    stdin: str | None = None,
+) -> Run:
+    """Run `python -m sidecar <args> [--db db]` in `cwd` as a user does (stdin a pipe)."""
+    argv = [sys.executable, "-m", "sidecar", *map(str, args)]
+    if db is not None:
+        argv += ["--db", str(db)]
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)

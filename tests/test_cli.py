@@ -8,10 +8,7 @@ built in tmp_path, with a private HOME (no machine git config) and an explicit
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +33,7 @@ from sidecar.protocol.messages import (
     StartResult,
 )
 from sidecar.services.boundary import Profile, boundary_for
-from tests.cliutil import Run, assert_one_line_error, inproc
+from tests.cliutil import assert_one_line_error, cli, cli_env, inproc
 from tests.gitrepo import (
     DEFAULT_EMAIL,
     add_worktree,
@@ -48,9 +45,6 @@ from tests.gitrepo import (
 )
 from tests.storeutil import CORRUPT_SQLITE
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CLI_TIMEOUT_S = 60
-
 
 @pytest.fixture(autouse=True)
 def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
@@ -61,18 +55,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.fixture
 def env(home: Path) -> dict[str, str]:
     """The environment of every CLI process: private HOME, no system git config, no SIDECAR_DB."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "SIDECAR_")) and k not in {"COLUMNS", "XDG_CONFIG_HOME"}
-    }
-    clean.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), clean.get("PYTHONPATH")])),
-        XDG_DATA_HOME=str(home / "data"),
-    )
-    return clean
+    return cli_env(home)
 
 
 @pytest.fixture
@@ -83,30 +66,6 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "db" / "sessions.db"
-
-
-def cli(
-    *args: str | Path,
-    cwd: Path,
-    env: dict[str, str],
-    db: Path | None = None,
-    stdin: str | None = None,
-) -> Run:
-    """Run `python -m sidecar <args> [--db db]` in `cwd`."""
-    argv = [sys.executable, "-m", "sidecar", *map(str, args)]
-    if db is not None:
-        argv += ["--db", str(db)]
-    proc = subprocess.run(
-        argv,
-        cwd=cwd,
-        env=env,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def ok_json(*args: str | Path, cwd: Path, env: dict[str, str], db: Path, **kw: Any) -> Any:

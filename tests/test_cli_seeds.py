@@ -9,9 +9,6 @@ way time passes for them. The tag method is driven over the real server.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -29,13 +26,11 @@ from sidecar.core.models import Session, utcnow
 from sidecar.protocol.messages import ListResult, ResumeResult, SessionResult
 from sidecar.services.boundary import Profile, boundary_for
 from sidecar.store import Store
-from tests.cliutil import Run, assert_one_line_error
+from tests.cliutil import Run, assert_one_line_error, cli, cli_env
 from tests.e2e.conftest import SERVER_COMMAND, TIMEOUT, Client, stop_client
 from tests.envutil import isolated_env
 from tests.gitrepo import isolate_git_config, make_repo, switch
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CLI_TIMEOUT_S = 60
 SECRET = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
 
 
@@ -48,18 +43,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.fixture
 def env(home: Path) -> dict[str, str]:
     """The environment of every CLI process: private HOME, no system git config, no SIDECAR_DB."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("GIT_", "SIDECAR_")) and k not in {"COLUMNS", "XDG_CONFIG_HOME"}
-    }
-    clean.update(
-        HOME=str(home),
-        GIT_CONFIG_NOSYSTEM="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), clean.get("PYTHONPATH")])),
-        XDG_DATA_HOME=str(home / "data"),
-    )
-    return clean
+    return cli_env(home)
 
 
 @pytest.fixture
@@ -70,21 +54,6 @@ def repo(tmp_path: Path) -> Path:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "db" / "sessions.db"
-
-
-def cli(*args: str | Path, cwd: Path, env: dict[str, str], db: Path, stdin: str = "") -> Run:
-    """Run `python -m sidecar <args> --db db` in `cwd` with `stdin` on a pipe."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "sidecar", *map(str, args), "--db", str(db)],
-        cwd=cwd,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def ok(*args: str | Path, cwd: Path, env: dict[str, str], db: Path, stdin: str = "") -> Run:
