@@ -1,12 +1,12 @@
 """Continuing and picking: which session ``continue`` resumes, what a picker offers.
 
-The rule, for every door: among the recent live sessions of exactly the
-place's boundary (repository, worktree, branch, requester, machine; not an
-agent's own session, which its hook writes), the most recent one the policy
-calls resumable (:func:`sidecar.core.policy.is_resumable`), with one
-exception: a session that is only stale is still taken, since the person
-asked to continue, and the policy's stale reason goes with it so the door can
-say how old it is. It is then resumed through the one resume contract,
+The rule, for every door, is the drift policy's own: the session the policy
+would resume on the place's boundary by itself
+(:func:`sidecar.core.policy.best_resumable`), else the branch's session it
+would offer although only staleness keeps it from being resumed
+(:func:`sidecar.core.policy.offered_session`), since the person asked to
+continue; the stale reason goes with it so the door can say how old it is.
+It is then resumed through the one resume contract,
 :meth:`sidecar.services.sessions.SessionService.resume`.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sidecar.core.models import Reason, ReasonCode, Session
-from sidecar.core.policy import is_resumable
+from sidecar.core.policy import best_resumable, is_resumable, offered_session
 from sidecar.store.errors import UnknownSession
 
 if TYPE_CHECKING:
@@ -36,17 +36,17 @@ class Latest:
 
 def latest_session(sessions: SessionService, place: Place) -> Latest | None:
     """The session to continue on ``place`` (see the module docstring), or None."""
+    from sidecar.services.drift import drift_context
+
     now = sessions.clock()
-    # Any tool's session of this boundary counts (an editor's, the CLI's): the provider
-    # is not part of what "the most recent session of this branch" means.
-    boundary = place.boundary.model_copy(update={"provider": None})
-    for session in sessions.candidates(place.boundary):
-        ok, why = is_resumable(session, boundary, now, sessions.stale_after)
-        if ok:
-            return Latest(session)
-        if why is not None and why.code is ReasonCode.STALE:
-            return Latest(session, why)
-    return None
+    ctx = drift_context(
+        sessions.store, place.boundary, None, now=now, stale_after=sessions.stale_after
+    )
+    chosen = best_resumable(ctx) or offered_session(ctx)
+    if chosen is None:
+        return None
+    _, why = is_resumable(chosen, place.boundary, now, sessions.stale_after)
+    return Latest(chosen, why if why is not None and why.code is ReasonCode.STALE else None)
 
 
 @dataclass(frozen=True)
