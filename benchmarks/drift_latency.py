@@ -11,7 +11,12 @@ port's ``notify_drift`` is called, two ways of writing HEAD:
 - ``rename``: this process writes ``HEAD.lock`` and renames it onto ``HEAD``
   as git does; the clock starts right before ``os.rename`` (the service's
   own latency: inotify, hand-off to the store thread, git re-read, policy);
-- ``git``: ``git symbolic-ref HEAD ...``; the clock starts before the spawn.
+- ``git``: ``git symbolic-ref HEAD ...``; the clock starts when an independent
+  raw inotify witness sees git rename ``HEAD.lock`` onto ``HEAD``
+  (:mod:`headwatch`), not at the spawn (git's start-up is not the sidecar's).
+
+The folder has a session, as when someone is at work (an editor start alone
+creates none).
 
 Between samples the owner thread is drained, so samples do not queue.
 Budget (SPEC section 9, at the client): p50 <= 5 ms, p95 <= 10 ms.
@@ -31,6 +36,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from headwatch import HeadWitness
 
 from sidecar.core.models import Boundary, Recommendation
 from sidecar.services.drift import DriftSettings
@@ -105,10 +112,12 @@ def measure(samples: int) -> dict[str, dict[str, float]]:
                 folder_budget=20_000,
             )
             workspace.attach(folder)
+            workspace.ensure_active(folder)  # someone is at work
             GitTracker(workspace, folder)
             return workspace, watch
 
         workspace, watch = owner.call(setup)
+        witness = HeadWitness(git_dir)
         results: dict[str, dict[str, float]] = {}
         try:
             for way in ("rename", "git"):
@@ -123,16 +132,18 @@ def measure(samples: int) -> dict[str, dict[str, float]]:
                         start = time.perf_counter()
                         os.rename(lock, git_dir / "HEAD")
                     else:
-                        start = time.perf_counter()
+                        seen = witness.count()
                         subprocess.run(
                             [*GIT, "-C", str(repo), "symbolic-ref", "HEAD", f"refs/heads/{branch}"],
                             check=True,
                         )
+                        start = witness.written_after(seen, WAIT_S)
                     if not port.event.wait(WAIT_S):
                         raise SystemExit(f"no notify_drift within {WAIT_S} s ({way}, sample {i})")
                     times.append((port.at - start) * 1000)
                 results[way] = _percentiles(times)
         finally:
+            witness.close()
             owner.call(watch.close)
             owner.call(workspace.close_all)
             owner.call(workspace.store.close)

@@ -512,10 +512,12 @@ def _why_drift(figures: Figures) -> str:
         f"the raw inotify floor is {_f(figures, 'raw_inotify_rename_p50_ms', digits=3)} and the "
         f"drift decision in process {_f(figures, 'drift_inprocess_ms_p50')} (p95 "
         f"{_f(figures, 'drift_inprocess_ms_p95')}); the rest is two hops (hub thread to the "
-        "owner thread, owner to the event loop), the git reads (a `git` subprocess when HEAD "
-        "moved through git itself) and the JSON-RPC write, queued behind whatever the owner "
-        "thread is doing (an fsync of an append). Sending the notification before recording "
-        "the drift event would take the store's fsync off the path."
+        "owner thread, owner to the event loop), the JSON-RPC write and the client's read. The "
+        "owner thread waits until the notification is written before it records the switch "
+        "(else it holds the interpreter for up to the 5 ms switch interval). HEAD written is "
+        "the moment a raw inotify witness sees it: `git switch` itself spends "
+        f"{_f(figures, 'drift_latency_git_spawn_ms_p50')} from its spawn to the client's "
+        "notification, most of it git's own start-up and checkout."
     )
 
 

@@ -46,6 +46,8 @@ FeatureT = TypeVar("FeatureT", bound=Feature)
 
 #: historyChanged notifications for one session are coalesced over this window.
 HISTORY_BATCH_SECONDS = 0.05
+#: The longest the owner thread waits for the drift notification to be written.
+NOTIFY_NOW_SECONDS = 0.1
 #: How long shutdown waits for the owner thread to release holds.
 CLOSE_TIMEOUT_SECONDS = 10.0
 
@@ -181,6 +183,25 @@ class SidecarServer(LanguageServer):
     def notify(self, method: str, params: Any) -> None:
         """Send a notification from any thread (written at once, nothing batched)."""
         self.to_loop(self.send, method, params)
+
+    def notify_now(self, method: str, params: Any) -> None:
+        """Send a notification and wait (at most :data:`NOTIFY_NOW_SECONDS`) until it is
+        written. For the drift notification, which nothing may delay: the owner's next
+        work (recording the switch) would otherwise hold the interpreter while the loop
+        thread waits for its turn, up to the 5 ms switch interval."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        written = threading.Event()
+
+        def send() -> None:
+            try:
+                self.send(method, params)
+            finally:
+                written.set()
+
+        self.to_loop(send)
+        written.wait(NOTIFY_NOW_SECONDS)
 
     def history_changed(self, session_id: str, last_seq: int) -> None:
         """Queue ``sidecar/historyChanged`` (batched per session), from any thread."""

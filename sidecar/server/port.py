@@ -33,8 +33,8 @@ class ServerPort:
     def notify_drift(
         self, folder: str, recommendation: Recommendation, before: Boundary | None, after: Boundary
     ) -> None:
-        """Queue ``sidecar/driftDetected`` on the loop, to be written at once."""
-        self._server.notify(
+        """Write ``sidecar/driftDetected`` before anything else happens on the owner thread."""
+        self._server.notify_now(
             notifications.DRIFT_DETECTED,
             {
                 "folder": folder,
