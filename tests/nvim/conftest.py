@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pynvim
 import pytest
@@ -129,11 +130,11 @@ def nvim(isolated_env: dict[str, str], tmp_path: Path) -> Iterator[pynvim.Nvim]:
         session.close()
 
 
-def attached_driver(nvim: pynvim.Nvim, repo: Path, env: dict[str, str]) -> Driver:
-    """The plugin set up (native prompts) with a file of `repo` open and a session
-    begun by saving it (opening a file begins none)."""
+def attached_driver(nvim: pynvim.Nvim, repo: Path, env: dict[str, str], **opts: Any) -> Driver:
+    """The plugin set up (native prompts, then `opts`) with a file of `repo` open and
+    a session begun by saving it (opening a file begins none)."""
     d = Driver(nvim)
-    d.setup(server_cmd(), db_path=env["SIDECAR_DB"], prompts="native")
+    d.setup(server_cmd(), **{"db_path": env["SIDECAR_DB"], "prompts": "native", **opts})
     d.opened(str(repo / "hello.txt"))
     d.begin_session()
     return d

@@ -30,6 +30,7 @@ for _, want in ipairs({
   "session_sidecar-panel", "session_sidecar.statusline()", "session_sidecar-health",
   ":SessionsSearch", ":SessionsDecide", "session_sidecar-history", "session_sidecar-search",
   "session_sidecar-branches", "session_sidecar-errors", "session_sidecar-helptags",
+  "session_sidecar-telescope",
 }) do
   if not tags[want] then
     failures = failures + 1

@@ -25,6 +25,7 @@ end
 --- @field autostart boolean|nil start a client when a file inside a git repository opens
 --- @field attach_buffers boolean|nil attach file buffers (didOpen/didSave/didClose)
 --- @field panel_width integer|nil width of the :Sessions split
+--- @field search { picker: "auto"|"telescope"|"select"|"quickfix"|nil }|nil how :SessionsSearch shows its hits
 
 M.defaults = {
   cmd = nil,
@@ -40,6 +41,8 @@ M.defaults = {
   autostart = true,
   attach_buffers = true,
   panel_width = 64,
+  -- "auto": Telescope when it is installed, else vim.ui.select.
+  search = { picker = "auto" },
 }
 
 --- The options in effect (set by setup()).
@@ -51,6 +54,7 @@ M.cmd_is_default = true
 
 local valid_prompts = { native = true, custom = true, off = true }
 local valid_scopes = { branch = true, worktree = true, repository = true, all = true }
+local valid_pickers = { auto = true, telescope = true, select = true, quickfix = true }
 
 --- Merge `opts` over the defaults and check them; errors name the bad option.
 --- @param opts session_sidecar.Options|nil
@@ -78,6 +82,14 @@ function M.setup(opts)
       string.format(
         "session_sidecar: scope must be branch, worktree, repository or all, got %s",
         vim.inspect(merged.scope)
+      )
+    )
+  end
+  if type(merged.search) ~= "table" or not valid_pickers[merged.search.picker] then
+    error(
+      string.format(
+        "session_sidecar: search.picker must be auto, telescope, select or quickfix, got %s",
+        vim.inspect(type(merged.search) == "table" and merged.search.picker or merged.search)
       )
     )
   end

@@ -32,6 +32,20 @@ function M.check()
     })
   end
 
+  local picker = (o.search or {}).picker or "auto"
+  local has_telescope = require("session_sidecar.telescope").available()
+  if picker == "telescope" and not has_telescope then
+    health.warn('search.picker is "telescope" but Telescope is not installed: :SessionsSearch uses vim.ui.select')
+  else
+    health.info(
+      string.format(
+        ":SessionsSearch picker: %s (%s)",
+        require("session_sidecar.search").picker_for(),
+        picker == "auto" and ("auto, Telescope " .. (has_telescope and "found" or "not found")) or "from setup"
+      )
+    )
+  end
+
   health.start("session_sidecar: server")
   local server = require("session_sidecar.server")
   health.info("command: " .. table.concat(cmd, " ") .. (config.cmd_is_default and " (the default)" or " (from setup)"))

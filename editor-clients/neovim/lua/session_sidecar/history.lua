@@ -21,6 +21,8 @@ M.page_size = 500
 --- @field loaded boolean the buffer shows the server's answer (not "Loading...")
 --- @field goto_seq integer|nil put the cursor on this event's block after the next refresh
 --- @field pending boolean|nil a refresh is scheduled
+--- @field waiters fun()[] M.load callbacks waiting for the first answer (a
+--- refresh that supersedes another still runs them)
 
 --- @type table<string, session_sidecar.HistoryView>
 M.views = {}
@@ -133,6 +135,11 @@ function M.refresh(session_id, done)
     if done then
       done()
     end
+    local waiters = view.waiters
+    view.waiters = {}
+    for _, waiter in ipairs(waiters) do
+      waiter()
+    end
   end
   client.request(view.root, "sidecar/sessions/show", { sessionId = session_id }, function(err, shown)
     if not current() then
@@ -171,7 +178,8 @@ function M.load(root, session_id, done)
       if view.loaded then
         done(view.buf)
       else
-        M.refresh(session_id, function()
+        -- Its first refresh (or a later one superseding it) is under way.
+        table.insert(view.waiters, function()
           done(view.buf)
         end)
       end
@@ -187,7 +195,7 @@ function M.load(root, session_id, done)
   vim.b[buf].session_sidecar_root = root
   vim.b[buf].session_sidecar_session = session_id
   vim.keymap.set("n", "q", "<cmd>close<cr>", { buffer = buf, silent = true, desc = "close" })
-  view = { buf = buf, root = root, generation = 0, lines_by_seq = {}, loaded = false }
+  view = { buf = buf, root = root, generation = 0, lines_by_seq = {}, loaded = false, waiters = {} }
   M.views[session_id] = view
   vim.api.nvim_create_autocmd("BufWipeout", {
     buffer = buf,
@@ -198,9 +206,12 @@ function M.load(root, session_id, done)
   })
   set_lines(buf, { "# Session " .. session_id, "", "_Loading..._" })
   vim.bo[buf].filetype = "markdown"
-  M.refresh(session_id, done and function()
-    done(buf)
-  end)
+  if done then
+    table.insert(view.waiters, function()
+      done(buf)
+    end)
+  end
+  M.refresh(session_id)
   return buf
 end
 

@@ -39,9 +39,10 @@ function M.open_history(session_id)
 end
 
 --- Search the repository's session history for `query` (asked when empty)
---- and offer the hits with vim.ui.select, or in the quickfix list.
+--- and offer the hits in Telescope, with vim.ui.select, or in the quickfix
+--- list (the `search.picker` option; `opts.quickfix` or `opts.picker` win).
 --- @param query string|nil
---- @param opts { quickfix: boolean|nil }|nil
+--- @param opts { quickfix: boolean|nil, picker: "auto"|"telescope"|"select"|"quickfix"|nil, telescope: table|nil }|nil
 function M.search(query, opts)
   local root = root_or_warn()
   if root then

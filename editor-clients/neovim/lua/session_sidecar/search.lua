@@ -1,6 +1,8 @@
 --- :SessionsSearch: full-text search over the repository's session history
---- (`sidecar/sessions/search`), through vim.ui.select or the quickfix list.
+--- (`sidecar/sessions/search`), through Telescope (when installed),
+--- vim.ui.select or the quickfix list.
 local client = require("session_sidecar.client")
+local config = require("session_sidecar.config")
 local format = require("session_sidecar.format")
 local history = require("session_sidecar.history")
 
@@ -39,7 +41,10 @@ end
 --- Fill the quickfix list with `hits`: one entry per hit, in the history
 --- buffer of its session (loaded first, so each entry has a buffer and the
 --- line of the hit's block), the snippet as its text; then open the list.
-local function to_quickfix(root, query, hits)
+--- @param root string
+--- @param query string
+--- @param hits table[] SearchHit items
+function M.to_quickfix(root, query, hits)
   local sessions, order = {}, {}
   for _, hit in ipairs(hits) do
     if not sessions[hit.sessionId] then
@@ -73,12 +78,38 @@ local function to_quickfix(root, query, hits)
   end
 end
 
+--- How hits are shown: "telescope", "select" or "quickfix". `opts.quickfix`
+--- (the command's `!`) wins, then `opts.picker`, then the `search.picker`
+--- option; "auto" is Telescope when `require("telescope")` succeeds, else
+--- vim.ui.select. Asking for Telescope without it warns and uses vim.ui.select.
+--- @param opts { quickfix: boolean|nil, picker: string|nil }|nil
+--- @return "telescope"|"select"|"quickfix"
+function M.picker_for(opts)
+  opts = opts or {}
+  if opts.quickfix then
+    return "quickfix"
+  end
+  local choice = opts.picker or (config.options.search or {}).picker or "auto"
+  if choice == "auto" then
+    return require("session_sidecar.telescope").available() and "telescope" or "select"
+  end
+  if choice == "telescope" and not require("session_sidecar.telescope").available() then
+    client.notify("search.picker is telescope but Telescope is not installed: using vim.ui.select", vim.log.levels.WARN)
+    return "select"
+  end
+  if choice == "quickfix" or choice == "telescope" then
+    return choice
+  end
+  return "select"
+end
+
 --- Search the sessions of `root`'s repository for `query` (asked with
---- vim.ui.input when empty) and offer the hits: in a picker, or with
---- `opts.quickfix` in the quickfix list.
+--- vim.ui.input when empty) and offer the hits as M.picker_for(opts) says:
+--- in Telescope, with vim.ui.select, or in the quickfix list.
+--- `opts.telescope` is passed on to Telescope's pickers.new (a theme...).
 --- @param root string
 --- @param query string|nil
---- @param opts { quickfix: boolean|nil }|nil
+--- @param opts { quickfix: boolean|nil, picker: string|nil, telescope: table|nil }|nil
 function M.run(root, query, opts)
   opts = opts or {}
   if not query or vim.trim(query) == "" then
@@ -104,8 +135,11 @@ function M.run(root, query, opts)
         client.notify(string.format('no event in this repository\'s sessions matches "%s"', query))
         return
       end
-      if opts.quickfix then
-        to_quickfix(root, query, hits)
+      local how = M.picker_for(opts)
+      if how == "quickfix" then
+        M.to_quickfix(root, query, hits)
+      elseif how == "telescope" then
+        require("session_sidecar.telescope").pick(root, query, hits, opts.telescope)
       else
         pick(root, query, hits)
       end
