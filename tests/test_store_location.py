@@ -150,3 +150,34 @@ def test_the_users_folders_are_where_platformdirs_puts_them(
         monkeypatch.delenv(variable[kind], raising=False)
     expected = getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False)
     assert user_dir(kind) == Path(expected)  # type: ignore[arg-type]
+
+
+def test_a_second_store_on_a_file_this_process_holds_keeps_the_first_ones_locks(
+    tmp_path: Path,
+) -> None:
+    """SQLite's locks are per process: closing any descriptor of the file drops them all.
+    The location check must not read the header of a file this process already holds, or
+    another process closing its connection deletes the WAL the first store still writes."""
+    import subprocess
+    import sys
+
+    from sidecar.core.models import Boundary, NewEvent
+
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o700)
+    db = folder / "sessions.db"
+    first = Store.open(db)
+    boundary = Boundary(repository="r", worktree="/w", branch="main", requester="me", machine="m")
+    session = first.sessions.create(boundary, name="demo")
+    first.events.append(session.id, [NewEvent(kind="note", payload={"text": "1"})], holder=None)
+    Store.open(db).close()  # a second store of this process: checked, opened, closed
+    connect = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1])"
+    other = f"{connect}; c.execute('SELECT count(*) FROM events').fetchone(); c.close()"
+    subprocess.run([sys.executable, "-c", other, str(db)], check=True, timeout=30)
+    first.events.append(session.id, [NewEvent(kind="note", payload={"text": "2"})], holder=None)
+    read = f"{connect}; print(c.execute('SELECT count(*) FROM events').fetchone()[0])"
+    found = subprocess.run(
+        [sys.executable, "-c", read, str(db)], capture_output=True, text=True, timeout=30
+    )
+    first.close()
+    assert found.stdout.strip() == "2", found.stderr

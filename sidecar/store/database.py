@@ -24,7 +24,14 @@ from sidecar.store.errors import (
     StoreError,
 )
 from sidecar.store.files import looks_corrupt, move_aside
-from sidecar.store.paths import check_location, default_db_path, file_identity, prepare_db_file
+from sidecar.store.paths import (
+    check_location,
+    default_db_path,
+    file_identity,
+    hold_file,
+    prepare_db_file,
+    release_file,
+)
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -63,6 +70,9 @@ class Database:
         self.lock = _thread.RLock()
         #: The file this connection writes to; a write checks it is still at `path`.
         self._identity = None if path == ":memory:" or read_only else file_identity(path)
+        #: The file this process holds open (see `paths.hold_file`), released on close.
+        self._held = None if path == ":memory:" else file_identity(path)
+        hold_file(self._held)
         self._utils: sqlite_utils.Database | None = None
 
     @property
@@ -133,12 +143,16 @@ class Database:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         try:
             db = cls(conn, str(path))
+        except BaseException:
+            conn.close()
+            raise
+        try:
             db._configure(busy_timeout_ms, max_pages)
             # Reading the schema is what detects a file that is not a database.
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             schema.migrate(conn)
         except BaseException:
-            conn.close()
+            db.close()
             raise
         return db
 
@@ -153,14 +167,18 @@ class Database:
             ) from error
         try:
             db = cls(conn, str(path), read_only=True)
+        except sqlite3.Error as error:
+            conn.close()
+            raise ReadOnlyError(f"cannot read the session database {path}: {error}") from error
+        try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             # Reading the schema is what proves the file is a database we can read.
             version = schema.current_version(conn)
         except sqlite3.Error as error:
-            conn.close()
+            db.close()
             raise ReadOnlyError(f"cannot read the session database {path}: {error}") from error
         if version != schema.LATEST_VERSION:
-            conn.close()
+            db.close()
             raise ReadOnlyError(
                 f"the read-only session database {path} has schema version {version}, not "
                 f"{schema.LATEST_VERSION}; open it once with write access to migrate it"
@@ -182,6 +200,8 @@ class Database:
         """Close the connection (idempotent)."""
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
+        held, self._held = self._held, None
+        release_file(held)
 
     # ------------------------------------------------------------------ transactions
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -109,7 +110,37 @@ def check_location(path: Path) -> None:
         )
 
 
+#: Database files (st_dev, st_ino) this process holds open through SQLite, with counts.
+#: Their header is not read again: closing any descriptor of a file drops every
+#: POSIX lock this process holds on it, SQLite's included, and another process
+#: could then take itself for the last connection and delete the WAL under us.
+_HELD: dict[tuple[int, int], int] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def hold_file(identity: tuple[int, int] | None) -> None:
+    """Note that a SQLite connection of this process has the file open."""
+    if identity is not None:
+        with _HELD_LOCK:
+            _HELD[identity] = _HELD.get(identity, 0) + 1
+
+
+def release_file(identity: tuple[int, int] | None) -> None:
+    """Note that one SQLite connection of this process closed the file."""
+    if identity is not None:
+        with _HELD_LOCK:
+            left = _HELD.get(identity, 0) - 1
+            if left > 0:
+                _HELD[identity] = left
+            else:
+                _HELD.pop(identity, None)
+
+
 def _has_sqlite_header(path: Path) -> bool:
+    identity = file_identity(path)
+    with _HELD_LOCK:
+        if identity is not None and identity in _HELD:
+            return True  # checked when this process opened it; reading it would drop locks
     try:
         with open(path, "rb") as file:
             return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER

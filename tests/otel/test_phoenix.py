@@ -1,16 +1,29 @@
 """Sessions exported to a real Arize Phoenix and read back from its REST API.
 
-A real git repository, sessions recorded through the real CLI (tool calls, a
-branch switch with its drift recommendation and decision, a real commit),
-exported with ``session-sidecar otel export``; Phoenix stopped halfway, more
-recorded, Phoenix started again on the same data: everything arrives, once.
+Two tests, each on a real git repository and its own Phoenix:
+
+* the backfill: sessions recorded through the real CLI (tool calls, a branch
+  switch with its drift recommendation and decision, a real commit) exported
+  with ``session-sidecar otel export``;
+* the live path: ``session-sidecar watch --no-prompt`` with ``SIDECAR_OTEL=1``
+  records a real ``git switch`` (branch change, drift, the applied decision)
+  and a real commit, an agent's turns are appended with the CLI, and the
+  watch's own export worker sends it all.
+
+In both, Phoenix is stopped halfway, more is recorded, Phoenix is started
+again on the same data: everything arrives, once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
+import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
@@ -123,12 +136,16 @@ def wait_for_spans(phoenix: Phoenix, session_id: str, count: int) -> list[dict[s
     raise AssertionError(f"Phoenix shows {len(spans)} span(s) of session {session_id}, not {count}")
 
 
+def _value(value: dict[str, Any]) -> Any:
+    """An OTLP AnyValue as JSON: its one set field; an array as a list."""
+    found = next((v for v in value.values() if v is not None), None)
+    if isinstance(found, dict) and "values" in found:
+        return [_value(v) for v in found["values"]]
+    return found
+
+
 def attributes(span: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for kv in span["attributes"]:
-        value = {k: v for k, v in kv["value"].items() if v is not None}
-        out[kv["key"]] = next(iter(value.values()), None)
-    return out
+    return {kv["key"]: _value(kv["value"]) for kv in span["attributes"]}
 
 
 def test_sessions_arrive_in_phoenix_grouped_by_session_once(
@@ -240,3 +257,217 @@ def test_sessions_arrive_in_phoenix_grouped_by_session_once(
     assert set(ids.values()) == {1}
     assert session_traces(phoenix, a) != session_traces(phoenix, b)
     assert {attributes(s)["gen_ai.conversation.id"] for s in spans_b} == {b}
+
+
+# ---------------------------------------------------------------- the live path: watch
+
+
+#: How long the watch may take to print a line (a git event is seen within a second or two).
+WATCH_TIMEOUT_S = 30.0
+#: After Phoenix is back, the worker's next pass may wait out its backoff (doubling per failure).
+RESUME_TIMEOUT_S = 150.0
+
+
+class Watch:
+    """``session-sidecar watch --no-prompt`` in a child process, its output read line by line."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sidecar", "watch", "--no-prompt"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=sidecar.env,
+            cwd=sidecar.repo,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, text: str, timeout: float = WATCH_TIMEOUT_S) -> str:
+        """Wait for a line containing ``text``; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise AssertionError(f"watch printed no {text!r}; saw {self.seen[-30:]}") from None
+            if line is None:
+                raise AssertionError(f"watch exited before {text!r}; saw {self.seen[-30:]}")
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def interrupt(self) -> int:
+        """Ctrl-C; returns the exit status."""
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(WATCH_TIMEOUT_S)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(WATCH_TIMEOUT_S)
+
+
+def session_id_in(line: str) -> str:
+    """The id in watch's ``Session "name" <id> on <branch> (reason)`` line."""
+    return line.split()[-4]
+
+
+def recorded(sidecar: Sidecar, session_id: str, kind: str) -> list[str]:
+    """The session's event kinds in seq order, once one of ``kind`` is stored."""
+    deadline = time.monotonic() + WATCH_TIMEOUT_S
+    kinds: list[str] = []
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(sidecar.env["SIDECAR_DB"])) as db:
+            rows = db.execute(
+                "SELECT kind FROM events WHERE session_id = ? ORDER BY seq", (session_id,)
+            )
+            kinds = [row[0] for row in rows]
+        if kind in kinds:
+            return kinds
+        time.sleep(0.2)
+    raise AssertionError(f"no {kind} event in session {session_id}: {kinds}")
+
+
+def wait_for_seqs(phoenix: Phoenix, session_id: str, count: int, timeout: float) -> list[Any]:
+    """The session's spans once their turn ranges cover seqs 1..``count`` (each seq once)."""
+    deadline = time.monotonic() + timeout
+    covered: list[int] = []
+    while time.monotonic() < deadline:
+        try:
+            spans = [s for t in session_traces(phoenix, session_id) for s in spans_of(phoenix, t)]
+        except OSError:  # Phoenix restarting
+            spans = []
+        covered = sorted(
+            seq
+            for s in spans
+            if "sidecar.turn.first_seq" in attributes(s)
+            for seq in range(
+                attributes(s)["sidecar.turn.first_seq"], attributes(s)["sidecar.turn.last_seq"] + 1
+            )
+        )
+        if len(covered) >= count:
+            assert covered == list(range(1, count + 1)), covered  # no event in two spans
+            return spans
+        time.sleep(0.5)
+    raise AssertionError(f"Phoenix covers seqs {covered} of session {session_id}, not 1..{count}")
+
+
+def span_events(spans: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The sessions' span events by name (the last of each name), with their attributes."""
+    return {e["name"]: attributes(e) for s in spans for e in s["events"]}
+
+
+def test_watch_exports_a_real_switch_drift_decision_and_commit_live(
+    tmp_path: Path, phoenix: Phoenix
+) -> None:
+    repo = make_repo(tmp_path, origin="git@github.com:acme/app.git")
+    sidecar = Sidecar(tmp_path, repo, phoenix.url)
+    sidecar.env.update(
+        SIDECAR_OTEL="1",
+        SIDECAR_OTEL_INTERVAL_SECONDS="0.2",
+        SIDECAR_OTEL_SETTLE_SECONDS="1",
+        OTEL_EXPORTER_OTLP_TIMEOUT="2",
+    )
+    watch = Watch(sidecar)
+    try:
+        assert watch.expect("session ").endswith("none yet: one begins with the first change")
+        watch.expect(f"export     OpenTelemetry to {phoenix.url}/v1/traces")
+        # The first edit begins the watch's session on main.
+        (repo / "notes.txt").write_text("the first edit begins the session\n")
+        on_main = session_id_in(watch.expect("(started)"))
+        # The agent's session (watch holds its own: one writer per session), a failing tool.
+        agent = sidecar.start("agent")
+        sidecar.append(agent, turn(1, failed=True))
+        main_sha = git(repo, "rev-parse", "HEAD")
+
+        # A real switch: watch records it and, without prompts, applies the recommendation.
+        switch(repo, "feature/x", create=True)
+        watch.expect("Branch changed: main -> feature/x")
+        on_feature = session_id_in(watch.expect("(fresh)"))
+        assert on_feature != on_main
+        sha = commit(repo, "Add x", {"x.py": "x = 1\n"})
+        sidecar.append(agent, turn(2))
+
+        # Everything recorded so far arrives through the live worker.
+        main_count = len(recorded(sidecar, on_main, "drift"))
+        feature_count = len(recorded(sidecar, on_feature, "commit"))
+        main_spans = wait_for_seqs(phoenix, on_main, main_count, VISIBLE_TIMEOUT_S)
+        feature_spans = wait_for_seqs(phoenix, on_feature, feature_count, VISIBLE_TIMEOUT_S)
+        agent_spans = wait_for_seqs(phoenix, agent, 8, VISIBLE_TIMEOUT_S)
+
+        # The session the switch left: the branch change and the drift recommendation.
+        found = span_events(main_spans)
+        assert found["sidecar.branch_change"]["sidecar.branch.from"] == "main"
+        assert found["sidecar.branch_change"]["sidecar.branch.to"] == "feature/x"
+        assert found["sidecar.branch_change"]["vcs.ref.head.revision"] == main_sha
+        drift = found["sidecar.drift"]
+        assert drift["sidecar.drift.action"] == "fresh"
+        assert drift["sidecar.drift.reasons"] == ["branch_changed"]
+        assert drift["sidecar.drift.ask"] is True
+        assert "feature/x" in drift["sidecar.drift.summary"]
+        # The session the decision led to: the decision, and the commit made on its branch.
+        found = span_events(feature_spans)
+        decision = found["sidecar.decision"]
+        assert decision["sidecar.decision.action"] == "fresh"
+        assert decision["sidecar.decision.chosen"] == "automatic"
+        assert decision["sidecar.decision.recommended"] == "fresh"
+        assert decision["sidecar.decision.branch"] == "feature/x"
+        committed = found["sidecar.commit"]
+        assert committed["vcs.ref.head.revision"] == sha
+        assert committed["vcs.ref.head.name"] == "feature/x"
+        assert committed["sidecar.commit.subject"] == "Add x"
+        # The boundary on every span of each session (the VCS attributes of each turn).
+        for session, spans, branch in (
+            (on_main, main_spans, "main"),
+            (on_feature, feature_spans, "feature/x"),
+            (agent, agent_spans, "main"),
+        ):
+            for span in spans:
+                found = attributes(span)
+                assert found["gen_ai.conversation.id"] == session
+                if "sidecar.turn.first_seq" in found:
+                    assert found["vcs.repository.url.full"] == "https://github.com/acme/app"
+                    assert found["vcs.ref.head.name"] == branch
+                    assert found["sidecar.worktree"] == str(repo)
+        # The agent's turns and their tools: one failed, one passed, each under its turn.
+        turns = [s for s in agent_spans if s["name"] == "invoke_agent cli"]
+        assert len(turns) == 2
+        assert all(attributes(t)["sidecar.task"] == "ISSUE-7" for t in turns)
+        tools = sorted(
+            (s for s in agent_spans if s["name"] == "execute_tool Bash"),
+            key=lambda s: attributes(s)["sidecar.seq"],
+        )
+        assert [s["status"]["code"] for s in tools] == [2, 1]  # ERROR, then OK
+        assert [attributes(s)["sidecar.tool.status"] for s in tools] == ["failed", "ok"]
+        assert {s["parent_span_id"] for s in tools} == {t["span_id"] for t in turns}
+
+        # Phoenix goes down while watch keeps running; the agent records another turn.
+        phoenix.stop()
+        sidecar.append(agent, turn(3))
+        watch.expect("retrying later", timeout=60)  # the worker tried, and keeps the events
+
+        # Back up on the same data: the worker (no CLI export ran) delivers the rest, once.
+        phoenix.start()
+        agent_spans = wait_for_seqs(phoenix, agent, 12, RESUME_TIMEOUT_S)
+        assert len([s for s in agent_spans if s["name"] == "invoke_agent cli"]) == 3
+        everything = [
+            *agent_spans,
+            *wait_for_seqs(phoenix, on_main, main_count, VISIBLE_TIMEOUT_S),
+            *wait_for_seqs(phoenix, on_feature, feature_count, VISIBLE_TIMEOUT_S),
+        ]
+        ids = Counter(s["span_id"] for s in everything)
+        assert set(ids.values()) == {1}
+        assert watch.interrupt() == 0
+    finally:
+        watch.kill()
+    # Nothing was left for the CLI: the worker's watermarks cover every event.
+    assert "exported 0 span(s)" in sidecar.ok("otel", "export")
