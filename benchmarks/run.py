@@ -197,6 +197,15 @@ def step_hook(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
     return figures
 
 
+def step_otel(tmp: Path, sizes: Sizes, log: list[str], quick: bool) -> Figures:
+    """otel_bench.py: one-event appends with OpenTelemetry export off and on, export spans/s."""
+    out = tmp / "otel.json"
+    argv = ["otel_bench.py", "--json", str(out), *(["--quick"] if quick else [])]
+    run_script("otel", argv, log, 900)
+    raw = read_json(out)
+    return {f"otel_{k}": v for k, v in raw.items() if isinstance(v, int | float)}
+
+
 def step_import(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
     """import_bench.py: `session-sidecar import` of scaled-up real Claude Code / Codex files."""
     out = tmp / "import.json"
@@ -842,6 +851,25 @@ def render(
         "the parse and the appends. \"Without fixed cost\" leaves out what the no-op "
         "re-import of the same file costs (modules, store open, cursor).",
     )  # fmt: skip
+    table(
+        "OpenTelemetry export (`benchmarks/otel_bench.py`, one run, one database)",
+        ["figure", "median", "p95"],
+        [
+            ["one-event append, export off", _f(figures, "otel_append_off_median_ms", "ms", 3),
+             _f(figures, "otel_append_off_p95_ms", "ms", 3)],
+            ["one-event append, export on (worker exporting beside it)",
+             _f(figures, "otel_append_on_median_ms", "ms", 3),
+             _f(figures, "otel_append_on_p95_ms", "ms", 3)],
+            ["export to a local OTLP/HTTP endpoint, spans/s",
+             _f(figures, "otel_export_spans_per_s", "", 0), ""],
+        ],
+        "The export runs on its own thread and connection, never on the append path; "
+        f"{common.fmt(figures.get('otel_spans_exported_during_appends'), 0)} spans were exported "
+        "while the export-on appends ran. The backfill sends "
+        f"{common.fmt(figures.get('otel_backfill_spans'), 0)} spans of "
+        f"{common.fmt(figures.get('otel_backfill_events'), 0)} events through the SDK's "
+        "OTLP/HTTP protobuf exporter.",
+    )  # fmt: skip
     if errors:
         out += ["## Steps that failed", ""]
         out += [f"- {name}: `{message}`" for name, message in errors.items()]
@@ -885,6 +913,7 @@ def main() -> int:
              ["drift_latency_ms_p50", "drift_latency_ms_p95"]),
             ("idle", lambda: step_idle(tmp, sizes, log),
              ["idle_rss_ratio", "idle_cpu_percent", "idle_threads"]),
+            ("otel", lambda: step_otel(tmp, sizes, log, args.quick), []),
         ]  # fmt: skip
         for name, run, keys in steps:
             if args.only and name not in args.only:
