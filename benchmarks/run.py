@@ -377,7 +377,7 @@ def step_idle(tmp: Path, sizes: Sizes, log: list[str]) -> Figures:
             },
         )
         client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-        client.wait_notification("sidecar/sessionChanged")
+        client.request("sidecar/sessions/start", {})  # idle with a session, as at work
         status = client.request("sidecar/status", {})["result"]
         process = psutil.Process(client.proc.pid)
         settled_s = _settle(process)

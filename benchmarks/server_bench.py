@@ -5,7 +5,8 @@
 * spawn -> initialize response, p50/p95 over N spawns, for the sidecar and,
   as the anchor, a bare pygls server (the cost of pygls + lsprotocol alone);
 * RSS of the sidecar right after the initialize reply and once its store is
-  open and the workspace session attached (first ``sidecar/sessionChanged``);
+  open and a session started (``sidecar/sessions/start``: an editor start alone
+  creates none);
 * one-event ``sidecar/events/append`` round trip, p50/p95 over N appends
   (each acknowledged = durable: synchronous=FULL).
 
@@ -81,12 +82,6 @@ class StdioClient:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return message
 
-    def wait_notification(self, method: str) -> dict[str, Any]:
-        while True:
-            message = self.read()
-            if message.get("method") == method:
-                return message
-
     def close(self) -> None:
         try:
             self.request("shutdown", None)
@@ -138,7 +133,7 @@ def spawn_once(command: list[str], run: Path) -> tuple[float, int, int | None]:
     rss_ready = None
     client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
     if command is SIDECAR:
-        client.wait_notification("sidecar/sessionChanged")
+        client.request("sidecar/sessions/start", {})
         rss_ready = process.memory_info().rss
     client.close()
     return elapsed, rss_init, rss_ready
@@ -152,7 +147,7 @@ def append_round_trips(appends: int, base: Path) -> list[float]:
     client = StdioClient(SIDECAR, env, str(repo))
     client.request("initialize", _init_params(repo))
     client.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-    client.wait_notification("sidecar/sessionChanged")
+    client.request("sidecar/sessions/start", {})  # someone is at work
     times: list[float] = []
     for i in range(appends):
         params = {"events": [{"kind": "note", "payload": {"i": i}, "clientEventId": f"b{i}"}]}
