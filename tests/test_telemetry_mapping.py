@@ -287,3 +287,22 @@ def test_the_same_events_give_the_same_ids() -> None:
     assert len({s.span_id for s in first}) == len(first)
     other = plan(SessionFacts(**{**SESSION.__dict__, "id": "s-9"}), turn_events(), now=LATER)
     assert {s.trace_id for s in other.spans}.isdisjoint({s.trace_id for s in first})
+
+
+def test_session_names_and_what_quotes_them_leave_only_with_the_opt_in() -> None:
+    """An agent's hook names a session after its first prompt: a name is prompt text."""
+    named = SessionFacts(id="s-9", name="make the login page accept emails", branch="main")
+    events = [
+        ev(1, "prompt", text="make the login page accept emails"),
+        ev(2, "drift", actor="system", action="resume", summary=f"Resume session '{named.name}'"),
+        ev(3, "decision", actor="user", action="resume", chosen=f'Resume "{named.name}"'),
+    ]
+    for content in (False, True):
+        spans = plan(named, events, now=LATER, options=Options(content=content)).spans
+        everything = json.dumps(
+            [s.attributes for s in spans] + [e.attributes for s in spans for e in s.events]
+        )
+        assert ("accept emails" in everything) is content, everything
+    (turn,) = plan(named, events, now=LATER).spans
+    decision = next(e for e in turn.events if e.name == "sidecar.decision")
+    assert decision.attributes["sidecar.decision.action"] == "resume"  # the facts still leave

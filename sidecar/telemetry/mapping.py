@@ -255,7 +255,7 @@ def _group_spans(
     turn_id = span_id(session.id, first.seq, "turn")
     is_turn = first.kind == "prompt"
     agent = _agent_name(session)
-    attributes = session_attributes(session, branch, revision)
+    attributes = session_attributes(session, branch, revision, content=options.content)
     attributes["sidecar.turn.first_seq"] = first.seq
     attributes["sidecar.turn.last_seq"] = last.seq
     if is_turn:
@@ -291,13 +291,18 @@ def _group_spans(
     return spans
 
 
-def session_attributes(session: SessionFacts, branch: str, revision: str | None) -> Attributes:
-    """The attributes every span of a session carries: its ids and its boundary."""
+def session_attributes(
+    session: SessionFacts, branch: str, revision: str | None, *, content: bool = False
+) -> Attributes:
+    """The attributes every span of a session carries: its ids and its boundary.
+
+    The session's name only with ``content``: an agent's hook names a session
+    after its first prompt, so a name can be prompt text.
+    """
     attributes: Attributes = {
         "gen_ai.conversation.id": session.id,
         "gen_ai.agent.name": _agent_name(session),
         "sidecar.session.id": session.id,
-        "sidecar.session.name": redact_text(session.name),
         "sidecar.repository": session.repository,
         "sidecar.worktree": session.worktree,
         "sidecar.requester": session.requester,
@@ -305,6 +310,8 @@ def session_attributes(session: SessionFacts, branch: str, revision: str | None)
         "vcs.ref.head.name": branch,
         "vcs.ref.type": "branch",
     }
+    if content:
+        attributes["sidecar.session.name"] = redact_text(session.name)
     if _is_url(session.repository):
         attributes["vcs.repository.url.full"] = _as_url(session.repository)
     if revision:
@@ -480,7 +487,8 @@ def _span_event(event: StoredEvent, options: Options) -> SpanEvent:
             attributes["sidecar.text"] = redact_text(text)
     elif kind == "drift":
         _put(attributes, "sidecar.drift.action", p.get("action"))
-        _put(attributes, "sidecar.drift.summary", p.get("summary"))
+        if options.content:  # names sessions, and a name can be prompt text
+            _put(attributes, "sidecar.drift.summary", p.get("summary"))
         _put(attributes, "sidecar.drift.ask", p.get("ask"))
         _put(attributes, "sidecar.drift.target_session_id", p.get("targetSessionId"))
         reasons = p.get("reasons")
@@ -488,8 +496,10 @@ def _span_event(event: StoredEvent, options: Options) -> SpanEvent:
             codes = [_text(r.get("code")) for r in reasons if isinstance(r, dict)]
             attributes["sidecar.drift.reasons"] = tuple(c for c in codes if c)
     elif kind == "decision":
-        for key in ("action", "chosen", "remember", "recommended", "branch"):
+        for key in ("action", "remember", "recommended", "branch"):
             _put(attributes, f"sidecar.decision.{key}", p.get(key))
+        if options.content:  # a prompt title names the session resumed
+            _put(attributes, "sidecar.decision.chosen", p.get("chosen"))
     elif kind == "commit":
         _put(attributes, "vcs.ref.head.revision", p.get("sha"))
         _put(attributes, "vcs.ref.head.name", p.get("branch"))
