@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import os
-import queue
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,69 +14,18 @@ import pytest
 from sidecar.core.models import EventKind, SessionStatus
 from sidecar.store import Store
 from tests.gitrepo import git, isolate_git_config, make_repo, switch
+from tests.watchproc import WatchProcess
 
 TIMEOUT_S = 20.0
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-class Watcher:
-    """The `watch` process, with its stdout read line by line on a thread."""
-
-    def __init__(self, *args: str) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")])
-        )
-        env["PYTHONUNBUFFERED"] = "1"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar.cli.watch", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def expect(self, text: str, timeout: float = TIMEOUT_S) -> str:
-        """Wait for a line containing ``text``; returns it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            try:
-                line = self.lines.get(timeout=max(left, 0.001))
-            except queue.Empty:
-                raise AssertionError(
-                    f"no line with {text!r} in {timeout} s; saw {self.seen}"
-                ) from None
-            if line is None:
-                raise AssertionError(f"watch exited before printing {text!r}; saw {self.seen}")
-            self.seen.append(line)
-            if text in line:
-                return line
-
-    def answer(self, text: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(text + "\n")
-        self.proc.stdin.flush()
-
-    def interrupt(self) -> int:
-        """Ctrl-C; returns the exit status."""
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(TIMEOUT_S)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(TIMEOUT_S)
+def start_watch(*args: str) -> WatchProcess:
+    """`watch <args>` from this checkout, stdin a pipe for answers."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return WatchProcess(*args, env=env, timeout=TIMEOUT_S)
 
 
 @pytest.fixture
@@ -92,18 +37,18 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Iterator[list[Watcher]]:
-    started: list[Watcher] = []
+def run(tmp_path: Path) -> Iterator[list[WatchProcess]]:
+    started: list[WatchProcess] = []
     yield started
     for watcher in started:
         watcher.kill()
 
 
 def test_watch_asks_on_a_switch_and_records_the_answers(
-    repo: Path, tmp_path: Path, run: list[Watcher]
+    repo: Path, tmp_path: Path, run: list[WatchProcess]
 ) -> None:
     db = tmp_path / "sessions.db"
-    watcher = Watcher(str(repo), "--db", str(db), "--prompt")
+    watcher = start_watch(str(repo), "--db", str(db), "--prompt")
     run.append(watcher)
     watcher.expect("Watching")
     assert watcher.expect("session ").endswith("none yet: one begins with the first change")
@@ -143,10 +88,10 @@ def test_watch_asks_on_a_switch_and_records_the_answers(
 
 
 def test_without_prompts_the_recommendation_is_applied(
-    repo: Path, tmp_path: Path, run: list[Watcher]
+    repo: Path, tmp_path: Path, run: list[WatchProcess]
 ) -> None:
     db = tmp_path / "sessions.db"
-    watcher = Watcher(str(repo), "--db", str(db), "--no-prompt")
+    watcher = start_watch(str(repo), "--db", str(db), "--no-prompt")
     run.append(watcher)
     watcher.expect("Watching")
     (repo / "notes.txt").write_text("the first edit begins the session\n")
@@ -165,17 +110,17 @@ def test_without_prompts_the_recommendation_is_applied(
         store.close()
 
 
-def test_outside_git_it_says_why(tmp_path: Path, run: list[Watcher]) -> None:
+def test_outside_git_it_says_why(tmp_path: Path, run: list[WatchProcess]) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    watcher = Watcher(str(plain), "--db", str(tmp_path / "s.db"))
+    watcher = start_watch(str(plain), "--db", str(tmp_path / "s.db"))
     run.append(watcher)
     assert watcher.proc.wait(TIMEOUT_S) == 2
     assert watcher.expect("error: cannot watch").endswith("run it inside a git worktree")
 
 
 def test_watch_offers_the_branchs_stale_session_after_the_banner_and_resumes_it(
-    repo: Path, tmp_path: Path, run: list[Watcher]
+    repo: Path, tmp_path: Path, run: list[WatchProcess]
 ) -> None:
     db = tmp_path / "sessions.db"
     env = {**os.environ, "SIDECAR_DB": str(db), "PYTHONPATH": str(PROJECT_ROOT)}
@@ -188,7 +133,7 @@ def test_watch_offers_the_branchs_stale_session_after_the_banner_and_resumes_it(
             "UPDATE sessions SET updated_at = datetime('now', '-20 hours'), "
             "activity_at = datetime('now', '-20 hours')"
         )
-    watcher = Watcher(str(repo), "--db", str(db), "--prompt")
+    watcher = start_watch(str(repo), "--db", str(db), "--prompt")
     run.append(watcher)
     watcher.expect("Watching")
     assert watcher.expect("session ").endswith("none yet: one begins with the first change")

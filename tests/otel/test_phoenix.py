@@ -18,12 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
-import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -35,6 +32,7 @@ import pytest
 from tests.envutil import isolated_env
 from tests.gitrepo import commit, git, make_repo, switch
 from tests.otel.conftest import Phoenix
+from tests.watchproc import WatchProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -268,52 +266,11 @@ WATCH_TIMEOUT_S = 30.0
 RESUME_TIMEOUT_S = 150.0
 
 
-class Watch:
-    """``session-sidecar watch --no-prompt`` in a child process, its output read line by line."""
-
-    def __init__(self, sidecar: Sidecar) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "watch", "--no-prompt"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=sidecar.env,
-            cwd=sidecar.repo,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def expect(self, text: str, timeout: float = WATCH_TIMEOUT_S) -> str:
-        """Wait for a line containing ``text``; returns it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.001))
-            except queue.Empty:
-                raise AssertionError(f"watch printed no {text!r}; saw {self.seen[-30:]}") from None
-            if line is None:
-                raise AssertionError(f"watch exited before {text!r}; saw {self.seen[-30:]}")
-            self.seen.append(line)
-            if text in line:
-                return line
-
-    def interrupt(self) -> int:
-        """Ctrl-C; returns the exit status."""
-        self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(WATCH_TIMEOUT_S)
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(WATCH_TIMEOUT_S)
+def start_watch(sidecar: Sidecar) -> WatchProcess:
+    """``session-sidecar watch --no-prompt`` in the sidecar's repository and environment."""
+    return WatchProcess(
+        "--no-prompt", env=sidecar.env, cwd=sidecar.repo, answers=False, timeout=WATCH_TIMEOUT_S
+    )
 
 
 def session_id_in(line: str) -> str:
@@ -377,7 +334,7 @@ def test_watch_exports_a_real_switch_drift_decision_and_commit_live(
         SIDECAR_OTEL_SETTLE_SECONDS="1",
         OTEL_EXPORTER_OTLP_TIMEOUT="2",
     )
-    watch = Watch(sidecar)
+    watch = start_watch(sidecar)
     try:
         assert watch.expect("session ").endswith("none yet: one begins with the first change")
         watch.expect(f"export     OpenTelemetry to {phoenix.url}/v1/traces")
