@@ -175,7 +175,9 @@ class RawClient:
         return found
 
     def initialize(self, folder: Path, options: dict[str, Any] | None = None) -> Any:
-        """initialize + initialized for one workspace folder; returns the first sessionChanged."""
+        """initialize + initialized for one workspace folder, then the work begins: the
+        folder's session (attached, else started, as the user's first prompt would start
+        one; an editor start alone creates none) as ``{"session": ...}``."""
         self.request(
             "initialize",
             {
@@ -186,7 +188,10 @@ class RawClient:
             },
         )
         self.notify("initialized", {})
-        return self.wait_notification("sidecar/sessionChanged")
+        status = self.request("sidecar/status", {})
+        if status["activeSession"] is not None:
+            return {"session": status["activeSession"], "reason": "attached"}
+        return {**self.request("sidecar/sessions/start", {}), "reason": "started"}
 
     def shown_messages(self) -> list[str]:
         """Texts of every window/showMessage received so far."""
