@@ -116,7 +116,7 @@ export async function installBundle(
         if (await isInstalled(env, manifest)) return undefined;
         const started = Date.now();
         // Short: the notification cuts what does not fit on its line.
-        progress.report({ message: `Python ${python.version}, new environment` });
+        progress.report({ message: 'new environment' }); // the interpreter is in the log
         output.info(`Installing the bundled server ${manifest.serverVersion} (bundle ${manifest.bundleId}) into ${env.dir} with ${python.executable} (${python.version})`);
         await fs.rm(env.dir, { recursive: true, force: true });
         const venv = await run(python.executable, ['-m', 'venv', '--without-pip', env.dir], childEnv, 120_000);
