@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sidecar.core.decisions import CONTINUE_HERE, DONT_ASK_AGAIN, START_FRESH, choice_for_answer
+from sidecar.core.decisions import (
+    CONTINUE_HERE,
+    DONT_ASK_AGAIN,
+    START_FRESH,
+    choice_for_answer,
+    drift_event,
+)
 from sidecar.core.models import Action, ReasonCode, SessionStatus
 from sidecar.core.policy import recommend
 from tests.test_policy import HERE, ctx, session
@@ -116,3 +122,10 @@ def test_another_persons_or_agents_session_is_never_offered() -> None:
     agents = session("agent", idle=timedelta(hours=20)).model_copy(update={"provider_ref": "x"})
     rec = recommend(ctx(session=None, candidates=[agents]))
     assert keys(rec) == ["fresh"]
+
+
+def test_the_recorded_drift_event_keeps_the_recommendation_not_the_offer() -> None:
+    rec = recommend(ctx(HERE.model_copy(update={"branch": "feature/x"}), session=session("cur")))
+    payload = drift_event(rec).payload
+    assert payload["action"] == "fresh" and payload["summary"] == rec.summary
+    assert not {"choices", "question", "headline"} & set(payload)

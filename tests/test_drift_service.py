@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from sidecar.core.decisions import CONTINUE_HERE, DONT_ASK_AGAIN, START_FRESH
-from sidecar.core.models import Action, Actor, EventKind, NewEvent, ReasonCode, SessionStatus
+from sidecar.core.models import (
+    Action,
+    Actor,
+    EventKind,
+    NewEvent,
+    ReasonCode,
+    Session,
+    SessionStatus,
+)
 from sidecar.core.transitions import commit_events
 from sidecar.git.reader import CommitInfo
 from sidecar.services.drift import DriftSettings
@@ -532,15 +540,21 @@ def test_paths_in_appended_agent_events_reach_footprint_drift(rig: DriftRig, rep
     assert ReasonCode.FOOTPRINT_DRIFT in {r.code for r in drift.recommendation.reasons}
 
 
-def test_an_editor_start_on_a_branch_whose_session_is_stale_offers_it_and_resumes_it(
-    rig: DriftRig, repo: Path, check: Store
-) -> None:
+def closed_overnight(rig: DriftRig, repo: Path) -> Session:
+    """A session worked in, the editor closed, and the clock 20 hours on: the session is stale."""
     first = rig.service(repo)
     old = rig.active(first)
     assert first.watch is not None
     rig.call(first.watch.close)
     rig.call(lambda: rig.workspace.close(first.folder.uri))  # the editor closes
     rig.clock.offset = timedelta(hours=20)  # and opens again the next morning
+    return old
+
+
+def test_an_editor_start_on_a_branch_whose_session_is_stale_offers_it_and_resumes_it(
+    rig: DriftRig, repo: Path, check: Store
+) -> None:
+    old = closed_overnight(rig, repo)
     resume = f'Resume "{old.name}"'
     rig.recorder.script = [resume]
 
@@ -558,12 +572,7 @@ def test_an_editor_start_on_a_branch_whose_session_is_stale_offers_it_and_resume
 def test_an_editor_start_with_a_dismissed_offer_begins_a_new_session_with_the_first_event(
     rig: DriftRig, repo: Path, check: Store
 ) -> None:
-    first = rig.service(repo)
-    old = rig.active(first)
-    assert first.watch is not None
-    rig.call(first.watch.close)
-    rig.call(lambda: rig.workspace.close(first.folder.uri))
-    rig.clock.offset = timedelta(hours=20)
+    old = closed_overnight(rig, repo)
     rig.recorder.script = [None]  # dismissed
 
     again = rig.service(repo, begin=False)

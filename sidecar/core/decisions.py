@@ -215,13 +215,14 @@ def decision_event(
     return NewEvent(kind=EventKind.DECISION, actor=Actor.USER, payload=payload)
 
 
+#: What a recommendation offers a person now, not what it recommended: not recorded.
+_OFFERED = ("headline", "question", "choices")
+
+
 def drift_event(recommendation: Recommendation, **extra: Any) -> NewEvent:
     """The ``drift`` event that records a recommendation on the session it concerns."""
-    return NewEvent(
-        kind=EventKind.DRIFT,
-        actor=Actor.SYSTEM,
-        payload={**recommendation.to_json(), **extra},
-    )
+    payload = {k: v for k, v in recommendation.to_json().items() if k not in _OFFERED}
+    return NewEvent(kind=EventKind.DRIFT, actor=Actor.SYSTEM, payload={**payload, **extra})
 
 
 def branch_change_event(from_branch: str, to_branch: str, head_sha: str | None) -> NewEvent:
